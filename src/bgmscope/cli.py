@@ -1,0 +1,83 @@
+"""The ``bgmscope`` command line: each command parses, calls the library, prints where outputs went.
+
+Commands of each area live in a ``cli_<area>.py`` module that exposes ``register(app)``; the list
+below wires them in, so this file stays small.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .catalog import Catalog
+from .config import Settings
+from .errors import BgmscopeError
+
+app = typer.Typer(help="bgmscope: what makes a short-video background song a hit.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+console = Console()
+
+# area modules that add commands (each has register(app))
+AREA_MODULES = ("cli_core",)
+
+
+@app.callback()
+def _main(
+    ctx: typer.Context,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", envvar="BGMSCOPE_DATA",
+                                                  help="Where the catalog, clips and outputs live.")] = None,
+    sample_rate: Annotated[int, typer.Option("--sr", help="Analysis sample rate (Hz).")] = 16000,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        console.print(f"bgmscope {__version__}")
+        raise typer.Exit()
+    settings = Settings(sample_rate=sample_rate)
+    if data_dir is not None:
+        settings.data_dir = Path(data_dir).expanduser()
+    ctx.obj = settings
+
+
+def settings_of(ctx: typer.Context) -> Settings:
+    return ctx.obj if isinstance(ctx.obj, Settings) else Settings()
+
+
+def open_catalog(ctx: typer.Context) -> Catalog:
+    s = settings_of(ctx).ensure()
+    return Catalog(s.catalog_path)
+
+
+def print_failures(failures: list[tuple[str, str]], limit: int = 20) -> None:
+    for item, reason in failures[:limit]:
+        console.print(f"  [red]failed[/red] {item}: {reason}", highlight=False, markup=True)
+    if len(failures) > limit:
+        console.print(f"  … and {len(failures) - limit} more (see the catalog's failures table)")
+
+
+def summary_table(title: str, rows: dict[str, object]) -> Table:
+    t = Table(title=title, show_header=False)
+    for k, v in rows.items():
+        t.add_row(k, str(v))
+    return t
+
+
+for _name in AREA_MODULES:
+    importlib.import_module(f".{_name}", __package__).register(app)
+
+
+def main() -> None:
+    try:
+        app()
+    except BgmscopeError as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""Run every stage in order: ``bgmscope run`` on the user's songs, ``bgmscope demo`` on the demo corpus.
+
+Each stage reads what the stages before it stored in the catalog and writes its own results there.
+A stage is a function of a :class:`PipelineContext`; it returns a dict of what it made (shown in
+the summary), and may add output paths to ``ctx.outputs``. Stages register in ``STAGES`` in order.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from .catalog import Catalog
+from .config import Settings
+
+
+@dataclass
+class PipelineContext:
+    catalog: Catalog
+    settings: Settings
+    jobs: int
+    console: Console
+    demo: bool = False
+    seed: int = 0
+    outputs: dict[str, Path] = field(default_factory=dict)
+
+
+Stage = Callable[[PipelineContext], dict]
+
+
+def _stage_prepare(ctx: PipelineContext) -> dict:
+    from .prepare import prepare
+
+    first = prepare(ctx.catalog, ctx.settings, kind="first", jobs=ctx.jobs)
+    two = prepare(ctx.catalog, ctx.settings, kind="two", jobs=ctx.jobs)
+    ctx.outputs["clips"] = ctx.settings.clip_dir
+    return {"songs": first.ok + first.skipped, "failed": first.failed + two.failed,
+            "clips": first.clips + two.clips, "cached": first.skipped + two.skipped}
+
+
+# (name, function) in the order they run; later areas append theirs.
+STAGES: list[tuple[str, Stage]] = [
+    ("prepare", _stage_prepare),
+]
+
+
+def run_stages(ctx: PipelineContext, stages: list[tuple[str, Stage]] | None = None) -> bool:
+    """Run the stages, each isolated: one failing is reported and the rest go on. True if all ran."""
+    table = Table(title="bgmscope run")
+    table.add_column("stage")
+    table.add_column("result")
+    table.add_column("seconds", justify="right")
+    all_ok = True
+    for name, stage in stages or STAGES:
+        ctx.console.rule(f"[bold]{name}")
+        t0 = time.perf_counter()
+        try:
+            result = stage(ctx) or {}
+            text = ", ".join(f"{k}={v}" for k, v in result.items())
+        except Exception as exc:  # a failed stage is reported; later stages may still run
+            all_ok = False
+            text = f"[red]failed: {type(exc).__name__}: {exc}[/red]"
+        table.add_row(name, text, f"{time.perf_counter() - t0:.1f}")
+    ctx.console.print(table)
+    return all_ok
+
+
+def print_outputs(ctx: PipelineContext) -> None:
+    ctx.console.print("[bold]outputs[/bold]")
+    ctx.console.print(f"  catalog: {ctx.settings.catalog_path}")
+    for name, path in ctx.outputs.items():
+        ctx.console.print(f"  {name}: {path}")
+
+
+def run_all(settings: Settings, paths: list[Path], *, jobs: int, console: Console) -> bool:
+    from .ingest import ingest
+
+    settings.ensure()
+    with Catalog(settings.catalog_path) as cat:
+        s = ingest(paths, cat)
+        console.print(f"ingested: {s.audio_ok} audio ok, {s.audio_failed} failed, {s.tracks} chart rows")
+        ctx = PipelineContext(cat, settings, jobs, console)
+        ok = run_stages(ctx)
+        print_outputs(ctx)
+    return ok
+
+
+def run_demo(settings: Settings, *, songs: int, seed: int, jobs: int, console: Console) -> bool:
+    from .demo import build_demo_corpus
+    from .ingest import ingest
+
+    settings.ensure()
+    console.rule("[bold]demo corpus")
+    corpus = build_demo_corpus(settings.data_dir / "demo-corpus", n_songs=songs, seed=seed, jobs=jobs,
+                               console=console)
+    with Catalog(settings.catalog_path) as cat:
+        ctx = PipelineContext(cat, settings, jobs, console, demo=True, seed=seed)
+        ctx.outputs["demo corpus"] = corpus.root
+        if not any(name == "acquire" for name, _ in STAGES):
+            s = ingest([corpus.chart_csv, corpus.audio_dir], cat)
+            console.print(f"ingested: {s.audio_ok} audio ok, {s.audio_failed} failed, {s.tracks} chart rows")
+        ok = run_stages(ctx)
+        print_outputs(ctx)
+    return ok
