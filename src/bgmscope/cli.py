@@ -7,6 +7,7 @@ below wires them in, so this file stays small.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from pathlib import Path
 from typing import Annotated
 
@@ -23,8 +24,9 @@ app = typer.Typer(help="bgmscope: what makes a short-video background song a hit
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 console = Console()
 
-# area modules that add commands (each has register(app))
-AREA_MODULES = ("cli_core",)
+# area modules that add commands (each has register(app)), in --help order
+AREA_MODULES = ("cli_core", "cli_chart", "cli_features", "cli_select", "cli_genre", "cli_midi",
+                "cli_hits", "cli_report")
 
 
 @app.callback()
@@ -68,7 +70,8 @@ def summary_table(title: str, rows: dict[str, object]) -> Table:
 
 
 for _name in AREA_MODULES:
-    importlib.import_module(f".{_name}", __package__).register(app)
+    if importlib.util.find_spec(f"{__package__}.{_name}") is not None:
+        importlib.import_module(f".{_name}", __package__).register(app)
 
 
 def main() -> None:
