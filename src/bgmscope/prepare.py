@@ -91,7 +91,8 @@ def prepare_one(task: PrepareTask) -> list[dict]:
                 sf.write(str(tmp), y, sr, subtype="PCM_16", format="WAV")
             n = y.shape[0]
         duration = n / task.sample_rate
-        short = bool(task.duration_s - spec.offset_s < spec.length_s - 1e-3)
+        # short: the song could not give the clip length asked for (a halved 'two' clip included)
+        short = bool(spec.length_s < task.length_s - 1e-3 or task.duration_s - spec.offset_s < spec.length_s - 1e-3)
         rows.append({
             "clip_id": cid, "track_id": task.track_id, "audio_sha256": task.sha256,
             "clip_kind": spec.kind, "clip_index": spec.index, "offset_s": spec.offset_s,

@@ -1,0 +1,116 @@
+
+import av
+import numpy as np
+import pytest
+import soundfile as sf
+from conftest import sine, write_audio
+
+from bgmscope.audio.decode import load, probe
+from bgmscope.errors import DecodeError, ParameterError
+
+
+def dominant_freq(y, sr):
+    spec = np.abs(np.fft.rfft(y * np.hanning(len(y))))
+    return np.argmax(spec) * sr / len(y)
+
+
+def test_wav_resampled_to_analysis_rate(tmp_path):
+    p = write_audio(tmp_path / "a.wav", sine(440, 3, 44100), 44100)
+    y, sr = load(p, sr=16000)
+    assert sr == 16000 and y.dtype == np.float32
+    assert abs(len(y) - 48000) <= 2
+    assert abs(dominant_freq(y, sr) - 440) < 2
+
+
+def test_mp3_seek_matches_full_decode(tmp_path):
+    sr = 44100
+    t = np.arange(sr * 8) / sr
+    y = (0.3 * np.sin(2 * np.pi * (200 + 40 * t) * t)).astype(np.float32)  # a chirp: every second differs
+    p = write_audio(tmp_path / "c.mp3", np.stack([y, y]), sr, format="MP3")
+    full, _ = load(p, sr=16000)
+    part, _ = load(p, sr=16000, offset=3.0, duration=2.0)
+    assert abs(len(part) - 32000) <= 2
+    ref = full[48000:80000]
+    lag = np.argmax(np.correlate(ref[:4000], part[:4000], "full")) - 3999
+    assert abs(lag) < 1200  # mp3 decoder delay is < 2 frames, not seconds
+    assert abs(dominant_freq(part, 16000) - dominant_freq(ref, 16000)) < 15
+
+
+def test_multichannel_and_hires_downmixed(tmp_path):
+    six = np.stack([sine(330, 1, 48000)] * 6)
+    p6 = write_audio(tmp_path / "six.wav", six, 48000)
+    y, sr = load(p6)
+    assert y.ndim == 1 and abs(dominant_freq(y, sr) - 330) < 3
+    hi = write_audio(tmp_path / "hi.wav", sine(1000, 1, 96000), 96000, subtype="PCM_24")
+    y, sr = load(hi)
+    assert sr == 16000 and abs(len(y) - 16000) <= 2
+    assert probe(hi).sample_rate == 96000 and probe(p6).channels == 6
+
+
+def test_ulaw_au_8k(tmp_path):
+    p = write_audio(tmp_path / "x.au", sine(500, 2, 8000), 8000, format="AU", subtype="ULAW")
+    y, sr = load(p)
+    assert abs(len(y) - 32000) <= 4 and abs(dominant_freq(y, sr) - 500) < 3
+
+
+def test_m4a_through_pyav(tmp_path):
+    p = tmp_path / "song.m4a"
+    sr = 44100
+    y = sine(440, 2, sr)
+    with av.open(str(p), "w") as out:
+        st = out.add_stream("aac", rate=sr)
+        st.layout = "mono"
+        frame = av.AudioFrame.from_ndarray(y[None, :], format="fltp", layout="mono")
+        frame.sample_rate = sr
+        for packet in st.encode(frame):
+            out.mux(packet)
+        for packet in st.encode(None):
+            out.mux(packet)
+    info = probe(p)
+    assert info.backend == "pyav" and 1.8 < info.duration_s < 2.3
+    z, zsr = load(p, sr=16000, offset=0.5, duration=1.0)
+    assert abs(len(z) - 16000) < 200 and abs(dominant_freq(z, zsr) - 440) < 5
+
+
+@pytest.mark.parametrize("content,reason", [
+    (b"", "empty file"),
+    (b"this is not audio, just text pretending to be an mp3\n" * 20, "not decodable"),
+])
+def test_bad_files_raise_clear_errors(tmp_path, content, reason):
+    p = tmp_path / "bad.mp3"
+    p.write_bytes(content)
+    with pytest.raises(DecodeError, match=reason):
+        load(p)
+
+
+def test_nan_float_wav_rejected(tmp_path):
+    y = sine(440, 1)
+    y[100:200] = np.nan
+    p = write_audio(tmp_path / "nan.wav", y, 16000, subtype="FLOAT")
+    with pytest.raises(DecodeError, match="non-finite"):
+        load(p)
+
+
+def test_truncated_mp3_decodes_what_is_there(tmp_path):
+    p = write_audio(tmp_path / "t.mp3", sine(440, 6, 44100), 44100, format="MP3")
+    data = p.read_bytes()
+    p.write_bytes(data[: len(data) // 2])
+    y, sr = load(p)
+    assert 1.5 < len(y) / sr < 4.5
+
+
+def test_bad_arguments_fail_fast(tmp_path):
+    p = write_audio(tmp_path / "a.wav", sine(440, 1), 16000)
+    with pytest.raises(ParameterError):
+        load(p, offset=-1)
+    with pytest.raises(DecodeError, match="past the end"):
+        load(p, offset=5)
+
+
+def test_decoder_never_uses_a_shell(tmp_path):
+    # a file name that would run a command if it ever reached a shell
+    canary = tmp_path / "pwned"
+    name = f"$(touch {canary}) `touch {canary}`; echo 'x\".wav"
+    p = write_audio(tmp_path / name, sine(440, 1), 16000)
+    y, _ = load(p)
+    assert len(y) == 16000 and not canary.exists()

@@ -1,0 +1,156 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from conftest import sine, write_audio
+
+from bgmscope.catalog import Catalog
+from bgmscope.config import Settings
+from bgmscope.ingest import ingest
+from bgmscope.prepare import prepare
+
+BIN = Path(sys.executable).parent / "bgmscope"
+
+
+def make_bad_corpus(folder: Path) -> dict[str, str]:
+    """Every bad input of the foundation issue; returns name -> expected status."""
+    folder.mkdir(parents=True, exist_ok=True)
+    expect = {}
+    (folder / "empty.mp3").write_bytes(b"")
+    expect["empty.mp3"] = "failed"
+    (folder / "text.mp3").write_text("not audio at all\n" * 50)
+    expect["text.mp3"] = "failed"
+    mp3 = write_audio(folder / "truncated.mp3", sine(440, 20, 44100), 44100, format="MP3")
+    mp3.write_bytes(mp3.read_bytes()[: mp3.stat().st_size // 2])
+    expect["truncated.mp3"] = "ok"
+    write_audio(folder / "short.wav", sine(440, 0.5), 16000)
+    expect["short.wav"] = "ok"
+    write_audio(folder / "silence.wav", np.zeros(16000 * 600, np.float32), 16000, subtype="PCM_16")
+    expect["silence.wav"] = "ok"
+    write_audio(folder / "six.wav", np.stack([sine(300 + 50 * i, 20, 48000) for i in range(6)]), 48000)
+    expect["six.wav"] = "ok"
+    write_audio(folder / "hires.wav", sine(1000, 20, 96000), 96000, subtype="PCM_24")
+    expect["hires.wav"] = "ok"
+    write_audio(folder / "ulaw.au", sine(500, 20, 8000), 8000, format="AU", subtype="ULAW")
+    expect["ulaw.au"] = "ok"
+    nan = sine(440, 20)
+    nan[5000:6000] = np.nan
+    write_audio(folder / "nan.wav", nan, 16000, subtype="FLOAT")
+    expect["nan.wav"] = "prepare-failed"  # probes fine, its samples are not finite
+    for name in ["生日快乐.mp3", "生日快乐~1 🎂.wav", "a song with spaces.flac", "it's \"quoted\".ogg",
+                 "$(touch PWNED).wav"]:
+        fmt = {".mp3": "MP3", ".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}[Path(name).suffix]
+        write_audio(folder / name, sine(440 + len(name), 20, 22050), 22050, format=fmt)
+        expect[name] = "ok"
+    return expect
+
+
+def test_bad_inputs_never_stop_a_run(tmp_path, data_dir):
+    expect = make_bad_corpus(tmp_path / "in")
+    settings = Settings(data_dir=data_dir)
+    with Catalog(settings.catalog_path) as cat:
+        s = ingest([tmp_path / "in"], cat)
+        files = cat.audio_files(status=None)
+        status = {Path(p).name: st for p, st in zip(files["path"], files["status"], strict=True)}
+        for name, want in expect.items():
+            assert status[name] == ("ok" if want == "prepare-failed" else want), name
+        assert s.audio_failed == 2 and len(s.failures) == 2
+        reasons = dict(s.failures)
+        assert "empty file" in reasons[str(tmp_path / "in" / "empty.mp3")]
+
+        p = prepare(cat, settings, kind="first", jobs=2, show_progress=False)
+        assert p.failed == 1 and "non-finite" in p.failures[0][1]
+        assert p.ok == len(expect) - 3
+        clips = cat.clips()
+        assert len(clips) == p.ok
+        by_title = dict(zip(clips["title"], clips["short"], strict=True))
+        assert by_title["short"] and not by_title["silence"]
+        for rel in clips["path"]:
+            y, sr = sf.read(data_dir / rel)
+            assert sr == 16000 and y.ndim == 1 and np.isfinite(y).all() and len(y) <= 15 * 16000
+        short = clips[clips["title"] == "short"].iloc[0]
+        assert abs(short["duration_s"] - 0.5) < 0.01  # kept what there is, not padded
+        fails = cat.failures()
+        assert {"ingest", "prepare"} <= set(fails["stage"])
+        assert not (Path.cwd() / "PWNED").exists() and not (tmp_path / "in" / "PWNED").exists()
+        titles = set(cat.tracks()["title"])
+        assert {"生日快乐", "生日快乐~1 🎂", "$(touch PWNED)"} <= titles
+
+        again = prepare(cat, settings, kind="first", jobs=2, show_progress=False)
+        assert again.ok == 0 and again.skipped == p.ok and again.failed == 1
+
+
+def test_clip_kinds_offset_two_and_pad(tmp_path, data_dir):
+    sr = 16000
+    t = np.arange(sr * 60) / sr
+    y = (0.4 * np.sin(2 * np.pi * (100 + 5 * t) * t)).astype(np.float32)
+    write_audio(tmp_path / "in" / "long.wav", y, sr)
+    write_audio(tmp_path / "in" / "tiny.wav", sine(440, 4), sr)
+    settings = Settings(data_dir=data_dir)
+    with Catalog(settings.catalog_path) as cat:
+        ingest([tmp_path / "in"], cat)
+        prepare(cat, settings, kind="two", jobs=1, show_progress=False)
+        two = cat.clips("two")
+        long_two = two[two["title"] == "long"].sort_values("clip_index")
+        a, b = long_two["offset_s"].tolist()
+        assert len(long_two) == 2 and b >= a + 15 and b + 15 <= 60
+        ca, _ = sf.read(data_dir / long_two["path"].iloc[0])
+        assert np.allclose(ca[:1000], y[int(a * sr): int(a * sr) + 1000], atol=2e-4)
+        tiny_two = two[two["title"] == "tiny"]
+        assert tiny_two["short"].all() and len(tiny_two) == 2
+
+        prepare(cat, settings, kind="offset", offset_s=30, length_s=10, jobs=1, show_progress=False)
+        off = cat.clips("offset")
+        clip = off[off["title"] == "long"].iloc[0]
+        z, _ = sf.read(data_dir / clip["path"])
+        assert len(z) == 10 * sr and np.allclose(z[:500], y[30 * sr: 30 * sr + 500], atol=2e-4)
+
+        prepare(cat, settings, kind="first", pad=True, jobs=1, show_progress=False)
+        first = cat.clips("first")
+        tiny = first[first["title"] == "tiny"].iloc[0]
+        z, _ = sf.read(data_dir / tiny["path"])
+        assert len(z) == 15 * sr and bool(tiny["padded"]) and np.all(z[5 * sr:] == 0)
+
+
+def _clip_files(clip_dir: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in clip_dir.rglob("*.wav")}
+
+
+@pytest.mark.slow
+def test_killed_prepare_resumes_with_identical_clips(tmp_path):
+    src = tmp_path / "in"
+    for i in range(24):
+        write_audio(src / f"song{i:02d}.mp3", sine(200 + 20 * i, 40, 44100), 44100, format="MP3")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    killed, clean = tmp_path / "killed", tmp_path / "clean"
+    for d in (killed, clean):
+        subprocess.run([str(BIN), "--data-dir", str(d), "ingest", str(src)], check=True, env=env,
+                       capture_output=True)
+    proc = subprocess.Popen([str(BIN), "--data-dir", str(killed), "prepare", "-j", "1"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline and len(list((killed / "clips").rglob("*.wav"))) < 6:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    partial = _clip_files(killed / "clips")
+    assert 0 < len(partial) < 24, "the kill should land mid-run"
+    for name, data in partial.items():  # every clip under a final name is complete
+        info = sf.info(str(next((killed / "clips").rglob(name))))
+        assert info.frames == 15 * 16000, name
+    r = subprocess.run([str(BIN), "--data-dir", str(killed), "prepare", "-j", "2"], env=env,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    subprocess.run([str(BIN), "--data-dir", str(clean), "prepare", "-j", "2"], env=env, check=True,
+                   capture_output=True)
+    resumed, fresh = _clip_files(killed / "clips"), _clip_files(clean / "clips")
+    assert resumed == fresh and len(fresh) == 24
+    assert not list((killed / "clips").rglob(".tmp-*"))
+    with Catalog(killed / "catalog.duckdb", read_only=True) as cat:
+        assert len(cat.clips()) == 24
