@@ -1,0 +1,1 @@
+"""Analyses over the catalog: clustering, popularity statistics, hooks, versions and similarity."""
