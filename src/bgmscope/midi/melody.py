@@ -1,0 +1,280 @@
+"""Monophonic melody transcription: notes from the f0 contour, cut by pitch changes and onsets.
+
+The recipe (in the spirit of pYIN's note tracker, without its HMM): frame pitches are rounded to
+semitones and mode-filtered so vibrato and glides do not split notes; runs of one pitch become note
+candidates; a detected onset inside a run splits it (repeated notes of the same pitch); a note
+starts at the nearest onset when one is close, because spectral-flux onsets are sharper than the
+moment a pitch tracker becomes confident; runs shorter than ``min_note_s`` are dropped or absorbed.
+Velocity follows the note's loudness.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import librosa
+import numpy as np
+import pretty_midi
+from scipy.ndimage import median_filter
+
+from ..errors import ParameterError
+from .contour import HOP, Contour, beat_track, f0_contour
+
+
+@dataclass(frozen=True)
+class Note:
+    """One transcribed note: ``start``/``end`` in seconds, MIDI ``pitch``, ``velocity`` 1..127."""
+
+    start: float
+    end: float
+    pitch: int
+    velocity: int
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+def check_audio(y: np.ndarray, sr: int, *, min_seconds: float = 0.25) -> np.ndarray:
+    """Mono float audio of at least ``min_seconds``, finite; raises ParameterError otherwise."""
+    y = np.asarray(y, dtype=np.float32)
+    if y.ndim == 2:
+        y = y.mean(axis=0) if y.shape[0] <= 2 else y.mean(axis=1)
+    if y.ndim != 1:
+        raise ParameterError(f"audio must be mono or stereo, got shape {y.shape}")
+    if sr <= 0:
+        raise ParameterError(f"sample rate must be positive, got {sr}")
+    if len(y) < min_seconds * sr:
+        raise ParameterError(f"audio is too short to transcribe ({len(y) / sr:.2f} s < {min_seconds} s)")
+    if not np.all(np.isfinite(y)):
+        raise ParameterError("audio holds NaN or infinite samples")
+    return y
+
+
+def _mode_filter(q: np.ndarray, width: int) -> np.ndarray:
+    """Most common value in a sliding window (ties keep the centre), for integer pitch tracks."""
+    if width <= 1 or len(q) < width:
+        return q
+    half = width // 2
+    padded = np.pad(q, half, mode="edge")
+    win = np.lib.stride_tricks.sliding_window_view(padded, width)
+    out = q.copy()
+    for i, w in enumerate(win):
+        vals, counts = np.unique(w, return_counts=True)
+        best = counts.max()
+        if counts[vals == q[i]].sum() < best:
+            out[i] = vals[np.argmax(counts)]
+    return out
+
+
+def _runs(q: np.ndarray) -> list[tuple[int, int, int]]:
+    """(start, stop, value) of runs of equal values."""
+    if len(q) == 0:
+        return []
+    edges = np.flatnonzero(np.diff(q)) + 1
+    starts = np.r_[0, edges]
+    stops = np.r_[edges, len(q)]
+    return [(int(a), int(b), int(q[a])) for a, b in zip(starts, stops, strict=True)]
+
+
+SALIENCE_MIDI0 = 36  # C2: lowest pitch the salience map holds
+SALIENCE_PITCHES = 60  # up to B6
+SUBHARMONIC_SLIPS = {12, 19, 24, 28, 31}  # semitones from a period's multiple up to the true pitch
+
+
+def harmonic_salience(y: np.ndarray, sr: int, *, n_frames: int | None = None, n_harmonics: int = 5,
+                      decay: float = 0.8) -> np.ndarray:
+    """Pitch salience per semitone and frame: a weighted harmonic sum over a log-magnitude CQT.
+
+    Rows are MIDI pitches ``SALIENCE_MIDI0 ..``; columns frames of hop ``HOP``.
+    """
+    fmin = librosa.midi_to_hz(SALIENCE_MIDI0)
+    top = SALIENCE_PITCHES + int(np.ceil(12 * np.log2(n_harmonics)))
+    top = min(top, int(np.floor(12 * np.log2(sr / 2 / fmin))) - 1)
+    C = np.abs(librosa.cqt(y, sr=sr, hop_length=HOP, fmin=fmin, n_bins=top, bins_per_octave=12))
+    L = np.maximum(librosa.amplitude_to_db(C, ref=np.max(C) if C.max() > 0 else 1.0) + 60, 0)
+    sal = np.zeros((SALIENCE_PITCHES, L.shape[1]))
+    for h in range(1, n_harmonics + 1):
+        off = int(round(12 * np.log2(h)))
+        rows = min(SALIENCE_PITCHES, top - off)
+        if rows > 0:
+            sal[:rows] += decay ** (h - 1) * L[off:off + rows]
+    # a harmonic sum also lights the sub-octaves of a note; weight by the fundamental's own level
+    fund = L[:SALIENCE_PITCHES]
+    sal *= fund / (fund.max(axis=0, keepdims=True) + 1e-9)
+    if n_frames is not None:
+        sal = sal[:, :n_frames] if sal.shape[1] >= n_frames else np.pad(sal, ((0, 0), (0, n_frames - sal.shape[1])))
+    return sal
+
+
+def _segment(y: np.ndarray, sr: int, times: np.ndarray, midi: np.ndarray, q: np.ndarray,
+             onsets: np.ndarray, *, hop_s: float, min_note_s: float, snap_s: float) -> list[Note]:
+    """Cut the frame track into notes at onsets, pitch changes and voicing changes."""
+    n = len(q)
+    change = [i for i in range(1, n) if q[i] != q[i - 1]]
+    onset_frames = np.clip(np.rint((onsets - times[0]) / hop_s).astype(int), 0, n)
+    snap = max(1, int(round(snap_s / hop_s)))
+    bounds: dict[int, bool] = {int(f): True for f in onset_frames}  # frame -> is an onset
+    for i in change:
+        near = onset_frames[np.abs(onset_frames - i) <= snap]
+        if len(near) == 0:
+            bounds.setdefault(i, False)
+        elif q[i] < 0 or q[i - 1] < 0:  # voicing edges stay where the tracker saw them
+            bounds.setdefault(i, False)
+    cuts = sorted({0, n, *bounds})
+    rms = librosa.feature.rms(y=y, frame_length=1024, hop_length=HOP, center=True)[0]
+    rms_db = librosa.amplitude_to_db(rms, ref=np.max(rms) if rms.max() > 0 else 1.0)
+    salience = harmonic_salience(y, sr, n_frames=n)
+    segs: list[list] = []  # [a, b, pitch, starts_at_onset]
+    for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+        if b <= a:
+            continue
+        seg = q[a:b]
+        ok = seg >= 0
+        onset = bounds.get(a, False)
+        if ok.mean() < 0.5:
+            # the tracker gave up on a struck note (a leap, an overlapping release): ask the spectrum
+            if not onset or b - a < 3 or salience is None:
+                continue
+            pitch = int(np.argmax(salience[:, a:b].sum(axis=1))) + SALIENCE_MIDI0
+            if salience[:, a:b].max() <= 0:
+                continue
+        else:
+            core = seg[ok][len(seg[ok]) // 4:] if ok.sum() >= 4 else seg[ok]  # skip the attack's glide
+            vals, counts = np.unique(core, return_counts=True)
+            pitch = int(vals[np.argmax(counts)])
+            if salience is not None and b - a >= 3:
+                # period trackers slip to a sub-harmonic while the last note still rings (the
+                # common period of both); the spectrum then has no energy at the tracked pitch
+                prof = salience[:, a:b].sum(axis=1)
+                best = int(np.argmax(prof))
+                k = pitch - SALIENCE_MIDI0
+                here = prof[k] if 0 <= k < len(prof) else 0.0
+                if here < 0.5 * prof[best] and (best + SALIENCE_MIDI0 - pitch) in SUBHARMONIC_SLIPS:
+                    pitch = best + SALIENCE_MIDI0
+        if segs and segs[-1][1] == a and segs[-1][2] == pitch and not onset:
+            segs[-1][1] = b
+        else:
+            segs.append([a, b, pitch, onset])
+    min_frames = max(1, int(round(min_note_s / hop_s)))
+    notes: list[Note] = []
+    for a, b, pitch, _onset in segs:
+        if b - a < min_frames:
+            continue
+        # voiced frames at the tail of a segment may be silence before the next cut
+        tail = b
+        while tail > a + min_frames and not np.isfinite(midi[tail - 1]):
+            tail -= 1
+        s, e = float(times[a]), float(times[min(tail, n - 1)])
+        i0 = min(int(s * sr / HOP), len(rms_db) - 1)
+        i1 = max(i0 + 1, min(int(e * sr / HOP), len(rms_db)))
+        loud = float(np.max(rms_db[i0:i1]))
+        vel = int(np.clip(round(127 + loud * 1.6), 20, 127))  # 0 dB -> 127, -60 dB -> ~31
+        notes.append(Note(s, e, pitch, vel))
+    return notes
+
+
+def transcribe_melody(
+    y: np.ndarray,
+    sr: int,
+    *,
+    contour: Contour | None = None,
+    onset_times: np.ndarray | None = None,
+    fmin: float = 65.0,
+    fmax: float = 1100.0,
+    min_note_s: float = 0.08,
+    snap_s: float = 0.07,
+    smooth_frames: int = 5,
+) -> list[Note]:
+    """Notes of the predominant melody in ``y``.
+
+    Parameters
+    ----------
+    y, sr : audio (mono or stereo) and its sample rate.
+    contour : a precomputed f0 contour (e.g. from the features stage); computed when None.
+    onset_times : precomputed onsets (s); detected from spectral flux when None.
+    min_note_s : notes shorter than this are dropped (glitches, attacks).
+    snap_s : a note start moves to an onset at most this far away.
+    smooth_frames : width of the mode filter over semitone-rounded frame pitches.
+
+    Returns
+    -------
+    list of :class:`Note`, sorted by start.
+
+    Examples
+    --------
+    >>> sr = 16000; t = np.arange(sr) / sr
+    >>> y = np.concatenate([np.sin(2 * np.pi * 440 * t), np.sin(2 * np.pi * 523.25 * t)])
+    >>> [n.pitch for n in transcribe_melody(y, sr)]
+    [69, 72]
+    """
+    y = check_audio(y, sr)
+    if min_note_s <= 0:
+        raise ParameterError("min_note_s must be positive")
+    c = contour if contour is not None else f0_contour(y, sr, fmin=fmin, fmax=fmax, hop_length=HOP)
+    if len(c.times) < 2:
+        return []
+    hop_s = float(np.median(np.diff(c.times)))
+    if onset_times is None:
+        env = librosa.onset.onset_strength(y=y, sr=sr, hop_length=HOP)
+        onset_times = librosa.onset.onset_detect(onset_envelope=env, sr=sr, hop_length=HOP,
+                                                 units="time", backtrack=False)
+    onsets = np.sort(np.asarray(onset_times, float))
+
+    voiced = c.voiced & np.isfinite(c.f0_hz)
+    midi = np.full(len(c.f0_hz), np.nan)
+    midi[voiced] = librosa.hz_to_midi(c.f0_hz[voiced])
+    if voiced.any():  # median over voiced frames only, so gaps don't drag pitches down
+        sm = median_filter(np.where(voiced, midi, 0.0), size=3, mode="nearest")
+        midi = np.where(voiced, np.where(sm > 0, sm, midi), np.nan)
+    q = np.where(voiced, np.rint(np.nan_to_num(midi)), -1).astype(int)
+    q = _mode_filter(q, smooth_frames)
+
+    notes = _segment(y, sr, c.times, midi, q, onsets, hop_s=hop_s, min_note_s=min_note_s,
+                     snap_s=snap_s)
+    # two notes may overlap after snapping: trim the earlier one
+    notes.sort(key=lambda n: n.start)
+    out: list[Note] = []
+    for n in notes:
+        if out and out[-1].end > n.start:
+            prev = out[-1]
+            if n.start - prev.start < min_note_s:
+                continue
+            out[-1] = Note(prev.start, n.start, prev.pitch, prev.velocity)
+        out.append(n)
+    return out
+
+
+def notes_to_midi(
+    notes: list[Note],
+    *,
+    tempo_bpm: float = 120.0,
+    program: int = 0,
+    name: str = "melody",
+    pm: pretty_midi.PrettyMIDI | None = None,
+) -> pretty_midi.PrettyMIDI:
+    """A PrettyMIDI holding ``notes`` on one instrument, with ``tempo_bpm`` as its tempo."""
+    if not np.isfinite(tempo_bpm) or tempo_bpm <= 0:
+        raise ParameterError(f"tempo must be positive, got {tempo_bpm}")
+    pm = pm if pm is not None else pretty_midi.PrettyMIDI(initial_tempo=float(tempo_bpm))
+    inst = pretty_midi.Instrument(program=program, name=name)
+    for n in notes:
+        inst.notes.append(pretty_midi.Note(int(n.velocity), int(n.pitch), float(n.start), float(n.end)))
+    pm.instruments.append(inst)
+    return pm
+
+
+def midi_tempo(pm: pretty_midi.PrettyMIDI) -> float:
+    """The first tempo of a MIDI file (BPM)."""
+    _, tempi = pm.get_tempo_changes()
+    return float(tempi[0]) if len(tempi) else 120.0
+
+
+def transcribe_audio(y: np.ndarray, sr: int, *, contour: Contour | None = None,
+                     program: int = 0) -> tuple[pretty_midi.PrettyMIDI, list[Note], float]:
+    """Melody notes plus the beat tracker's tempo, as a MIDI file: (midi, notes, tempo_bpm)."""
+    y = check_audio(y, sr)
+    beats = beat_track(y, sr)
+    notes = transcribe_melody(y, sr, contour=contour)
+    tempo = beats.tempo_bpm if np.isfinite(beats.tempo_bpm) and beats.tempo_bpm > 0 else 120.0
+    return notes_to_midi(notes, tempo_bpm=tempo, program=program), notes, tempo
