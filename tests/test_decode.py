@@ -2,7 +2,6 @@
 import av
 import numpy as np
 import pytest
-import soundfile as sf
 from conftest import sine, write_audio
 
 from bgmscope.audio.decode import load, probe

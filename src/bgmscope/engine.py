@@ -77,6 +77,7 @@ def run_map(
 def _pool_map(func: Callable[[T], R], items: list[T], jobs: int) -> Iterator[tuple[T, Any, str | None]]:
     # forkserver: workers start clean (no inherited DuckDB handle or threads), and cheaply.
     ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload([func.__module__])  # workers fork with the worker's imports done
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
         pending = {}
         it = iter(items)

@@ -15,30 +15,16 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
-from .audio.clips import ClipSpec, plan_clips
-from .audio.decode import load
-from .catalog import Catalog, now
+from .audio.clips import plan_clips
+from .audio.cutter import CLIP_VERSION, PrepareTask, clip_id_for, clip_path, prepare_one
+from .catalog import Catalog
 from .config import Settings
 from .engine import run_map
 from .errors import ParameterError
-from .fsutil import atomic_path, remove_stale_temps, short_hash
+from .fsutil import remove_stale_temps
 
-CLIP_VERSION = 1  # bump when the way clips are cut changes
-
-
-@dataclass(frozen=True)
-class PrepareTask:
-    path: str
-    sha256: str
-    track_id: str
-    duration_s: float
-    kind: str
-    length_s: float
-    offset_s: float
-    sample_rate: int
-    pad: bool
-    clip_dir: str
-    data_dir: str
+__all__ = ["CLIP_VERSION", "PrepareSummary", "PrepareTask", "clip_id_for", "clip_path", "load_clip",
+           "prepare", "prepare_one"]
 
 
 @dataclass
@@ -50,57 +36,6 @@ class PrepareSummary:
     short: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
     run_id: str = ""
-
-
-def clip_id_for(sha256: str, spec: ClipSpec, sample_rate: int, pad: bool) -> str:
-    return short_hash(sha256, spec.kind, spec.index, spec.offset_s, spec.length_s, sample_rate, pad,
-                      CLIP_VERSION, n=20)
-
-
-def clip_path(clip_dir: Path, clip_id: str) -> Path:
-    return Path(clip_dir) / clip_id[:2] / f"{clip_id}.wav"
-
-
-def plan_task(task: PrepareTask) -> list[ClipSpec]:
-    if task.kind == "hook":
-        from .analysis.hook import find_hook  # decodes the whole song once
-
-        y, sr = load(task.path, sr=task.sample_rate)
-        start = find_hook(y, sr, length_s=task.length_s)
-        return [ClipSpec("hook", 0, round(float(start), 3), task.length_s)]
-    return plan_clips(task.duration_s, kind=task.kind, length_s=task.length_s, offset_s=task.offset_s)
-
-
-def prepare_one(task: PrepareTask) -> list[dict]:
-    """Worker: cut every clip of one song. Returns catalog rows (one per clip)."""
-    rows = []
-    for spec in plan_task(task):
-        cid = clip_id_for(task.sha256, spec, task.sample_rate, task.pad)
-        out = clip_path(Path(task.clip_dir), cid)
-        if out.exists():  # finished by an earlier (maybe killed) run: register, don't decode
-            n = sf.info(str(out)).frames
-        else:
-            y, sr = load(task.path, sr=task.sample_rate, offset=spec.offset_s, duration=spec.length_s)
-            want = int(round(spec.length_s * sr))
-            if task.pad and y.shape[0] < want:
-                y = np.pad(y, (0, want - y.shape[0]))
-            peak = float(np.max(np.abs(y))) if y.size else 0.0
-            if peak > 1.0:  # keep PCM_16 from clipping on hot masters; the shape is what matters
-                y = y / peak
-            with atomic_path(out) as tmp:
-                sf.write(str(tmp), y, sr, subtype="PCM_16", format="WAV")
-            n = y.shape[0]
-        duration = n / task.sample_rate
-        # short: the song could not give the clip length asked for (a halved 'two' clip included)
-        short = bool(spec.length_s < task.length_s - 1e-3 or task.duration_s - spec.offset_s < spec.length_s - 1e-3)
-        rows.append({
-            "clip_id": cid, "track_id": task.track_id, "audio_sha256": task.sha256,
-            "clip_kind": spec.kind, "clip_index": spec.index, "offset_s": spec.offset_s,
-            "length_s": spec.length_s, "duration_s": duration, "sample_rate": task.sample_rate,
-            "padded": bool(task.pad and short), "short": short,
-            "path": str(out.relative_to(task.data_dir)), "created_at": now(),
-        })
-    return rows
 
 
 def prepare(
