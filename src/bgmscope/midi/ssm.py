@@ -1,0 +1,125 @@
+"""Beat-synchronous self-similarity matrices (SSM) and a repetition score.
+
+Features per beat: a pitch-class profile from a MIDI (piano roll folded to 12 classes), and chroma
+and MFCC from audio. ``self_similarity`` gives cosine similarity in [0, 1]. The repetition score
+of a song is the share of its beats that recur later: beat ``i`` recurs when some beat ``j`` at
+least ``min_lag`` beats later starts a stretch of ``length`` beats whose features match beat
+``i``'s stretch with a mean similarity of at least ``tau`` (a diagonal stripe in the SSM). This
+puts a number on the seed's claim that hit songs repeat their chorus.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import librosa
+import numpy as np
+import pretty_midi
+
+from ..errors import ParameterError
+
+MFCC_N = 13
+
+
+def _check_beats(beat_times: np.ndarray) -> np.ndarray:
+    b = np.asarray(beat_times, float)
+    if b.ndim != 1 or len(b) < 2:
+        raise ParameterError("need at least two beat times")
+    if np.any(np.diff(b) <= 0):
+        raise ParameterError("beat times must increase")
+    return b
+
+
+def midi_beat_features(pm: pretty_midi.PrettyMIDI, beat_times: np.ndarray | None = None,
+                       *, fs: int = 50) -> tuple[np.ndarray, np.ndarray]:
+    """Pitch-class profile per beat (12, n_beats) of the pitched instruments, and the beat times.
+
+    ``beat_times`` default to the MIDI's own beat grid (its tempo map).
+    """
+    beats = _check_beats(pm.get_beats() if beat_times is None else beat_times)
+    pitched = [i for i in pm.instruments if not i.is_drum and i.notes]
+    if not pitched:
+        raise ParameterError("the MIDI has no pitched notes")
+    roll = sum(i.get_piano_roll(fs=fs) for i in pitched) if len(pitched) > 1 else pitched[0].get_piano_roll(fs=fs)
+    if isinstance(roll, int):
+        raise ParameterError("the MIDI has no pitched notes")
+    pc = np.zeros((12, roll.shape[1]))
+    for p in range(128):
+        pc[p % 12] += roll[p]
+    frames = np.clip((beats * fs).astype(int), 0, pc.shape[1])
+    F = librosa.util.sync(pc, frames, aggregate=np.mean, pad=False)
+    return F[:, : len(beats) - 1] if F.shape[1] >= len(beats) else F, beats
+
+
+def audio_beat_features(y: np.ndarray, sr: int, beat_times: np.ndarray, *, hop_length: int = 512
+                        ) -> dict[str, np.ndarray]:
+    """Beat-synchronous ``chroma`` (12, n) and ``mfcc`` (12, n; c1..c12, c0 dropped) of ``y``."""
+    beats = _check_beats(beat_times)
+    chroma = librosa.feature.chroma_cqt(y=y, sr=sr, hop_length=hop_length)
+    mfcc = librosa.feature.mfcc(y=y, sr=sr, n_mfcc=MFCC_N, hop_length=hop_length)[1:]
+    frames = librosa.time_to_frames(beats, sr=sr, hop_length=hop_length)
+    frames = np.clip(frames, 0, chroma.shape[1])
+    n = len(beats) - 1
+    out = {}
+    for name, F in (("chroma", chroma), ("mfcc", mfcc)):
+        S = librosa.util.sync(F, frames, aggregate=np.median, pad=False)
+        out[name] = S[:, :n]
+    return out
+
+
+def self_similarity(F: np.ndarray, *, standardize: bool = False) -> np.ndarray:
+    """Cosine self-similarity (n, n) in [0, 1] of the columns of ``F`` (d, n).
+
+    ``standardize`` centres and scales each row first (for MFCC, whose sign is meaningful); the
+    cosine in [-1, 1] is then mapped to [0, 1].
+    """
+    F = np.asarray(F, float)
+    if F.ndim != 2 or F.shape[1] < 1:
+        raise ParameterError(f"features must be (d, n) with n >= 1, got {F.shape}")
+    if standardize:
+        F = (F - F.mean(axis=1, keepdims=True)) / (F.std(axis=1, keepdims=True) + 1e-9)
+    norm = np.linalg.norm(F, axis=0)
+    G = F / np.where(norm > 0, norm, 1.0)
+    S = G.T @ G
+    if standardize:
+        S = (S + 1) / 2
+    S[norm == 0, :] = 0
+    S[:, norm == 0] = 0
+    return np.clip(S, 0, 1)
+
+
+def stripe_similarity(S: np.ndarray, length: int) -> np.ndarray:
+    """Mean of ``S`` along diagonals over ``length`` steps: high where whole passages repeat."""
+    n = S.shape[0]
+    if length <= 1 or n < length:
+        return S.copy()
+    out = np.zeros_like(S)
+    for k in range(length):
+        out[: n - k, : n - k] += S[k:, k:]
+    valid = n - length + 1
+    out[valid:, :] = 0
+    out[:, valid:] = 0
+    return out / length
+
+
+@dataclass(frozen=True)
+class Repetition:
+    score: float  # share of beats (that can recur) which recur later, 0..1
+    mean_best: float  # mean over beats of the best later stripe similarity
+    n_beats: int
+
+
+def repetition_score(S: np.ndarray, *, length: int = 8, min_lag: int = 8, tau: float = 0.9) -> Repetition:
+    """How much of a song returns later (see the module docstring)."""
+    S = np.asarray(S, float)
+    if S.ndim != 2 or S.shape[0] != S.shape[1]:
+        raise ParameterError("S must be square")
+    n = S.shape[0]
+    if n < length + min_lag:
+        raise ParameterError(f"need at least {length + min_lag} beats for a repetition score, got {n}")
+    P = stripe_similarity(S, length)
+    valid = n - length + 1
+    best = np.zeros(valid - min_lag)
+    for i in range(valid - min_lag):
+        best[i] = P[i, i + min_lag: valid].max()
+    return Repetition(float(np.mean(best >= tau)), float(best.mean()), n)
