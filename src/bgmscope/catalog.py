@@ -136,11 +136,11 @@ class Catalog:
 
     @property
     def schema_version(self) -> int:
-        return int(self.con.execute("SELECT max(version) FROM schema_version").fetchone()[0])
+        return int(self.con.execute("SELECT max(version) FROM schema_version").fetchall()[0][0])
 
     def _migrate(self) -> None:
         self.con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER, applied_at TIMESTAMP)")
-        row = self.con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
+        row = self.con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0]
         current = int(row[0])
         for version in range(current, len(MIGRATIONS)):
             self.con.execute("BEGIN TRANSACTION")
@@ -155,7 +155,8 @@ class Catalog:
     # -- generic tables -----------------------------------------------------------------------
     def has_table(self, name: str) -> bool:
         q = "SELECT count(*) FROM information_schema.tables WHERE table_name = ?"
-        return bool(self.con.execute(q, [name]).fetchone()[0])
+        # fetchall, not fetchone: DuckDB 2 keeps a half-read result open and then refuses register()
+        return bool(self.con.execute(q, [name]).fetchall()[0][0])
 
     def read_frame(self, name: str, where: str = "", params: list[Any] | None = None) -> pd.DataFrame:
         """The whole table ``name`` as a DataFrame (empty if the table does not exist)."""
@@ -220,7 +221,8 @@ class Catalog:
         return self.con.execute(sql + " ORDER BY t.rank NULLS LAST, c.track_id, c.clip_index", params).df()
 
     def latest_clip_kind(self) -> str | None:
-        row = self.con.execute("SELECT clip_kind FROM clips ORDER BY created_at DESC LIMIT 1").fetchone()
+        rows = self.con.execute("SELECT clip_kind FROM clips ORDER BY created_at DESC LIMIT 1").fetchall()
+        row = rows[0] if rows else None
         return row[0] if row else None
 
     # -- run log -------------------------------------------------------------------------------
