@@ -1,0 +1,54 @@
+"""find_hook on rendered songs whose chorus times are known, and on bad input."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from bgmscope.analysis.hook import find_hook, hook_curves, structured_song
+from bgmscope.errors import ParameterError
+from bgmscope.synth import render_midi
+
+
+@pytest.mark.parametrize("seed,layout", [(11, "VCVCBC"), (12, "IVVCVCC")])
+def test_hook_lands_on_a_chorus(seed, layout):
+    rng = random.Random(seed)
+    song = structured_song(rng, verse=("essenFolksong/han1", 3 + seed), chorus=("essenFolksong/han1", 40 + seed),
+                           bridge=("essenFolksong/han2", seed), layout=layout, tempo=rng.uniform(90, 130),
+                           section_s=14)
+    y = render_midi(song.midi, sr=16000, stereo=False)
+    start = find_hook(y, 16000, length_s=15)
+    assert 0 <= start <= y.size / 16000 - 15
+    assert min(abs(start - c) for c in song.chorus_starts) <= 3.0, (start, song.sections)
+    # the seed's first 15 s would miss: the song opens on a verse or an intro
+    assert min(song.chorus_starts) > 3.0
+
+
+def test_curves_are_normalised_and_aligned():
+    sr = 16000
+    t = np.arange(40 * sr) / sr
+    y = (0.2 * np.sin(2 * np.pi * 220 * t) * (1 + (t > 20))).astype(np.float32)  # louder second half
+    c = hook_curves(y, sr)
+    assert len(c.times) == len(c.energy) == len(c.repetition) == len(c.novelty)
+    assert c.energy.min() >= 0 and c.energy.max() <= 1
+    assert c.energy[c.times > 25].mean() > c.energy[c.times < 15].mean()
+    assert any(abs(b - 20) <= 2 for b in c.boundaries)
+
+
+def test_short_silent_and_bad_input():
+    sr = 16000
+    assert find_hook(np.zeros(10 * sr, np.float32), sr, length_s=15) == 0.0  # shorter than the clip
+    assert find_hook(np.zeros(40 * sr, np.float32), sr, length_s=15) == 0.0  # silence
+    stereo = np.zeros((2, 5 * sr), np.float32)
+    assert find_hook(stereo, sr, length_s=15) == 0.0
+    with pytest.raises(ParameterError, match="empty"):
+        find_hook(np.zeros(0, np.float32), sr)
+    with pytest.raises(ParameterError, match="NaN"):
+        find_hook(np.full(40 * sr, np.nan, np.float32), sr)
+    with pytest.raises(ParameterError, match="length_s"):
+        find_hook(np.ones(40 * sr, np.float32), sr, length_s=0)
+    with pytest.raises(ParameterError, match="layout"):
+        structured_song(random.Random(0), verse=("essenFolksong/han1", 1), chorus=("essenFolksong/han1", 2),
+                        layout="VXC")
