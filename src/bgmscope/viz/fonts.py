@@ -62,9 +62,9 @@ def font_families() -> tuple[str, ...]:
 
 def configure() -> tuple[str, ...]:
     """Set matplotlib's rcParams for bgmscope figures and return the font chain."""
-    import matplotlib.pyplot as plt
-
     import logging
+
+    import matplotlib.pyplot as plt
 
     logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # "no bold Symbola" is noise
     chain = font_families()

@@ -1,0 +1,121 @@
+"""The pieces a report section is made of. Templates render them to HTML and to Markdown.
+
+Block values that came from outside (titles, authors, table cells) stay plain text here; the
+HTML template escapes them (Jinja2 autoescape) and the Markdown writer escapes them too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass
+class Figure:
+    name: str          # file stem under figures/ (Markdown twin)
+    png: bytes
+    caption: str = ""
+    wide: bool = False
+    kind: str = "figure"
+
+
+@dataclass
+class Plotly:
+    html: str          # plotly's <div> + init script, built from escaped values
+    caption: str = ""
+    fallback: Figure | None = None  # the static twin, for the Markdown report
+    kind: str = "plotly"
+
+
+@dataclass
+class Table:
+    columns: list[str]
+    rows: list[list[str]]
+    caption: str = ""
+    note: str = ""
+    kind: str = "table"
+
+
+@dataclass
+class Text:
+    text: str
+    strong: str = ""  # a bold lead-in (e.g. "Cluster 2: 9 songs")
+    kind: str = "text"
+
+
+@dataclass
+class Bullets:
+    items: list[str]
+    kind: str = "bullets"
+
+
+@dataclass
+class Stats:
+    items: list[tuple[str, str]]  # (value, label)
+    kind: str = "stats"
+
+
+@dataclass
+class Audio:
+    items: list[dict[str, str]]  # {label, src (data URI), mime}
+    caption: str = ""
+    kind: str = "audio"
+
+
+@dataclass
+class Card:
+    title: str
+    author: str
+    rank: str
+    facts: list[tuple[str, str]]
+    png: bytes | None
+    audio_src: str | None
+    name: str  # figure stem
+    kind: str = "card"
+
+
+@dataclass
+class Cards:
+    cards: list[Card]
+    caption: str = ""
+    kind: str = "cards"
+
+
+@dataclass
+class Section:
+    id: str
+    heading: str
+    blocks: list[Any] = field(default_factory=list)
+    lead: str = ""
+
+
+def fmt(v: object) -> str:
+    """A table cell: numbers to 3-4 significant figures, big counts with separators, NaN empty."""
+    if v is None:
+        return ""
+    if isinstance(v, bool | np.bool_):
+        return "yes" if v else "no"
+    if isinstance(v, int | np.integer):
+        return f"{int(v):,}" if abs(int(v)) >= 10000 else str(int(v))
+    if isinstance(v, float | np.floating):
+        f = float(v)
+        if not np.isfinite(f):
+            return ""
+        if f.is_integer() and abs(f) >= 1000:
+            return f"{f:,.0f}"
+        return f"{f:.4g}"
+    if isinstance(v, list | tuple | np.ndarray):
+        return ", ".join(fmt(x) for x in v)
+    return str(v)
+
+
+def table_from_frame(df: pd.DataFrame, *, caption: str = "", max_rows: int = 15, columns: list[str] | None = None,
+                     headers: dict[str, str] | None = None, more_note: str = "") -> Table:
+    cols = [c for c in (columns or list(df.columns)) if c in df.columns]
+    shown = df[cols].head(max_rows)
+    rows = [[fmt(v) for v in rec] for rec in shown.itertuples(index=False, name=None)]
+    note = more_note if len(df) > max_rows else ""
+    return Table([(headers or {}).get(c, c) for c in cols], rows, caption=caption, note=note)

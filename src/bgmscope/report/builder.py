@@ -1,0 +1,260 @@
+"""Build the report: one self-contained HTML file (figures and audio embedded, plotly.js inline,
+no network) and a Markdown twin whose figures are PNG files beside it.
+
+Everything is drawn from the catalog, so the report shows whichever stages have run; a section
+whose stage has not stored results is named in a one-line note instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import html as html_lib
+import re
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from .. import __version__
+from ..catalog import Catalog
+from ..config import Settings
+from ..engine import run_map
+from ..fsutil import atomic_write_bytes, atomic_write_text
+from . import sections as S
+from .blocks import Card, Figure, Plotly, Section
+from .i18n import Words, check_lang
+from .media import data_uri
+from .songs import SongTask, song_job
+
+DEFAULT_CARDS = 12
+
+
+@dataclass
+class ReportResult:
+    html: Path
+    markdown: Path
+    figures_dir: Path
+    sections: list[str]
+    omitted: list[str]
+    songs: int
+    cards: int
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _song_clips(cat: Catalog) -> pd.DataFrame:
+    """One clip per song, in chart order: the 'first' clip if cut, else the newest kind."""
+    clips = cat.clips()
+    if clips.empty:
+        return clips
+    kind = "first" if (clips["clip_kind"] == "first").any() else cat.latest_clip_kind()
+    c = clips[(clips["clip_kind"] == kind) & (clips["clip_index"] == 0)].drop_duplicates("track_id")
+    c = c.sort_values(["rank", "user_count"], ascending=[True, False], na_position="last", kind="stable")
+    c["title"] = c["title"].where(c["title"].notna() & (c["title"].astype(str) != ""), c["track_id"])
+    return c.reset_index(drop=True)
+
+
+def build_report(cat: Catalog, settings: Settings, *, out_dir: Path | None = None, lang: str = "en",
+                 cards: int = DEFAULT_CARDS, jobs: int = 1, show_progress: bool = False) -> ReportResult:
+    """Write ``report.html`` (self-contained) and ``report.md`` (+ ``figures/``) and return their paths.
+
+    Parameters
+    ----------
+    cat : the open catalog.
+    settings : paths (``report_dir`` is the default output) and the k range for the sweep panels.
+    out_dir : where to write; default ``settings.report_dir``.
+    lang : ``'en'`` or ``'zh'`` (headings, captions, findings and cluster descriptions).
+    cards : how many songs (in chart order) get a card with a player, waveform, spectrogram and pitch.
+    jobs : worker processes for the per-song work.
+    """
+    t0 = time.perf_counter()
+    w = Words(check_lang(lang))
+    if cards < 0:
+        from ..errors import ParameterError
+
+        raise ParameterError(f"--cards must be >= 0, got {cards}")
+    out_dir = Path(out_dir or settings.report_dir)
+    run_id = cat.start_run("report", {"lang": lang, "cards": cards, "out": str(out_dir)})
+
+    clips = _song_clips(cat)
+    tasks = [SongTask(r.clip_id, r.track_id, str(settings.data_dir), r.path, str(r.title), i < cards)
+             for i, r in enumerate(clips.itertuples())]
+    results: dict[str, dict] = {}
+    failed: list[tuple[str, str]] = []
+    for o in run_map(song_job, tasks, jobs=jobs, desc="report: songs", show_progress=show_progress):
+        if o.error:
+            failed.append((o.item.track_id, o.error))
+            cat.record_failure(run_id, "report", o.item.track_id, o.error)
+        else:
+            results[o.item.clip_id] = o.result
+    songs = _songs_frame(cat, clips, results)
+
+    card_list = []
+    for i, r in enumerate(clips.head(cards).itertuples()):
+        res = results.get(r.clip_id)
+        if not res or "card_png" not in res:
+            continue
+        facts = [(w("user_count"), S.fmt(r.user_count)), (w("tempo"), S.fmt(round(res["tempo_bpm"]))
+                  if np.isfinite(res["tempo_bpm"]) else ""), (w("key"), res["key"])]
+        card_list.append(Card(title=str(r.title), author="" if pd.isna(r.author) else str(r.author),
+                              rank="" if pd.isna(r.rank) else str(int(r.rank)), facts=facts, png=res["card_png"],
+                              audio_src=data_uri(res["audio_ogg"], "audio/ogg"), name=f"card_{i + 1:02d}"))
+    top_song = None
+    if not clips.empty:
+        from ..prepare import load_clip
+
+        try:
+            top_song = load_clip(settings.data_dir, clips["path"].iloc[0])
+        except Exception as exc:  # a vanished clip file costs one figure, not the report
+            failed.append((str(clips["track_id"].iloc[0]), f"mfcc figure: {exc}"))
+
+    secs: list[Section] = [S.summary_section(cat, w, songs)]
+    omitted: list[str] = []
+    plan = [
+        ("findings", "hits", lambda: S.findings_section(cat, w)),
+        (None, None, lambda: S.cards_section(w, card_list)),
+        (None, None, lambda: S.features_section(cat, w, songs, top_song)),
+        ("select", "select", lambda: S.select_section(cat, w)),
+        ("cluster", "cluster", lambda: S.cluster_section(cat, w, settings)),
+        ("genre", "genre", lambda: S.genre_section(cat, w)),
+        ("midi", "transcribe", lambda: S.midi_section(cat, w, settings.data_dir)),
+        (None, None, lambda: S.failures_section(cat, w)),
+    ]
+    for key, stage, make in plan:
+        try:
+            sec = make()
+        except Exception as exc:  # one unreadable table costs its section, and the reason is shown
+            failed.append((key or "section", f"{type(exc).__name__}: {exc}"))
+            cat.record_failure(run_id, "report", key or "section", f"{type(exc).__name__}: {exc}")
+            sec = None
+            if key:
+                omitted.append(f"{w(key)}: {type(exc).__name__}: {exc}")
+                continue
+        if sec is None:
+            if key:
+                omitted.append(w("section_missing", s=w(key), stage=stage))
+            continue
+        secs.append(sec)
+
+    html_path, md_path, fig_dir = _write(out_dir, secs, omitted, w, cat)
+    cat.finish_run(run_id, ok=len(results), failed=len(failed), skipped=0)
+    return ReportResult(html_path, md_path, fig_dir, [s.id for s in secs], omitted, songs=len(clips),
+                        cards=len(card_list), failed=failed, seconds=time.perf_counter() - t0)
+
+
+def _songs_frame(cat: Catalog, clips: pd.DataFrame, results: dict[str, dict]) -> pd.DataFrame:
+    rows = [results[c] for c in clips["clip_id"] if c in results] if not clips.empty else []
+    if not rows:
+        return pd.DataFrame(columns=["track_id", "title", "tempo_bpm", "key", "zero_crossings"])
+    df = pd.DataFrame([{k: v for k, v in r.items() if k not in ("card_png", "audio_ogg")} for r in rows])
+    df = df.merge(clips[["clip_id", "title"]], on="clip_id", how="left")
+    feats = cat.read_frame("features")
+    tcol = S.first_col(feats, "tempo_bpm", "tempo", "bpm") if not feats.empty else None
+    if tcol:  # the features stage's tempo wins over the report's own estimate
+        ft = feats.drop_duplicates("clip_id").set_index("clip_id")[tcol]
+        df["tempo_bpm"] = df["clip_id"].map(ft).fillna(df["tempo_bpm"])
+    return df
+
+
+# -- writing ------------------------------------------------------------------------------------------
+def _env() -> Environment:
+    env = Environment(loader=PackageLoader("bgmscope.report", "templates"),
+                      autoescape=select_autoescape(["html", "j2"], default=True), trim_blocks=True,
+                      lstrip_blocks=True)
+    env.filters["png_uri"] = lambda b: data_uri(b, "image/png")
+    return env
+
+
+def _write(out_dir: Path, secs: list[Section], omitted: list[str], w: Words, cat: Catalog) -> tuple[Path, Path, Path]:
+    from ..viz.interactive import plotly_bundle
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fig_dir = out_dir / "figures"
+    fig_dir.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    has_plotly = any(isinstance(b, Plotly) for s in secs for b in s.blocks)
+    # Scripts run only with this page's nonce (CSP): defence in depth behind the escaping of titles.
+    nonce = secrets.token_urlsafe(18)
+    for s in secs:
+        for b in s.blocks:
+            if isinstance(b, Plotly):  # built by plotly from escaped values; see viz.interactive
+                b.html = Markup(re.sub(r"<script(?=[\s>])", f'<script nonce="{nonce}"', str(b.html)))
+    page = _env().get_template("report.html.j2").render(
+        w=w, lang=w.lang, nonce=nonce, sections=secs, omitted=omitted, generated=stamp, version=__version__,
+        catalog=str(cat.path), plotly_js=Markup(_script_safe(plotly_bundle())) if has_plotly else "",
+    )
+    html_path = out_dir / "report.html"
+    atomic_write_text(html_path, page)
+    md_path = out_dir / "report.md"
+    atomic_write_text(md_path, _markdown(secs, omitted, w, stamp, fig_dir))
+    return html_path, md_path, fig_dir
+
+
+def _script_safe(js: str) -> str:
+    # a literal "</script" inside the bundle would end the element early
+    return re.sub(r"</(script)", r"<\\/\1", js, flags=re.IGNORECASE)
+
+
+def _md(s: object) -> str:
+    """Text for Markdown: HTML-escaped (Markdown renderers pass raw HTML through) and table-safe."""
+    text = html_lib.escape(str(s), quote=False).replace("|", "\\|").replace("\n", " ")
+    return re.sub(r"([\\`*_\[\]])", r"\\\1", text) if not text.startswith("data:") else text
+
+
+def _save_png(fig_dir: Path, name: str, png: bytes) -> str:
+    path = fig_dir / f"{name}.png"
+    atomic_write_bytes(path, png)
+    return f"figures/{path.name}"
+
+
+def _markdown(secs: list[Section], omitted: list[str], w: Words, stamp: str, fig_dir: Path) -> str:
+    L = [f"# {w('title')}", "", f"_{w('subtitle')}_", "", f"{w('generated')}: {stamp}", ""]
+    for s in secs:
+        L += [f"## {_md(s.heading)}", ""]
+        if s.lead:
+            L += [_md(s.lead), ""]
+        for b in s.blocks:
+            L += _md_block(b, fig_dir, w) + [""]
+    if omitted:
+        L += [f"## {w('omitted')}", ""] + [f"- {_md(o)}" for o in omitted] + [""]
+    return "\n".join(L)
+
+
+def _md_block(b, fig_dir: Path, w: Words) -> list[str]:
+    if isinstance(b, Figure):
+        return [f"![{_md(b.caption)}]({_save_png(fig_dir, b.name, b.png)})", "", f"*{_md(b.caption)}*"]
+    if isinstance(b, Plotly):
+        return _md_block(b.fallback, fig_dir, w) if b.fallback else []
+    kind = b.kind
+    if kind == "table":
+        out = [f"**{_md(b.caption)}**", ""] if b.caption else []
+        out += ["| " + " | ".join(_md(c) for c in b.columns) + " |", "|" + "---|" * len(b.columns)]
+        out += ["| " + " | ".join(_md(v) for v in row) + " |" for row in b.rows]
+        return out + (["", _md(b.note)] if b.note else [])
+    if kind == "text":
+        return [(f"**{_md(b.strong)}** " if b.strong else "") + _md(b.text)]
+    if kind == "bullets":
+        return [f"- {_md(i)}" for i in b.items]
+    if kind == "stats":
+        return [" · ".join(f"**{_md(v)}** {_md(k)}" for v, k in b.items)]
+    if kind == "audio":
+        return [f"{_md(b.caption)}: " + ", ".join(_md(i["label"]) for i in b.items) + " (audio in report.html)"]
+    if kind == "cards":
+        out = [f"*{_md(b.caption)}*", ""]
+        for c in b.cards:
+            facts = "; ".join(f"{_md(k)} {_md(v)}" for k, v in c.facts if v)
+            out += [f"### {_md(c.rank + '. ') if c.rank else ''}{_md(c.title)} — {_md(c.author)}", "", facts, ""]
+            if c.png:
+                out += [f"![{_md(c.title)}]({_save_png(fig_dir, c.name, c.png)})", ""]
+        return out
+    return []
+
+
+def figure_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")

@@ -1,0 +1,15 @@
+"""Pipeline stage: write the report last, from whatever the earlier stages stored."""
+
+from __future__ import annotations
+
+from ..pipeline import PipelineContext
+from .builder import DEFAULT_CARDS, build_report
+
+
+def run_stage(ctx: PipelineContext) -> dict:
+    res = build_report(ctx.catalog, ctx.settings, lang="en", cards=DEFAULT_CARDS, jobs=ctx.jobs)
+    ctx.outputs["report"] = res.html
+    ctx.outputs["report (markdown)"] = res.markdown
+    ctx.console.print(f"report: {res.html}")
+    return {"sections": len(res.sections), "songs": res.songs, "cards": res.cards, "failed": len(res.failed),
+            "omitted": len(res.omitted)}
