@@ -11,8 +11,12 @@ from pathlib import Path
 
 
 @contextmanager
-def atomic_path(final: Path, suffix: str | None = None) -> Iterator[Path]:
-    """Yield a temporary path beside ``final``; rename it over ``final`` only if the block succeeds."""
+def atomic_path(final: Path, suffix: str | None = None, *, durable: bool = True) -> Iterator[Path]:
+    """Yield a temporary path beside ``final``; rename it over ``final`` only if the block succeeds.
+
+    ``durable`` also fsyncs before the rename (survives power loss, not just a killed process);
+    regenerable caches can skip it.
+    """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix or final.suffix, dir=final.parent)
@@ -20,8 +24,9 @@ def atomic_path(final: Path, suffix: str | None = None) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
-        with open(tmp_path, "rb+") as fh:
-            os.fsync(fh.fileno())
+        if durable:
+            with open(tmp_path, "rb+") as fh:
+                os.fsync(fh.fileno())
         os.replace(tmp_path, final)
     finally:
         if tmp_path.exists():

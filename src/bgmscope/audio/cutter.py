@@ -67,7 +67,8 @@ def prepare_one(task: PrepareTask) -> list[dict]:
             peak = float(np.max(np.abs(y))) if y.size else 0.0
             if peak > 1.0:  # keep PCM_16 from clipping on hot masters; the shape is what matters
                 y = y / peak
-            with atomic_path(out) as tmp:
+            # a killed process cannot tear a renamed file; the cache is regenerable, so no fsync
+            with atomic_path(out, durable=False) as tmp:
                 sf.write(str(tmp), y, sr, subtype="PCM_16", format="WAV")
             n = y.shape[0]
         duration = n / task.sample_rate
