@@ -1,0 +1,178 @@
+"""One clip in, one flat, named descriptor vector out: the extractor the whole project shares.
+
+``extract_clip`` decodes nothing: it takes a mono signal, computes one STFT and hands it to every
+spectral, tonal and rhythm descriptor, adds the time-domain ones, the f0 contour summary and the
+seed's 42 statistics, and summarises frame-level curves by mean and std (plus chosen percentiles).
+Column names are stable: changing what a column means bumps :data:`FEATURE_VERSION`, and every
+name is documented in docs/features.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from . import loudness, pitch, rhythm, seedpitch, spectral, temporal, tonal
+from .spectrum import check_signal, single_threaded, stft
+from .stats42 import STAT42_NAMES, stats42
+
+FEATURE_VERSION = 1
+ID_COLUMNS = ("clip_id", "track_id", "clip_kind", "clip_index")
+META_COLUMNS = ("feature_version", "sample_rate", "duration_s")
+PERCENTILES = (10, 50, 90)
+
+# frame-level curves summarised by mean and std; the ones in _PCT also by percentiles
+_SCALAR_CURVES = ("zcr", "centroid", "bandwidth", "rolloff", "flatness", "flux", "rms", "onset_strength")
+_PCT = ("centroid", "rolloff", "rms")
+
+
+def _curve_names() -> list[str]:
+    names = []
+    for c in _SCALAR_CURVES:
+        names += [f"{c}_mean", f"{c}_std"]
+        if c in _PCT:
+            names += [f"{c}_p{p}" for p in PERCENTILES]
+    for i in range(1, spectral.CONTRAST_BANDS + 2):
+        names += [f"contrast{i}_mean", f"contrast{i}_std"]
+    for i in range(1, spectral.N_MFCC + 1):
+        names += [f"mfcc{i:02d}_mean", f"mfcc{i:02d}_std"]
+    for i in range(1, spectral.N_MFCC + 1):
+        names += [f"dmfcc{i:02d}_mean", f"dmfcc{i:02d}_std"]
+    for pc in tonal.PITCH_CLASSES:
+        names += [f"chroma_{pc}_mean", f"chroma_{pc}_std"]
+    return names
+
+
+CLIP_NAMES = ("wave_peak", "zcr_per_s", "ltas_flatness", "rms_db_range", "loudness_lufs",
+              "key_pc", "key_mode", "key_strength",
+              "seed_relpitch_mean", "seed_relpitch_std", "block_centroid_hz_mean", "block_centroid_hz_std")
+
+FEATURE_NAMES_NO_F0: tuple[str, ...] = tuple(_curve_names()) + CLIP_NAMES + rhythm.RHYTHM_NAMES + STAT42_NAMES
+FEATURE_NAMES: tuple[str, ...] = FEATURE_NAMES_NO_F0 + pitch.PITCH_NAMES
+
+
+def feature_names(*, include_f0: bool = True) -> list[str]:
+    """The descriptor columns :func:`extract_clip` returns, in order."""
+    return list(FEATURE_NAMES if include_f0 else FEATURE_NAMES_NO_F0)
+
+
+def feature_columns(df: pd.DataFrame) -> list[str]:
+    """The descriptor columns of a features frame (ids and bookkeeping columns left out)."""
+    skip = set(ID_COLUMNS) | set(META_COLUMNS)
+    return [c for c in df.columns if c not in skip and pd.api.types.is_numeric_dtype(df[c])]
+
+
+def _summ(out: dict[str, float], name: str, x: np.ndarray) -> None:
+    if x.size == 0:
+        out[f"{name}_mean"] = out[f"{name}_std"] = 0.0
+        if name in _PCT:
+            for p in PERCENTILES:
+                out[f"{name}_p{p}"] = 0.0
+        return
+    out[f"{name}_mean"] = float(x.mean())
+    out[f"{name}_std"] = float(x.std())
+    if name in _PCT:
+        for p, v in zip(PERCENTILES, np.percentile(x, PERCENTILES), strict=True):
+            out[f"{name}_p{p}"] = float(v)
+
+
+def _summ_rows(out: dict[str, float], names: Iterable[str], X: np.ndarray) -> None:
+    if X.shape[1] == 0:
+        for n in names:
+            out[f"{n}_mean"] = out[f"{n}_std"] = 0.0
+        return
+    m, s = X.mean(axis=1), X.std(axis=1)
+    for n, a, b in zip(names, m, s, strict=True):
+        out[f"{n}_mean"] = float(a)
+        out[f"{n}_std"] = float(b)
+
+
+def extract_clip(y: np.ndarray, sr: int, *, include_f0: bool = True) -> dict[str, float]:
+    """The full descriptor vector of one mono clip, keyed by :func:`feature_names`.
+
+    Works on any signal (a file outside the catalog too); silence and very short input give
+    finite values. Raises ``ParameterError`` for non-mono, non-float or non-finite input.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sr = 16000; t = np.arange(2 * sr) / sr
+    >>> v = extract_clip((0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), sr)
+    >>> round(v["centroid_mean"] / 10) * 10, round(v["f0_median_hz"])
+    (440, 440)
+    """
+    y = check_signal(y, sr)
+    with single_threaded():
+        return _extract(y, int(sr), include_f0)
+
+
+def _extract(y: np.ndarray, sr: int, include_f0: bool) -> dict[str, float]:
+    out: dict[str, float] = {}
+    spec = stft(y, sr)
+    cent = spectral.centroid(spec)
+    r = temporal.rms(y)
+    env = rhythm.onset_strength(spec)
+    curves = {
+        "zcr": temporal.zero_crossing_rate(y),
+        "centroid": cent,
+        "bandwidth": spectral.bandwidth(spec, cent),
+        "rolloff": spectral.rolloff(spec),
+        "flatness": spectral.flatness(spec),
+        "flux": spectral.flux(spec),
+        "rms": r,
+        "onset_strength": env,
+    }
+    for name in _SCALAR_CURVES:
+        _summ(out, name, np.asarray(curves[name], dtype=np.float64))
+    _summ_rows(out, [f"contrast{i}" for i in range(1, spectral.CONTRAST_BANDS + 2)], spectral.contrast(spec))
+    mf = spectral.mfcc(spec)
+    _summ_rows(out, [f"mfcc{i:02d}" for i in range(1, spectral.N_MFCC + 1)], mf)
+    _summ_rows(out, [f"dmfcc{i:02d}" for i in range(1, spectral.N_MFCC + 1)], spectral.delta(mf))
+    ch = tonal.chroma(spec)
+    _summ_rows(out, [f"chroma_{pc}" for pc in tonal.PITCH_CLASSES], ch)
+
+    out["wave_peak"] = float(np.max(np.abs(y))) if y.size else 0.0
+    out["zcr_per_s"] = temporal.zero_crossings_per_second(y, sr)
+    out["ltas_flatness"] = spectral.ltas_flatness(spec) if spec.n_frames else 0.0
+    out["rms_db_range"] = loudness.db_range(r)
+    out["loudness_lufs"] = loudness.integrated_loudness(y, sr)
+    tonic, mode, strength = tonal.estimate_key(ch.mean(axis=1) if ch.shape[1] else np.zeros(12))
+    out["key_pc"] = float(tonic)
+    out["key_mode"] = 1.0 if mode == "major" else 0.0
+    out["key_strength"] = float(strength)
+    mags = seedpitch.block_spectra(y)
+    rp = seedpitch.seed_relative_pitch(y, mags=mags)
+    bc = seedpitch.block_centroid_hz(y, sr, mags=mags)
+    out["seed_relpitch_mean"] = float(rp.mean()) if rp.size else 0.0
+    out["seed_relpitch_std"] = float(rp.std()) if rp.size else 0.0
+    out["block_centroid_hz_mean"] = float(bc.mean()) if bc.size else 0.0
+    out["block_centroid_hz_std"] = float(bc.std()) if bc.size else 0.0
+
+    beats = rhythm.beat_track(None, sr, onset_envelope=env, hop_length=spec.hop_length)
+    out.update(rhythm.rhythm_summary(beats, y.size / sr))
+    out.update(zip(STAT42_NAMES, map(float, stats42(y, sr)), strict=True))
+    if include_f0:
+        out.update(pitch.pitch_summary(pitch.f0_contour(y, sr)))
+    # one guard for all: a descriptor must never leak NaN/inf into the table
+    return {k: (float(out[k]) if np.isfinite(out[k]) else 0.0)
+            for k in (FEATURE_NAMES if include_f0 else FEATURE_NAMES_NO_F0)}
+
+
+def clip_curves(y: np.ndarray, sr: int) -> dict[str, np.ndarray]:
+    """Frame-level curves for figures: waveform envelope, centroid, zcr, rms, the seed's relative
+    pitch and the f0 contour, each with its own time axis (``<name>_t`` in seconds)."""
+    y = check_signal(y, sr)
+    with single_threaded():
+        spec = stft(y, sr)
+        t_env, lo, hi = temporal.envelope(y, sr)
+        c = pitch.f0_contour(y, sr)
+        rp = seedpitch.seed_relative_pitch(y)
+        return {
+            "envelope_t": t_env, "envelope_min": lo, "envelope_max": hi,
+            "frame_t": spec.times, "centroid": spectral.centroid(spec),
+            "zcr": temporal.zero_crossing_rate(y)[: spec.n_frames], "rms": temporal.rms(y)[: spec.n_frames],
+            "relpitch_t": (np.arange(rp.size) + 0.5) * seedpitch.BLOCK / sr, "relpitch": rp,
+            "f0_t": c.times, "f0_hz": c.f0_hz,
+        }

@@ -1,0 +1,217 @@
+"""Rhythm: onset strength, onsets, tempo with a confidence, and beats (the 卡点 quality).
+
+The onset envelope is librosa's (mean positive difference of the log-mel spectrogram), computed
+from the clip's shared spectrogram. Tempo: the autocorrelation of the envelope weighted by a
+log-normal prior around 120 BPM (as librosa), its peak refined by parabolic interpolation; the
+confidence is the peak's normalised autocorrelation (pulse clarity, 0..1). Beats: Ellis's (2007)
+dynamic programme, and the final tempo comes from the mean of the regular inter-beat intervals,
+which is finer than one frame (a 120 BPM click track reads 120.0, not 117 or 125).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.ndimage
+
+from ..errors import ParameterError
+from .spectrum import HOP_LENGTH, N_FFT, Spectrogram, check_signal, stft
+
+START_BPM = 120.0
+STD_BPM = 1.0  # octaves
+MIN_BPM, MAX_BPM = 30.0, 300.0
+TIGHTNESS = 100.0
+
+
+@dataclass
+class BeatResult:
+    """``tempo_bpm`` and its ``confidence`` (0..1), ``beat_times`` and ``onset_times`` (s)."""
+
+    tempo_bpm: float
+    confidence: float
+    beat_times: np.ndarray
+    onset_times: np.ndarray
+    beat_strength: float = 0.0  # mean onset strength on beats / mean onset strength (>1: on the beat)
+    regularity: float = 0.0  # coefficient of variation of the inter-beat intervals (0 = metronomic)
+
+
+def onset_strength(spec: Spectrogram) -> np.ndarray:
+    """librosa's onset envelope (``onset_strength`` defaults) from a shared spectrogram."""
+    m = spec.mel_db
+    if m.shape[1] < 2:
+        return np.zeros(m.shape[1])
+    env = np.maximum(0.0, m[:, 1:] - m[:, :-1]).mean(axis=0)
+    pad = 1 + spec.n_fft // (2 * spec.hop_length)  # librosa's alignment of a centred STFT
+    env = np.concatenate([np.zeros(pad), env])[: m.shape[1]]
+    return env.astype(np.float64)
+
+
+def onset_frames(env: np.ndarray, sr: int, hop_length: int = HOP_LENGTH, *, delta: float = 0.07,
+                 wait_s: float = 0.03) -> np.ndarray:
+    """Peak-picked onsets (frame indices): local maxima over +-~90 ms that stand ``delta`` above
+    the mean of the preceding ~100 ms of the min-max normalised envelope."""
+    if env.size < 3:
+        return np.zeros(0, dtype=int)
+    lo, hi = float(env.min()), float(env.max())
+    if hi - lo <= 1e-12:
+        return np.zeros(0, dtype=int)
+    x = (env - lo) / (hi - lo)
+    fps = sr / hop_length
+    w_max = max(1, int(round(0.09 * fps)))
+    w_avg = max(1, int(round(0.1 * fps)))
+    local_max = scipy.ndimage.maximum_filter1d(x, 2 * w_max + 1, mode="constant") == x
+    avg = scipy.ndimage.uniform_filter1d(x, w_avg + 1, origin=w_avg // 2, mode="nearest")
+    peaks = np.flatnonzero(local_max & (x >= avg + delta) & (x > 0))
+    wait = max(1, int(round(wait_s * fps)))
+    keep, last = [], -wait - 1
+    for p in peaks:
+        if p - last > wait:
+            keep.append(p)
+            last = p
+    return np.asarray(keep, dtype=int)
+
+
+def estimate_tempo(env: np.ndarray, sr: int, hop_length: int = HOP_LENGTH) -> tuple[float, float]:
+    """(tempo in BPM, confidence 0..1) from the envelope's autocorrelation with a tempo prior."""
+    n = env.size
+    fps = sr / hop_length
+    max_lag = int(np.ceil(60.0 * fps / MIN_BPM))
+    min_lag = max(1, int(np.floor(60.0 * fps / MAX_BPM)))
+    x = env - env.mean()
+    if n < 4 or float(np.dot(x, x)) <= 1e-12:
+        return 0.0, 0.0
+    f = np.fft.rfft(x, 2 * n)
+    ac = np.fft.irfft(f * np.conj(f))[: min(n, max_lag + 2)]
+    ac = ac / ac[0]
+    hi = min(max_lag, ac.size - 2)
+    if hi <= min_lag:
+        return 0.0, 0.0
+    lags = np.arange(min_lag, hi + 1)
+    bpms = 60.0 * fps / lags
+    prior = np.exp(-0.5 * ((np.log2(bpms) - np.log2(START_BPM)) / STD_BPM) ** 2)
+    # only positive local maxima of the autocorrelation are candidate periods
+    a = ac[lags]
+    is_peak = (a > ac[lags - 1]) & (a >= ac[lags + 1]) & (a > 0)
+    if not is_peak.any():
+        return 0.0, 0.0
+    weighted = np.where(is_peak, a * prior, -np.inf)
+    k = int(lags[np.argmax(weighted)])
+    y0, y1, y2 = ac[k - 1], ac[k], ac[k + 1]
+    denom = y0 - 2 * y1 + y2
+    shift = 0.5 * (y0 - y2) / denom if abs(denom) > 1e-12 else 0.0
+    period = k + float(np.clip(shift, -0.5, 0.5))
+    return 60.0 * fps / period, float(np.clip(y1, 0.0, 1.0))
+
+
+def _dp_beats(env: np.ndarray, period: float) -> np.ndarray:
+    """Ellis's dynamic-programming beat tracker on an onset envelope; returns beat frames."""
+    n = env.size
+    sd = env.std(ddof=1) if n > 1 else 0.0
+    if sd <= 1e-12 or period <= 0:
+        return np.zeros(0, dtype=int)
+    norm = env / sd
+    p = float(period)
+    w = np.exp(-0.5 * (np.arange(-int(p), int(p) + 1) * 32.0 / p) ** 2)
+    local = np.convolve(norm, w, mode="same")
+    lo_off, hi_off = int(round(2 * p)), max(1, int(round(p / 2)))
+    offs = np.arange(-lo_off, -hi_off + 1)  # candidate previous beats, relative
+    txwt = -TIGHTNESS * np.log(-offs / p) ** 2
+    cum = np.zeros(n)
+    back = np.full(n, -1, dtype=int)
+    first = True
+    thresh = 0.01 * local.max()
+    for i in range(n):
+        lo = i - lo_off
+        hi = i - hi_off
+        if hi < 0:
+            cum[i] = local[i]
+            continue
+        start = max(0, lo)
+        cand = cum[start:hi + 1] + txwt[start - lo:]
+        j = int(np.argmax(cand))
+        cum[i] = local[i] + cand[j]
+        back[i] = start + j
+        if first and local[i] < thresh:  # nothing to follow before the music starts
+            back[i] = -1
+            cum[i] = local[i]
+        else:
+            first = False
+    # the last beat: the latest local maximum of the cumulative score above half its median
+    peaks = np.flatnonzero((cum[1:-1] >= cum[:-2]) & (cum[1:-1] >= cum[2:])) + 1
+    if peaks.size == 0:
+        return np.zeros(0, dtype=int)
+    good = peaks[cum[peaks] >= 0.5 * np.median(cum[peaks])]
+    beats = [int(good.max())]
+    while back[beats[-1]] >= 0:
+        beats.append(int(back[beats[-1]]))
+    beats = np.array(beats[::-1])
+    # trim weak leading/trailing beats (silence or fade)
+    strength = local[beats]
+    ok = strength >= 0.5 * np.sqrt(np.mean(strength ** 2))
+    if ok.any():
+        beats = beats[np.argmax(ok): len(ok) - np.argmax(ok[::-1])]
+    return beats
+
+
+def beat_track(
+    y: np.ndarray | None,
+    sr: int,
+    *,
+    onset_envelope: np.ndarray | None = None,
+    spec: Spectrogram | None = None,
+    hop_length: int = HOP_LENGTH,
+) -> BeatResult:
+    """Tempo, beats and onsets of a clip.
+
+    Give ``y`` (the STFT is computed here), or a shared ``spec``, or an ``onset_envelope``
+    computed at ``hop_length``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sr = 16000; y = np.zeros(10 * sr, np.float32)
+    >>> y[::sr // 2] = 1.0  # a click every 0.5 s
+    >>> round(beat_track(y, sr).tempo_bpm)
+    120
+    """
+    if onset_envelope is None:
+        if spec is None:
+            if y is None:
+                raise ParameterError("beat_track needs y, spec or onset_envelope")
+            spec = stft(check_signal(y, sr), sr, n_fft=N_FFT, hop_length=hop_length)
+        hop_length = spec.hop_length
+        env = onset_strength(spec)
+    else:
+        env = np.asarray(onset_envelope, dtype=np.float64)
+        if env.ndim != 1 or not np.isfinite(env).all():
+            raise ParameterError("onset_envelope must be a finite 1-D array")
+    fps = sr / hop_length
+    onsets = onset_frames(env, sr, hop_length) / fps
+    tempo, conf = estimate_tempo(env, sr, hop_length)
+    if tempo <= 0:
+        return BeatResult(0.0, 0.0, np.zeros(0), onsets)
+    beats = _dp_beats(env, 60.0 * fps / tempo)
+    regularity = 0.0
+    if beats.size >= 4:
+        ibi = np.diff(beats).astype(float)
+        med = np.median(ibi)
+        steady = ibi[np.abs(ibi - med) <= 0.25 * med]
+        if steady.size >= 3:
+            tempo = 60.0 * fps / float(steady.mean())
+        regularity = float(ibi.std() / ibi.mean())
+    strength = 0.0
+    if beats.size and env.mean() > 1e-12:
+        strength = float(env[beats].mean() / env.mean())
+    return BeatResult(float(tempo), conf, beats / fps, onsets, strength, regularity)
+
+
+RHYTHM_NAMES = ("tempo_bpm", "tempo_confidence", "beat_strength", "beat_regularity", "beat_rate",
+                "onset_rate")
+
+
+def rhythm_summary(b: BeatResult, duration_s: float) -> dict[str, float]:
+    d = max(duration_s, 1e-9)
+    return {"tempo_bpm": b.tempo_bpm, "tempo_confidence": b.confidence, "beat_strength": b.beat_strength,
+            "beat_regularity": b.regularity, "beat_rate": b.beat_times.size / d,
+            "onset_rate": b.onset_times.size / d}

@@ -1,0 +1,116 @@
+"""Spectral descriptors computed from one shared :class:`~.spectrum.Spectrogram`.
+
+Each function takes ``spec`` (what ``spectrum.stft`` returns) and follows the definition of the
+librosa function of the same name with its defaults, so the values agree with librosa frame by
+frame (see tests/test_features_agreement.py). All return arrays of shape (n_frames,) or
+(k, n_frames); silent frames give 0, never NaN.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.fft
+import scipy.signal
+
+from .spectrum import AMIN, Spectrogram, power_to_db
+
+CONTRAST_FMIN = 100.0  # 7 bands (6 octaves from 100 Hz + the rest) fit below 8 kHz at 16 kHz
+CONTRAST_BANDS = 6
+N_MFCC = 20
+
+
+def centroid(spec: Spectrogram) -> np.ndarray:
+    """Magnitude-weighted mean frequency (Hz) per frame (librosa.feature.spectral_centroid)."""
+    S = spec.S
+    tot = S.sum(axis=0)
+    num = spec.freqs.astype(np.float32) @ S
+    return np.where(tot > 0, num / np.where(tot > 0, tot, 1.0), 0.0)
+
+
+def bandwidth(spec: Spectrogram, cent: np.ndarray | None = None) -> np.ndarray:
+    """Second-order spectral bandwidth (Hz) around the centroid (librosa.feature.spectral_bandwidth)."""
+    S = spec.S
+    cent = centroid(spec) if cent is None else cent
+    tot = S.sum(axis=0)
+    f = spec.freqs.astype(np.float64)
+    # sum S (f - c)^2 = sum S f^2 - 2 c sum S f + c^2 sum S
+    m1 = f.astype(np.float32) @ S
+    m2 = (f * f).astype(np.float32) @ S
+    var = (m2.astype(np.float64) - 2 * cent * m1 + cent * cent * tot) / np.where(tot > 0, tot, 1.0)
+    return np.where(tot > 0, np.sqrt(np.maximum(var, 0.0)), 0.0)
+
+
+def rolloff(spec: Spectrogram, roll_percent: float = 0.85) -> np.ndarray:
+    """Lowest frequency (Hz) below which ``roll_percent`` of the magnitude lies (librosa)."""
+    cs = np.cumsum(spec.S, axis=0)
+    thresh = roll_percent * cs[-1]
+    idx = np.argmax(cs >= thresh[None, :], axis=0)
+    return spec.freqs[idx]
+
+
+def flatness(spec: Spectrogram) -> np.ndarray:
+    """Geometric over arithmetic mean of the power spectrum per frame, 0..1 (librosa)."""
+    P = np.maximum(AMIN, spec.power)
+    gmean = np.exp(np.log(P).mean(axis=0))
+    return gmean / P.mean(axis=0)
+
+
+def ltas_flatness(spec: Spectrogram) -> float:
+    """Flatness of the clip's long-term average power spectrum (white noise -> ~1)."""
+    P = np.maximum(AMIN, spec.power.mean(axis=1, dtype=np.float64))
+    return float(np.exp(np.log(P).mean()) / P.mean())
+
+
+def flux(spec: Spectrogram) -> np.ndarray:
+    """Spectral flux: L2 norm of the positive change of the L1-normalised magnitude spectrum
+    from the previous frame (scale-free, 0..sqrt(2)); frame 0 gets 0."""
+    S = spec.S
+    tot = S.sum(axis=0)
+    N = S / np.where(tot > 0, tot, 1.0)
+    out = np.zeros(S.shape[1])
+    if S.shape[1] > 1:
+        d = np.maximum(N[:, 1:] - N[:, :-1], 0.0)
+        out[1:] = np.sqrt((d * d).sum(axis=0))
+    return out
+
+
+def contrast(spec: Spectrogram, *, fmin: float = CONTRAST_FMIN, n_bands: int = CONTRAST_BANDS,
+             quantile: float = 0.02) -> np.ndarray:
+    """Spectral contrast (dB), (n_bands + 1, n_frames), as librosa.feature.spectral_contrast:
+    per octave band, the log ratio of the mean of the top and bottom ``quantile`` of bins."""
+    S = spec.S
+    freq = spec.freqs
+    octa = np.zeros(n_bands + 2)
+    octa[1:] = fmin * (2.0 ** np.arange(0, n_bands + 1))
+    if octa[-1] >= spec.sr / 2:
+        from ..errors import ParameterError
+
+        raise ParameterError(f"contrast bands reach {octa[-1]:.0f} Hz, above Nyquist {spec.sr / 2:.0f}")
+    valley = np.zeros((n_bands + 1, S.shape[1]), dtype=np.float64)
+    peak = np.zeros_like(valley)
+    for k, (f_low, f_high) in enumerate(zip(octa[:-1], octa[1:], strict=True)):
+        idx = np.flatnonzero((freq >= f_low) & (freq <= f_high))
+        i0, i1 = int(idx[0]), int(idx[-1]) + 1  # the band is a contiguous run of bins
+        if k > 0:
+            i0 -= 1
+        if k == n_bands:
+            i1 = freq.size
+        q = max(int(np.rint(quantile * (i1 - i0))), 1)
+        sub = S[i0:i1 - 1] if k < n_bands else S[i0:i1]
+        m = sub.shape[0]
+        part = np.partition(sub, (q - 1, m - q), axis=0) if m > 1 else sub
+        valley[k] = part[:q].mean(axis=0)
+        peak[k] = part[m - q:].mean(axis=0)
+    return power_to_db(peak) - power_to_db(valley)
+
+
+def mfcc(spec: Spectrogram, n_mfcc: int = N_MFCC) -> np.ndarray:
+    """MFCCs (n_mfcc, n_frames) of the log-mel power spectrum, DCT-II orthonormal (librosa)."""
+    return scipy.fft.dct(spec.mel_db, type=2, axis=0, norm="ortho")[:n_mfcc]
+
+
+def delta(x: np.ndarray, width: int = 9) -> np.ndarray:
+    """First derivative along time by a Savitzky-Golay filter (librosa.feature.delta)."""
+    if x.shape[-1] < width:
+        return np.zeros_like(x)
+    return scipy.signal.savgol_filter(x, width, polyorder=1, deriv=1, axis=-1, mode="interp")
