@@ -143,3 +143,17 @@ def one_clip_matrix(catalog: Catalog, columns_or_set: str | list[str], clip_kind
         raise CatalogError(f"the features table lacks {', '.join(missing[:8])}")
     df = df.sort_values(["track_id", "clip_index", "clip_id"]).drop_duplicates("track_id")
     return clean_matrix(df.reset_index(drop=True), columns)
+
+
+def storable(df: pd.DataFrame, text: tuple[str, ...] = ()) -> pd.DataFrame:
+    """A frame DuckDB can store: ``text`` columns as strings, all-null object columns as float.
+
+    (DuckDB cannot infer a type for an object column holding only None and refuses the frame.)
+    """
+    df = df.copy()
+    for c in df.columns:
+        if c in text:
+            df[c] = df[c].astype("string")
+        elif df[c].dtype == object and df[c].isna().all():
+            df[c] = df[c].astype("float64")
+    return df

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..catalog import Catalog, now
 from ..errors import CatalogError
-from .data import two_clip_matrix
+from .data import storable, two_clip_matrix
 from .evaluate import METHODS, SelectionReport, SelectOptions, options_dict, select_features
 
 STAGE = "select"
@@ -71,7 +71,7 @@ def _store(catalog: Catalog, run_id: str, feature_set: str, report: SelectionRep
         row[f"heldout_rate_{m}"] = report.heldout.get(m)
     row.update({"evaluations": report.n_evaluations, "seconds": report.seconds,
                 "params": json.dumps(options_dict(opts)), **{k: v for k, v in options_dict(opts).items()}})
-    runs = pd.DataFrame([row])
+    runs = storable(pd.DataFrame([row]), text=("selected", "params", "feature_set", "run_id"))
     old = catalog.read_frame("select_runs")
     if not old.empty:
         runs = pd.concat([old, runs], ignore_index=True)
