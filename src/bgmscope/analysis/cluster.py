@@ -241,24 +241,24 @@ def clustering_stability(space: np.ndarray, labels: np.ndarray, k: int, *, seeds
 # averaged by 5 (at 16 kHz: ten 160 Hz bands from 0 to 1.6 kHz).
 _RULES: list[tuple[str, str, str, str, str, str]] = [
     (r"^amp(1|10)std$", "loud", "louder", "quieter", "更响", "更安静"),
-    (r"^amp(100|1000)std$", "lowend", "with a heavier low end", "with a lighter low end", "低频更重", "低频更轻"),
+    (r"^amp(100|1000)std$", "lowend", "heavier low end", "lighter low end", "低频更重", "低频更轻"),
     (r"^amp(1|10)dstd$", "bright", "brighter", "darker", "更明亮", "更暗沉"),
-    (r"^amp(100|1000)dstd$", "lowmove", "with more bass movement", "with steadier bass",
+    (r"^amp(100|1000)dstd$", "lowmove", "more bass movement", "steadier bass",
      "低音起伏更大", "低音更平稳"),
     (r"^amp\d+kurt$", "peaky", "punchier (sharper peaks)", "smoother (fewer sharp peaks)",
      "更有冲击力（峰值更尖）", "更平滑（尖峰更少）"),
-    (r"^amp\d+dkurt$", "attack", "with sharper attacks", "with softer attacks", "起音更尖锐", "起音更柔和"),
-    (r"^amp\d+d?skew$", "skew", "with a more lopsided waveform", "with a more symmetric waveform",
+    (r"^amp\d+dkurt$", "attack", "sharper attacks", "softer attacks", "起音更尖锐", "起音更柔和"),
+    (r"^amp\d+d?skew$", "skew", "more lopsided waveform", "more symmetric waveform",
      "波形更不对称", "波形更对称"),
-    (r"^amp\d+d?mean$", "offset", "with more DC offset (a recording artefact)", "with less DC offset",
+    (r"^amp\d+d?mean$", "offset", "more DC offset (a recording artefact)", "less DC offset",
      "直流偏移更大（录音瑕疵）", "直流偏移更小"),
     (r"^power[12]$", "bass", "bass-heavier", "lighter on bass", "低音更多", "低音更少"),
     (r"^power[345]$", "lowmid", "fuller in the low mids", "thinner in the low mids", "中低频更饱满", "中低频更单薄"),
-    (r"^power([6-9]|10)$", "presence", "with more upper-mid presence (voice, lead)",
-     "with less upper-mid presence", "中高频（人声、主旋律）更突出", "中高频更弱"),
+    (r"^power([6-9]|10)$", "presence", "more upper-mid presence (voice, lead)",
+     "less upper-mid presence", "中高频（人声、主旋律）更突出", "中高频更弱"),
     # the extended descriptor set: matched by keyword
     (r"tempo|bpm", "tempo", "faster", "slower", "节奏更快", "节奏更慢"),
-    (r"beat.*(conf|strength)|pulse", "pulse", "with a steadier beat", "with a looser beat", "节拍更稳", "节拍更松散"),
+    (r"beat.*(conf|strength)|pulse", "pulse", "steadier beat", "looser beat", "节拍更稳", "节拍更松散"),
     (r"onset|percuss|flux", "percussive", "more percussive", "less percussive", "打击感更强", "打击感更弱"),
     (r"centroid|rolloff|bright|bandwidth", "bright", "brighter", "darker", "更明亮", "更暗沉"),
     (r"flatness|zcr|zero_cross|noisi", "noisy", "noisier", "more tonal", "更嘈杂", "音调感更强"),
@@ -266,12 +266,13 @@ _RULES: list[tuple[str, str, str, str, str, str]] = [
     (r"dynamic|crest|range", "dynamic", "more dynamic", "more compressed", "动态更大", "动态更平"),
     (r"contrast", "contrast", "punchier in timbre", "flatter in timbre", "音色对比更强", "音色对比更弱"),
     (r"f0|pitch|melod", "pitch", "higher-pitched", "lower-pitched", "音高更高", "音高更低"),
-    (r"voic|vocal", "vocal", "with more singing", "with less singing", "人声更多", "人声更少"),
-    (r"mfcc", "timbre", "with a distinct timbre", "with a distinct timbre", "音色有别", "音色有别"),
+    (r"voic|vocal", "vocal", "more singing", "less singing", "人声更多", "人声更少"),
+    (r"mfcc", "timbre", "distinct timbre", "distinct timbre", "音色有别", "音色有别"),
     (r"harmonic", "tonal", "more tonal", "less tonal", "和声感更强", "和声感更弱"),
     (r"major|mode", "mode", "more major-key", "more minor-key", "更偏大调", "更偏小调"),
     (r"duration|length", "long", "longer", "shorter", "更长", "更短"),
 ]
+TECHNICAL_GROUPS = {"skew", "offset"}
 _COMPILED = [(re.compile(p, re.IGNORECASE), *rest) for p, *rest in _RULES]
 
 
@@ -295,12 +296,16 @@ def describe_profile(z: pd.Series, *, top: int = 3, threshold: float = 0.5) -> t
     The features furthest from the overall mean (|z| >= ``threshold``) are put in words, at most
     ``top`` phrases and one per meaning (two bass bands make one "bass-heavier").
     """
-    order = z.abs().sort_values(ascending=False, kind="stable").index
+    strong = z[z.abs() >= threshold]
+    order = strong.abs().sort_values(ascending=False, kind="stable").index
+    # words a creator can use first; waveform asymmetry and DC offset only when nothing else stands out
+    order = [n for n in order if feature_phrase(str(n), 1.0)[0] not in TECHNICAL_GROUPS] + \
+            [n for n in order if feature_phrase(str(n), 1.0)[0] in TECHNICAL_GROUPS]
     used: set[str] = set()
     en, zh, picked = [], [], []
     for name in order:
         v = float(z[name])
-        if abs(v) < threshold or len(en) >= top:
+        if len(en) >= top:
             break
         group, e, c = feature_phrase(str(name), v)
         if group in used:
@@ -311,8 +316,7 @@ def describe_profile(z: pd.Series, *, top: int = 3, threshold: float = 0.5) -> t
         picked.append((str(name), v))
     if not en:
         return ("Close to the average song on every measured feature.", "各项特征都接近平均水平。", [])
-    text_en = _join_en(en)
-    return (text_en[0].upper() + text_en[1:] + " than the average song.", "与平均歌曲相比：" + "、".join(zh) + "。",
+    return ("Compared with the average song: " + _join_en(en) + ".", "与平均歌曲相比：" + "、".join(zh) + "。",
             picked)
 
 
