@@ -256,31 +256,58 @@ _RULES: list[tuple[str, str, str, str, str, str]] = [
     (r"^power[345]$", "lowmid", "fuller in the low mids", "thinner in the low mids", "中低频更饱满", "中低频更单薄"),
     (r"^power([6-9]|10)$", "presence", "more upper-mid presence (voice, lead)",
      "less upper-mid presence", "中高频（人声、主旋律）更突出", "中高频更弱"),
-    # the extended descriptor set: matched by keyword
-    (r"tempo|bpm", "tempo", "faster", "slower", "节奏更快", "节奏更慢"),
-    (r"beat.*(conf|strength)|pulse", "pulse", "steadier beat", "looser beat", "节拍更稳", "节拍更松散"),
+    # the extended descriptor set (docs/features.md): specific names first, then keywords
+    (r"^rms_db_range$|dynamic|crest", "dynamic", "more dynamic", "more compressed", "动态更大", "动态更平"),
+    (r"^f0_(std_st|range_st)$", "melrange", "wider melodic range", "narrower melodic range",
+     "旋律音域更宽", "旋律音域更窄"),
+    (r"^f0_change_rate$", "melmove", "busier melody", "smoother melody", "旋律变化更频繁", "旋律更平稳"),
+    (r"^f0_confidence", "melclear", "clearer melody", "vaguer melody", "旋律更清晰", "旋律更模糊"),
+    (r"^f0_voiced_ratio$|voic|vocal", "vocal", "more sung or held melody", "less melody",
+     "旋律（人声）更多", "旋律（人声）更少"),
+    (r"^key_strength$", "keyclear", "clearer key", "vaguer key", "调性更明确", "调性更模糊"),
+    (r"^key_mode$|major", "mode", "more major-key", "more minor-key", "更偏大调", "更偏小调"),
+    (r"^key_pc$", "key", "a different key", "a different key", "调不同", "调不同"),
+    (r"tempo_bpm|bpm|beat_rate", "tempo", "faster", "slower", "节奏更快", "节奏更慢"),
+    (r"tempo_conf|beat_(strength|regularity)|pulse", "pulse", "steadier, stronger beat", "looser beat",
+     "节拍更稳更强", "节拍更松散"),
+    (r"onset_rate", "busy", "busier (more note onsets)", "sparser (fewer note onsets)", "音符更密集", "音符更稀疏"),
     (r"onset|percuss|flux", "percussive", "more percussive", "less percussive", "打击感更强", "打击感更弱"),
     (r"centroid|rolloff|bright|bandwidth", "bright", "brighter", "darker", "更明亮", "更暗沉"),
     (r"flatness|zcr|zero_cross|noisi", "noisy", "noisier", "more tonal", "更嘈杂", "音调感更强"),
-    (r"rms|loud|energy", "loud", "louder", "quieter", "更响", "更安静"),
-    (r"dynamic|crest|range", "dynamic", "more dynamic", "more compressed", "动态更大", "动态更平"),
+    (r"rms|loud|energy|wave_peak", "loud", "louder", "quieter", "更响", "更安静"),
     (r"contrast", "contrast", "punchier in timbre", "flatter in timbre", "音色对比更强", "音色对比更弱"),
-    (r"f0|pitch|melod", "pitch", "higher-pitched", "lower-pitched", "音高更高", "音高更低"),
-    (r"voic|vocal", "vocal", "more singing", "less singing", "人声更多", "人声更少"),
+    (r"f0|pitch|melod", "pitch", "higher-pitched melody", "lower-pitched melody", "旋律音高更高", "旋律音高更低"),
     (r"mfcc", "timbre", "distinct timbre", "distinct timbre", "音色有别", "音色有别"),
+    (r"chroma", "harmony", "distinct note choice", "distinct note choice", "用音有别", "用音有别"),
     (r"harmonic", "tonal", "more tonal", "less tonal", "和声感更强", "和声感更弱"),
-    (r"major|mode", "mode", "more major-key", "more minor-key", "更偏大调", "更偏小调"),
     (r"duration|length", "long", "longer", "shorter", "更长", "更短"),
 ]
-TECHNICAL_GROUPS = {"skew", "offset"}
+# topics for "<curve>_std" (how much a descriptor moves within the clip)
+_TOPICS = {"bright": ("brightness", "明亮度"), "loud": ("loudness", "响度"), "noisy": ("noisiness", "噪声感"),
+           "percussive": ("attack strength", "打击感"), "contrast": ("timbre contrast", "音色对比")}
+TECHNICAL_GROUPS = {"skew", "offset", "timbre", "harmony", "key"}
 _COMPILED = [(re.compile(p, re.IGNORECASE), *rest) for p, *rest in _RULES]
+
+
+def _match(name: str):
+    for pattern, *rest in _COMPILED:
+        if pattern.search(name):
+            return rest
+    return None
 
 
 def feature_phrase(name: str, z: float) -> tuple[str, str, str]:
     """(group, English, Chinese) words for a feature ``z`` standard deviations from the mean."""
-    for pattern, group, en_hi, en_lo, zh_hi, zh_lo in _COMPILED:
-        if pattern.search(name):
-            return (group, en_hi, zh_hi) if z > 0 else (group, en_lo, zh_lo)
+    if name.endswith("_std") and not name.startswith("f0_"):
+        base = _match(name[: -len("_std")])
+        if base is not None and base[0] in _TOPICS:
+            en, zh = _TOPICS[base[0]]
+            return ((base[0] + "_var", f"more changeable {en}", f"{zh}变化更大") if z > 0
+                    else (base[0] + "_var", f"steadier {en}", f"{zh}更稳定"))
+    rule = _match(name)
+    if rule is not None:
+        group, en_hi, en_lo, zh_hi, zh_lo = rule
+        return (group, en_hi, zh_hi) if z > 0 else (group, en_lo, zh_lo)
     return (name, f"higher {name}", f"{name} 更高") if z > 0 else (name, f"lower {name}", f"{name} 更低")
 
 
