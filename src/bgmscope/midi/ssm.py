@@ -40,9 +40,10 @@ def midi_beat_features(pm: pretty_midi.PrettyMIDI, beat_times: np.ndarray | None
     pitched = [i for i in pm.instruments if not i.is_drum and i.notes]
     if not pitched:
         raise ParameterError("the MIDI has no pitched notes")
-    roll = sum(i.get_piano_roll(fs=fs) for i in pitched) if len(pitched) > 1 else pitched[0].get_piano_roll(fs=fs)
-    if isinstance(roll, int):
-        raise ParameterError("the MIDI has no pitched notes")
+    rolls = [i.get_piano_roll(fs=fs) for i in pitched]
+    roll = np.zeros((128, max(r.shape[1] for r in rolls)))
+    for r in rolls:  # instruments end at different times
+        roll[:, : r.shape[1]] += r
     pc = np.zeros((12, roll.shape[1]))
     for p in range(128):
         pc[p % 12] += roll[p]

@@ -1,0 +1,38 @@
+"""The ``transcribe`` pipeline stage: melodies, SSMs and repetition of every song, then one
+composition learnt from the top cluster (the whole chart when there are no clusters), rendered."""
+
+from __future__ import annotations
+
+from ..errors import BgmscopeError
+from .songs import midi_dir, transcribe_catalog
+from .training import compose_from_catalog
+
+
+def run_stage(ctx) -> dict:
+    ref_dir, tempi = None, None
+    if ctx.demo and ctx.demo_corpus is not None:
+        ref_dir = ctx.demo_corpus.midi_dir  # ground truth: score each transcription against it
+        songs = ctx.demo_corpus.songs
+        if "tempo_bpm" in songs:
+            tempi = dict(zip(songs["音乐ID"].astype(str), songs["tempo_bpm"].astype(float), strict=True))
+    s = transcribe_catalog(ctx.catalog, ctx.settings, jobs=ctx.jobs, max_seconds=60.0,
+                           reference_dir=ref_dir, reference_tempi=tempi, show_progress=False)
+    for item, reason in s.failures[:10]:
+        ctx.console.print(f"  [red]failed[/red] {item}: {reason}", highlight=False)
+    ctx.outputs["midi"] = midi_dir(ctx.settings)
+    result = {"songs": s.ok + s.skipped, "failed": s.failed, "notes": s.notes}
+    cluster = "top" if ctx.catalog.has_table("cluster_assignments") else None
+    try:
+        try:
+            c = compose_from_catalog(ctx.catalog, ctx.settings, seed=ctx.seed, cluster=cluster)
+        except BgmscopeError as exc:
+            if cluster is None:
+                raise
+            ctx.console.print(f"  compose: {exc}; learning from the whole chart instead")
+            c = compose_from_catalog(ctx.catalog, ctx.settings, seed=ctx.seed, cluster=None)
+        ctx.outputs["composition"] = c.audio_path or c.midi_path
+        result.update(composed_from=c.source, longest_copied=c.composition.longest_copied)
+    except BgmscopeError as exc:
+        ctx.console.print(f"  [yellow]compose skipped: {exc}[/yellow]")
+        result["composed"] = "no"
+    return result
