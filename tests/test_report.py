@@ -1,0 +1,252 @@
+"""The report: built from a small corpus the test makes (sines, chords, clicks; a stereo song; a
+broken file; hostile and Chinese+emoji titles), checked as text, as Markdown, in both languages,
+through the CLI, and in headless Chromium."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+from bgmscope.catalog import Catalog
+from bgmscope.config import Settings
+from bgmscope.errors import ParameterError
+
+SR = 16000
+XSS_TITLE = "<script>alert(1)</script>"
+XSS_AUTHOR = '"><img src=x onerror=alert(1)>'
+CJK_TITLE = "热门神曲 🎵🔥"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _song(seed: int, seconds: float = 6.0) -> np.ndarray:
+    """A little tune: a seeded note sequence of harmonic tones over a click track."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * SR)) / SR
+    y = np.zeros_like(t)
+    notes = 220.0 * 2 ** (rng.integers(0, 12, size=int(seconds * 2)) / 12)
+    for i, f in enumerate(notes[: int(seconds * 2)]):
+        m = (t >= i * 0.5) & (t < (i + 1) * 0.5)
+        for h in (1, 2, 3):
+            y[m] += 0.25 / h * np.sin(2 * np.pi * f * h * t[m])
+    beat = 60.0 / (90 + 20 * seed)
+    for b in np.arange(0, seconds, beat):
+        i = int(b * SR)
+        y[i:i + 200] += 0.4 * np.exp(-np.arange(len(y[i:i + 200])) / 40.0)
+    return (0.8 * y / np.max(np.abs(y))).astype(np.float32)
+
+
+def make_corpus(root: Path) -> Settings:
+    from bgmscope.ingest import ingest
+    from bgmscope.prepare import prepare
+
+    audio = root / "audio"
+    audio.mkdir(parents=True)
+    titles = [XSS_TITLE, CJK_TITLE, XSS_AUTHOR, "Plain & Simple", "晚风", "夏天的风 🌊", "Tempo", "第八首", "Nine"]
+    authors = [XSS_AUTHOR, "抖音歌手 😊", "someone", "<b>bold</b>", "A", "B", "C", "D", "E"]
+    for i in range(1, 10):
+        y = _song(i, seconds=4.0)
+        if i == 3:  # stereo, channels differ
+            sf.write(audio / "m3.wav", np.stack([y, 0.3 * y[::-1]], axis=1), SR)
+        else:
+            sf.write(audio / (f"m{i}.flac" if i == 2 else f"m{i}.wav"), y, SR)
+    (audio / "m10.mp3").write_bytes(b"this is not an mp3 at all" * 50)  # a broken download
+    chart = pd.DataFrame({
+        "音乐ID": [f"m{i}" for i in range(1, 11)],
+        "音乐名": titles + ["坏文件"],
+        "创作者": authors + ["无"],
+        "使用人数": [120000 - 9000 * i for i in range(10)],
+        "使用人数增量": [5000 - 400 * i for i in range(10)],
+        "排名": list(range(1, 11)),
+    })
+    chart.to_csv(root / "chart.csv", index=False, encoding="utf-8")
+    settings = Settings(data_dir=root / "data", clip_length_s=4.0)
+    settings.ensure()
+    with Catalog(settings.catalog_path) as cat:
+        ingest([root / "chart.csv", audio], cat)
+        prepare(cat, settings, kind="first", jobs=1)
+        _stage_tables(cat)
+    return settings
+
+
+def _stage_tables(cat: Catalog) -> None:
+    """Results in the documented shapes of the cluster and hits stages, computed here on real
+    descriptors of the clips, so the sections that read them are exercised."""
+    from sklearn.cluster import KMeans
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import StandardScaler
+
+    from bgmscope.prepare import load_clip
+
+    clips = cat.clips("first")
+    rows = []
+    for r in clips.itertuples():
+        y, sr = load_clip(cat.path.parent, r.path)
+        s = np.abs(np.fft.rfft(y))
+        f = np.fft.rfftfreq(len(y), 1 / sr)
+        rows.append({"track_id": r.track_id, "rms": float(np.sqrt(np.mean(y**2))),
+                     "centroid": float((s * f).sum() / s.sum()),
+                     "zcr": float(np.mean(np.signbit(y[1:]) != np.signbit(y[:-1]))), "user_count": r.user_count})
+    df = pd.DataFrame(rows)
+    z = StandardScaler().fit_transform(df[["rms", "centroid", "zcr"]])
+    pcs = PCA(n_components=2, random_state=0).fit_transform(z)
+    lab = KMeans(n_clusters=2, random_state=0, n_init=4).fit_predict(z)
+    cat.write_frame("cluster_assignments", pd.DataFrame({"track_id": df["track_id"], "pc1": pcs[:, 0],
+                                                         "pc2": pcs[:, 1], "cluster": lab}))
+    cat.write_frame("cluster_descriptions", pd.DataFrame({
+        "cluster": [0, 1], "n": [int((lab == 0).sum()), int((lab == 1).sum())],
+        "description_en": ["brighter than average", "darker than average"],
+        "description_zh": ["比平均更明亮", "比平均更暗"]}))
+    cat.write_frame("cluster_sweep", pd.DataFrame({"k": [2, 3], "silhouette": [0.41, 0.22],
+                                                   "calinski_harabasz": [5.0, 3.1], "chosen": [True, False]}))
+    from bgmscope.analysis.stats import spearman_table
+
+    cat.write_frame("hits_spearman", spearman_table(df[["rms", "centroid", "zcr"]], df["user_count"].astype(float),
+                                                    n_boot=200, random_state=0))
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Settings:
+    return make_corpus(tmp_path_factory.mktemp("report"))
+
+
+@pytest.fixture(scope="module")
+def built(corpus: Settings):
+    from bgmscope.report import build_report
+
+    with Catalog(corpus.catalog_path) as cat:
+        return build_report(cat, corpus, cards=3, jobs=1)
+
+
+def test_report_files_and_sections(built, corpus):
+    assert built.html.is_file() and built.markdown.is_file()
+    assert built.html.parent == corpus.report_dir
+    assert built.songs == 9  # the broken mp3 never became a clip
+    assert built.cards == 3
+    assert {"summary", "findings", "songs", "features", "cluster", "failures"} <= set(built.sections)
+    # stages that never ran are named, not errors
+    assert any("select" in o for o in built.omitted) and any("genre" in o for o in built.omitted)
+    page = built.html.read_text(encoding="utf-8")
+    assert "Spearman ρ" in page and "brighter than average" in page
+    assert page.count("<audio") >= 3
+
+
+def test_report_is_self_contained(built):
+    page = built.html.read_text(encoding="utf-8")
+    # nothing fetched from anywhere: every src/href of the markup is inline data or a page anchor
+    assert not re.search(r"<script[^>]*\bsrc=", page)
+    markup = re.sub(r"<script[^>]*>.*?</script>", "", page, flags=re.S)
+    for attr in re.findall(r'\b(?:src|href)="([^"]*)"', markup):
+        assert attr.startswith(("data:", "#")), attr
+
+
+def test_titles_are_escaped(built):
+    page = built.html.read_text(encoding="utf-8")
+    assert XSS_TITLE not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<img src=x" not in page
+    assert CJK_TITLE in page  # non-ASCII stays as written (UTF-8), not mangled
+    md = built.markdown.read_text(encoding="utf-8")
+    assert "<script>" not in md and "<img src=x" not in md and "热门神曲" in md
+
+
+def test_markdown_twin_references_existing_figures(built):
+    md = built.markdown.read_text(encoding="utf-8")
+    refs = re.findall(r"\]\((figures/[^)]+\.png)\)", md)
+    assert len(refs) >= 5
+    for ref in refs:
+        p = built.markdown.parent / ref
+        assert p.is_file() and p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_chinese_report(corpus, tmp_path):
+    from bgmscope.report import build_report
+
+    with Catalog(corpus.catalog_path) as cat:
+        res = build_report(cat, corpus, out_dir=tmp_path / "zh", lang="zh", cards=1, jobs=1)
+    page = res.html.read_text(encoding="utf-8")
+    assert 'lang="zh-CN"' in page and "语料概况" in page and "主要发现" in page
+    assert "比平均更明亮" in page and "brighter than average" not in page
+    with Catalog(corpus.catalog_path) as cat, pytest.raises(ParameterError):
+        build_report(cat, corpus, out_dir=tmp_path / "xx", lang="fr")
+
+
+def test_report_on_empty_catalog(tmp_path):
+    from bgmscope.report import build_report
+
+    s = Settings(data_dir=tmp_path / "empty").ensure()
+    with Catalog(s.catalog_path) as cat:
+        res = build_report(cat, s, jobs=1)
+    assert res.songs == 0 and res.html.is_file()
+    assert "bgmscope prepare" in res.html.read_text(encoding="utf-8")
+
+
+def test_cli_report_and_plot(corpus, tmp_path):
+    from typer.testing import CliRunner
+
+    from bgmscope.cli import app
+
+    r = CliRunner().invoke(app, ["--data-dir", str(corpus.data_dir), "report", "--out", str(tmp_path / "r"),
+                                 "--cards", "1", "-j", "1"])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "r" / "report.html").is_file()
+    r = CliRunner().invoke(app, ["--data-dir", str(corpus.data_dir), "plot", "waveform", "m3", "nosuchsong",
+                                 "--out", str(tmp_path / "p")])
+    assert r.exit_code == 0, r.output
+    assert "nosuchsong" in r.output  # reported, and the other song still drawn
+    assert (tmp_path / "p" / "waveform_m3.png").is_file() and (tmp_path / "p" / "waveform_m3.svg").is_file()
+    r = CliRunner().invoke(app, ["--data-dir", str(corpus.data_dir), "plot", "pca", "--html",
+                                 "--out", str(tmp_path / "p")])
+    assert r.exit_code == 0, r.output
+    inter = (tmp_path / "p" / "pca.html").read_text(encoding="utf-8")
+    assert "&lt;script&gt;" in inter and "<script>alert" not in inter
+    r = CliRunner().invoke(app, ["--data-dir", str(corpus.data_dir), "plot", "nonsense"])
+    assert r.exit_code != 0
+
+
+@pytest.mark.browser
+def test_report_in_chromium(built, tmp_path):
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed here (make setup-test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    console_errors, dialogs = [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: console_errors.append(str(e)))
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            external = []  # the page works offline: any request off this file is recorded and refused
+            page.route("**/*", lambda route: (external.append(route.request.url), route.abort())
+                       if not route.request.url.startswith(("file:", "data:")) else route.continue_())
+            page.goto(built.html.as_uri(), wait_until="load")
+            page.wait_for_function("() => [...document.images].every(i => i.complete)", timeout=30000)
+            page.wait_for_function("() => [...document.querySelectorAll('audio')].some(a => a.readyState >= 2)",
+                                   timeout=30000)
+            images = page.evaluate("() => [...document.images].map(i => [i.alt, i.naturalWidth])")
+            states = page.evaluate("() => [...document.querySelectorAll('audio')].map(a => a.readyState)")
+            plotted = page.evaluate("() => document.querySelectorAll('.js-plotly-plot .scatterlayer .point').length")
+            title_text = page.evaluate("() => document.querySelector('.card h3').innerText")
+            shot = built.html.parent / "report-screenshot.png"
+            page.screenshot(path=str(shot), full_page=True)
+        finally:
+            browser.close()
+    assert console_errors == []
+    assert external == []
+    assert dialogs == []  # no injected title ran
+    assert len(images) >= 5 and all(w > 0 for _, w in images), images
+    assert max(states) >= 2
+    assert plotted == 9  # the interactive PCA scatter drew every song
+    assert XSS_TITLE in title_text  # shown as text
+    assert shot.stat().st_size > 10000
+    keep = Path("/tmp/bgmscope-report-screenshot.png")
+    shutil.copy(shot, keep)
