@@ -98,7 +98,7 @@ class _WaitRetryAfterOrBackoff(wait_base):
 
     def __init__(self, policy: RetryPolicy):
         self.policy = policy
-        self.backoff = wait_exponential_jitter(initial=policy.initial_s, max=policy.max_s,
+        self.backoff = wait_exponential_jitter(multiplier=policy.initial_s, max=policy.max_s,
                                                jitter=policy.jitter_s)
 
     def __call__(self, retry_state: RetryCallState) -> float:

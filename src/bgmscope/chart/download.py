@@ -109,7 +109,7 @@ def fetch_song(client: ChartClient, music_id: str, audio_dir: Path, *, max_bytes
                 etag = r.headers.get("etag", "").removeprefix("W/").strip('"').lower()
                 size = have
                 with open(part, mode) as fh:
-                    for chunk in r.iter_raw(1 << 16):
+                    for chunk in r.iter_raw():  # as received: a sized chunker would drop a partial tail
                         size += len(chunk)
                         received += len(chunk)
                         if size > max_bytes:

@@ -315,7 +315,8 @@ class ChartServer:
                 data = data[: max(1, len(data) // 2)] + b"\x00<html>"
                 return self._send(h, 200, data, "application/json", u.path, fault=fault, music_id=q.get("music_id"))
             return self._send(h, status, data, "application/json; charset=utf-8", u.path,
-                              fault=fault if fault in ("truncate", "stall") else None, music_id=q.get("music_id"))
+                              fault=fault if fault in ("truncate", "stall") else None, fault_logged=fault,
+                              music_id=q.get("music_id"))
         if u.path.startswith("/audio/") and u.path.endswith(".mp3"):
             return self._audio(h, u.path[len("/audio/"):-4], u.path)
         return self._json(h, 404, {"code": 404, "msg": "not found"}, u.path)
@@ -379,7 +380,7 @@ class ChartServer:
             status, body = 206, blob[start:end + 1]
             headers["Content-Range"] = f"bytes {start}-{end}/{size}"
         kind = fault if fault in ("truncate", "stall", "cut") else None
-        self._send(h, status, body, "audio/mpeg", path, headers, fault=kind, music_id=music_id,
+        self._send(h, status, body, "audio/mpeg", path, headers, fault=kind, fault_logged=fault, music_id=music_id,
                    range_start=start, throttle=True)
 
     def _error(self, h: _Handler, fault: str, path: str, music_id: str | None = None) -> None:
