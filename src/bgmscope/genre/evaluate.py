@@ -1,0 +1,171 @@
+"""Honest evaluation: stratified k-fold grouped by piece (or clip), every model on the same folds.
+
+Model inputs are computed once per clip (they depend on no training data); each fold then fits a
+fresh model on the training clips only. :func:`check_no_leak` verifies that no group (piece or
+clip, hence none of its patches) is on both sides of any split.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, recall_score
+from sklearn.model_selection import StratifiedGroupKFold
+
+from ..engine import run_map
+from ..errors import ParameterError
+from .dataset import LabelledDataset
+from .features import FeatureParams, file_inputs
+from .models import GenreModel, make_model
+
+INPUT_OF = {"hmm": "frames", "svm": "summary", "gbm": "summary", "cnn": "patches"}
+
+
+def inputs_for(models: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """The input kinds the given model kinds read."""
+    return tuple(sorted({INPUT_OF[m] for m in models}))
+
+
+@dataclass
+class DatasetInputs:
+    """Per-clip model inputs of a dataset, aligned with ``items`` (clips that failed are dropped)."""
+
+    items: pd.DataFrame
+    inputs: dict[str, list[np.ndarray]]
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+
+def compute_inputs(dataset: LabelledDataset, *, kinds: tuple[str, ...], params: FeatureParams | None = None,
+                   jobs: int = 1, show_progress: bool = True, cache_dir: str | Path | None = None) -> DatasetInputs:
+    """Decode every clip once and compute the input kinds (frames, summary, patches) in parallel.
+
+    ``cache_dir`` keeps each clip's inputs on disk (see :func:`~.features.file_inputs`).
+    """
+    params = params or FeatureParams()
+    cache = str(cache_dir) if cache_dir else None
+    if cache:
+        Path(cache).mkdir(parents=True, exist_ok=True)
+    jobs_list = [(p, params, tuple(sorted(kinds)), cache) for p in dataset.items["path"]]
+    got: dict[str, dict[str, np.ndarray]] = {}
+    failures = []
+    for o in run_map(file_inputs, jobs_list, jobs=jobs, desc="genre inputs", show_progress=show_progress):
+        if o.ok:
+            got[o.item[0]] = o.result
+        else:
+            failures.append((o.item[0], o.error))
+    items = dataset.items[dataset.items["path"].isin(got)].reset_index(drop=True)
+    inputs = {k: [got[p][k] for p in items["path"]] for k in kinds}
+    return DatasetInputs(items, inputs, failures)
+
+
+def folds(labels: np.ndarray, groups: np.ndarray, *, n_splits: int = 5, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified folds that keep every group on one side; fewer folds when a class has few groups."""
+    labels, groups = np.asarray(labels), np.asarray(groups)
+    per_class = min(len(set(groups[labels == c])) for c in set(labels))
+    k = min(n_splits, per_class)
+    if k < 2:
+        raise ParameterError(f"every label needs clips from >= 2 pieces/clips to evaluate; smallest has {per_class}")
+    cv = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    splits = list(cv.split(np.zeros(len(labels)), labels, groups))
+    check_no_leak(splits, groups)
+    return splits
+
+
+def check_no_leak(splits: list[tuple[np.ndarray, np.ndarray]], groups: np.ndarray) -> None:
+    """Raise if any group appears in both the training and the test side of a split, or if a clip
+    is tested twice or never."""
+    groups = np.asarray(groups)
+    tested = np.zeros(len(groups), int)
+    for i, (tr, te) in enumerate(splits):
+        both = set(groups[tr]) & set(groups[te])
+        if both:
+            raise AssertionError(f"fold {i}: group(s) on both sides: {sorted(both)[:5]}")
+        tested[te] += 1
+    if not np.all(tested == 1):
+        raise AssertionError("every clip must be tested exactly once across folds")
+
+
+@dataclass
+class EvalResult:
+    summary: pd.DataFrame  # one row per model: accuracy/macro-F1 mean and std over folds, times
+    per_fold: pd.DataFrame  # model, fold, accuracy, macro_f1, fit_s, predict_s
+    per_class: pd.DataFrame  # model, label, recall, precision-free f1, support
+    confusion: pd.DataFrame  # model, true_label, pred_label, count
+    predictions: pd.DataFrame  # model, clip_id, label, predicted, fold
+
+
+def cross_validate(data: DatasetInputs, models: list[str], *, n_splits: int = 5, seed: int = 0,
+                   options: dict[str, dict] | None = None, on_progress=None) -> EvalResult:
+    """Out-of-fold evaluation of each model kind on the same grouped, stratified folds."""
+    labels = data.items["label"].to_numpy(str)
+    groups = data.items["group"].to_numpy(str)
+    classes = np.array(sorted(set(labels)))
+    splits = folds(labels, groups, n_splits=n_splits, seed=seed)
+    fold_rows, pred_rows, class_rows, conf_rows, summ_rows = [], [], [], [], []
+    for kind in models:
+        X = data.inputs[INPUT_OF[kind]]
+        pred = np.empty(len(labels), dtype=object)
+        fit_s = pred_s = 0.0
+        for f, (tr, te) in enumerate(splits):
+            model: GenreModel = make_model(kind, random_state=seed, **(options or {}).get(kind, {}))
+            t0 = time.perf_counter()
+            model.fit([X[i] for i in tr], labels[tr])
+            t1 = time.perf_counter()
+            p = model.predict([X[i] for i in te])
+            t2 = time.perf_counter()
+            pred[te] = p
+            fit_s += t1 - t0
+            pred_s += t2 - t1
+            fold_rows.append({"model": kind, "fold": f, "n_train": len(tr), "n_test": len(te),
+                              "accuracy": accuracy_score(labels[te], p),
+                              "macro_f1": f1_score(labels[te], p, average="macro", labels=classes,
+                                                   zero_division=0),
+                              "fit_s": t1 - t0, "predict_s": t2 - t1})
+            if on_progress:
+                on_progress(kind, f, len(splits))
+        pred = pred.astype(str)
+        for cid, lab, pr, f in zip(data.items["clip_id"], labels, pred, _fold_of(splits, len(labels)), strict=True):
+            pred_rows.append({"model": kind, "clip_id": cid, "label": lab, "predicted": pr, "fold": f})
+        rec = recall_score(labels, pred, labels=classes, average=None, zero_division=0)
+        f1s = f1_score(labels, pred, labels=classes, average=None, zero_division=0)
+        for c, r, f1v in zip(classes, rec, f1s, strict=True):
+            class_rows.append({"model": kind, "label": c, "recall": float(r), "f1": float(f1v),
+                               "support": int((labels == c).sum())})
+        cm = confusion_matrix(labels, pred, labels=classes)
+        for i, a in enumerate(classes):
+            for j, b in enumerate(classes):
+                conf_rows.append({"model": kind, "true_label": a, "pred_label": b, "count": int(cm[i, j])})
+        fr = pd.DataFrame([r for r in fold_rows if r["model"] == kind])
+        summ_rows.append({"model": kind, "n_clips": len(labels), "n_classes": len(classes), "folds": len(splits),
+                          "accuracy": float(fr["accuracy"].mean()), "accuracy_std": float(fr["accuracy"].std(ddof=0)),
+                          "macro_f1": float(fr["macro_f1"].mean()), "macro_f1_std": float(fr["macro_f1"].std(ddof=0)),
+                          "fit_s": fit_s / len(splits), "predict_ms_per_clip": 1000 * pred_s / len(labels)})
+    return EvalResult(pd.DataFrame(summ_rows), pd.DataFrame(fold_rows), pd.DataFrame(class_rows),
+                      pd.DataFrame(conf_rows), pd.DataFrame(pred_rows))
+
+
+def _fold_of(splits: list[tuple[np.ndarray, np.ndarray]], n: int) -> np.ndarray:
+    out = np.full(n, -1)
+    for f, (_, te) in enumerate(splits):
+        out[te] = f
+    return out
+
+
+def store_eval(catalog, result: EvalResult, *, dataset: str) -> list[str]:
+    """Write an evaluation to the catalog (each table replaced whole); returns the table names.
+
+    ``genre_eval`` (one row per model: accuracy/macro-F1 mean and std over folds, fit and
+    prediction time), ``genre_eval_folds``, ``genre_per_class`` (recall, F1, support) and
+    ``genre_confusion`` (model, true_label, pred_label, count); each row carries ``dataset``.
+    """
+    tables = {"genre_eval": result.summary, "genre_eval_folds": result.per_fold,
+              "genre_per_class": result.per_class, "genre_confusion": result.confusion}
+    for name, df in tables.items():
+        df = df.copy()
+        df.insert(0, "dataset", dataset)
+        catalog.write_frame(name, df)
+    return list(tables)
