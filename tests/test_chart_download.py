@@ -1,0 +1,159 @@
+"""Downloads: gone songs, size cap, undecodable bodies, skip what is done, resume with Range, the stage."""
+
+from __future__ import annotations
+
+import pytest
+from rich.console import Console
+
+from bgmscope.catalog import Catalog
+from bgmscope.chart.client import ChartClient, RetryPolicy
+from bgmscope.chart.crawl import crawl
+from bgmscope.chart.download import audio_paths, download
+from bgmscope.chart.server import serve_chart
+from bgmscope.chart.synthetic import make_chart_corpus
+from bgmscope.config import Settings
+from bgmscope.errors import ParameterError
+
+FAST = RetryPolicy(attempts=4, initial_s=0.005, max_s=0.02, jitter_s=0.0)
+
+
+@pytest.fixture()
+def corpus(tmp_path):
+    root = tmp_path / "corpus"
+    _, files = make_chart_corpus(root, 6, seconds=1.0, missing={2}, seed=5)
+    return root, files
+
+
+def crawled(srv, settings):
+    cat = Catalog(settings.catalog_path)
+    client = ChartClient(srv.base_url, rps=0, retry=FAST, timeout_s=2.0)
+    crawl(client, cat, top=50)
+    return cat, client
+
+
+def test_gone_songs_and_second_run_fetches_nothing(corpus, tmp_path):
+    root, files = corpus
+    settings = Settings(data_dir=tmp_path / "d").ensure()
+    with serve_chart(root) as srv:
+        cat, client = crawled(srv, settings)
+        with cat, client:
+            s1 = download(cat, settings, client, jobs=3, show_progress=False)
+            n_audio = sum(r.path.startswith("/audio/") for r in srv.requests)
+            s2 = download(cat, settings, client, jobs=3, show_progress=False)
+            af = cat.audio_files(status=None)
+    assert (s1.downloaded, s1.gone, s1.failed) == (5, 1, 0)
+    assert n_audio == 5 and sum(r.path.startswith("/audio/") for r in srv.requests) == 5  # nothing refetched
+    assert (s2.had_audio, s2.downloaded, s2.gone) == (5, 0, 1)  # gone songs are asked for again
+    gone = af[af["status"] == "gone"]
+    assert len(gone) == 1 and gone["error"].iloc[0].startswith("gone") and gone["track_id"].iloc[0] not in files
+    ok = af[af["status"] == "ok"]
+    assert set(ok["track_id"]) == set(files) and ok["sha256"].notna().all()
+    for mid in files:
+        assert (settings.audio_dir / f"{mid}.mp3").read_bytes() == files[mid].read_bytes()
+
+
+def test_file_on_disk_but_unregistered_is_registered_not_fetched(corpus, tmp_path):
+    root, files = corpus
+    settings = Settings(data_dir=tmp_path / "d").ensure()
+    mid = next(iter(files))
+    settings.audio_dir.mkdir(parents=True)
+    (settings.audio_dir / f"{mid}.mp3").write_bytes(files[mid].read_bytes())
+    with serve_chart(root) as srv:
+        cat, client = crawled(srv, settings)
+        with cat, client:
+            s = download(cat, settings, client, jobs=2, show_progress=False)
+    assert s.present == 1 and s.downloaded == 4 and s.registered == 5
+    assert not any(r.path == f"/audio/{mid}.mp3" for r in srv.requests)
+
+
+def test_partial_file_is_resumed_with_range(corpus, tmp_path):
+    root, files = corpus
+    settings = Settings(data_dir=tmp_path / "d").ensure()
+    mid, src = next(iter(files.items()))
+    blob = src.read_bytes()
+    final, part = audio_paths(settings.audio_dir, mid)
+    part.parent.mkdir(parents=True)
+    part.write_bytes(blob[:700])  # what a killed run left behind
+    with serve_chart(root) as srv:
+        cat, client = crawled(srv, settings)
+        with cat, client:
+            s = download(cat, settings, client, jobs=1, music_ids=[mid], show_progress=False)
+    assert s.downloaded == 1 and s.resumed == 1
+    req = [r for r in srv.requests if r.path == f"/audio/{mid}.mp3"]
+    assert len(req) == 1 and req[0].range_start == 700 and req[0].sent == len(blob) - 700
+    assert final.read_bytes() == blob and not part.exists()
+
+
+def test_server_without_range_support_restarts_from_zero(httpserver, tmp_path, corpus):
+    _, files = corpus
+    mid, src = next(iter(files.items()))
+    blob = src.read_bytes()
+    httpserver.expect_request("/api/search").respond_with_json({"data": {"list": [
+        {"music_id": mid, "title": "t", "author": "a", "audition_duration": 1, "user_count": 1, "user_incr": 0}]}})
+    httpserver.expect_request("/api/getPlayUrl").respond_with_json({"data": "/files/a.mp3"})  # relative URL
+    httpserver.expect_request("/files/a.mp3").respond_with_data(blob, content_type="audio/mpeg")  # ignores Range
+    settings = Settings(data_dir=tmp_path / "d").ensure()
+    final, part = audio_paths(settings.audio_dir, mid)
+    part.parent.mkdir(parents=True)
+    part.write_bytes(b"garbage that is not a prefix")
+    with Catalog(settings.catalog_path) as cat, ChartClient(httpserver.url_for("/api/"), rps=0, retry=FAST) as c:
+        crawl(c, cat, top=1)
+        s = download(cat, settings, c, jobs=1, show_progress=False)
+    assert s.downloaded == 1 and s.resumed == 0 and final.read_bytes() == blob
+    assert httpserver.log[-1][0].headers.get("range") == "bytes=28-"
+
+
+@pytest.mark.parametrize("body,max_mb,reason", [
+    (b"<html>Access denied</html>" * 40, 50.0, "does not decode"),
+    (b"\xff" * 300_000, 0.25, "cap"),
+])
+def test_bad_bodies_fail_without_a_final_file(httpserver, tmp_path, body, max_mb, reason):
+    httpserver.expect_request("/api/search").respond_with_json({"data": {"list": [
+        {"music_id": "77", "title": "../../x", "author": "a", "audition_duration": 1, "user_count": 1,
+         "user_incr": 0}]}})
+    httpserver.expect_request("/api/getPlayUrl").respond_with_json({"data": httpserver.url_for("/77.mp3")})
+    httpserver.expect_request("/77.mp3").respond_with_data(body, content_type="audio/mpeg")
+    settings = Settings(data_dir=tmp_path / "d").ensure()
+    with Catalog(settings.catalog_path) as cat, ChartClient(httpserver.url_for("/api/"), rps=0, retry=FAST) as c:
+        crawl(c, cat, top=1)
+        s = download(cat, settings, c, jobs=1, max_mb=max_mb, show_progress=False)
+        failures = cat.failures()
+    assert s.failed == 1 and reason in s.failures[0][1]
+    assert reason in failures[failures["stage"] == "download"]["reason"].iloc[0]
+    assert list(settings.audio_dir.iterdir()) == []  # neither final nor partial file left
+    assert not (tmp_path / "x").exists()
+
+
+def test_bad_download_arguments(tmp_path):
+    settings = Settings(data_dir=tmp_path / "d").ensure()
+    with Catalog(settings.catalog_path) as cat, ChartClient("http://127.0.0.1:9/api/") as c:
+        with pytest.raises(ParameterError):
+            download(cat, settings, c, jobs=0)
+        with pytest.raises(ParameterError):
+            download(cat, settings, c, max_mb=0)
+    with pytest.raises(ParameterError):
+        audio_paths(tmp_path, "../evil")
+
+
+def test_stage_serves_crawls_and_downloads_the_demo_corpus(tmp_path, corpus):
+    from types import SimpleNamespace
+
+    from bgmscope.chart.stage import run_stage
+    from bgmscope.pipeline import PipelineContext
+
+    root, files = corpus
+    settings = Settings(data_dir=tmp_path / "d").ensure()
+    demo = SimpleNamespace(root=root, chart_csv=root / "demo-chart.csv", audio_dir=root / "audio")
+    with Catalog(settings.catalog_path) as cat:
+        ctx = PipelineContext(cat, settings, 2, Console(quiet=True), demo=True, demo_corpus=demo)
+        out = run_stage(ctx)
+        tracks = cat.tracks()
+        assert run_stage(PipelineContext(cat, settings, 2, Console(quiet=True))) == {"skipped": "no chart URL"}
+        ctx.demo_corpus = None
+        from bgmscope.errors import CatalogError
+
+        with pytest.raises(CatalogError, match="demo corpus"):
+            run_stage(ctx)
+    assert out["served"] == 6 and out["crawled"] == 6 and out["downloaded"] == 5 and out["gone"] == 1
+    assert out["failed"] == 0 and tracks["is_demo"].all() and set(tracks["chart"]) == {"demo (synthetic data)"}
+    assert ctx.outputs["chart CSV"].exists()
