@@ -137,7 +137,7 @@ def _extract(y: np.ndarray, sr: int, include_f0: bool) -> dict[str, float]:
     out["zcr_per_s"] = temporal.zero_crossings_per_second(y, sr)
     out["ltas_flatness"] = spectral.ltas_flatness(spec) if spec.n_frames else 0.0
     out["rms_db_range"] = loudness.db_range(r)
-    out["loudness_lufs"] = loudness.integrated_loudness(y, sr)
+    out["loudness_lufs"] = loudness.integrated_loudness(y, sr, spec=spec)
     tonic, mode, strength = tonal.estimate_key(ch.mean(axis=1) if ch.shape[1] else np.zeros(12))
     out["key_pc"] = float(tonic)
     out["key_mode"] = 1.0 if mode == "major" else 0.0
