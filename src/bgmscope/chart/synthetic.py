@@ -50,8 +50,10 @@ def make_chart_corpus(root: str | Path, n: int, *, seconds: float = 0.5, target_
     audio.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     if target_bytes:
-        probe = encode_tone(1.0, noise=True, sr=44100, seed=seed)
-        secs = max(0.2, target_bytes / max(1, len(probe)))
+        secs = 1.0
+        for _ in range(2):  # the encoder's rate is not quite linear in length: estimate twice
+            probe = encode_tone(secs, noise=True, sr=44100, seed=seed)
+            secs = max(0.2, secs * target_bytes / max(1, len(probe)))
         bases = [encode_tone(secs, noise=True, sr=44100, seed=seed + k) for k in range(2)]
     else:
         bases = [encode_tone(seconds, freq=220.0 * (k + 1), seed=seed) for k in range(4)]
