@@ -204,7 +204,7 @@ def _script_safe(js: str) -> str:
 def _md(s: object) -> str:
     """Text for Markdown: HTML-escaped (Markdown renderers pass raw HTML through) and table-safe."""
     text = html_lib.escape(str(s), quote=False).replace("|", "\\|").replace("\n", " ")
-    return re.sub(r"([\\`*_\[\]])", r"\\\1", text) if not text.startswith("data:") else text
+    return re.sub(r"([\\`*_\[\]])", r"\\\1", text)
 
 
 def _save_png(fig_dir: Path, name: str, png: bytes) -> str:
@@ -234,6 +234,8 @@ def _md_block(b, fig_dir: Path, w: Words) -> list[str]:
     kind = b.kind
     if kind == "table":
         out = [f"**{_md(b.caption)}**", ""] if b.caption else []
+        if not b.columns:
+            return out + [_md(b.note)]
         out += ["| " + " | ".join(_md(c) for c in b.columns) + " |", "|" + "---|" * len(b.columns)]
         out += ["| " + " | ".join(_md(v) for v in row) + " |" for row in b.rows]
         return out + (["", _md(b.note)] if b.note else [])

@@ -68,6 +68,10 @@ def generic_tables(tables: dict[str, pd.DataFrame], used: set[str], w: Words, ma
     for name, df in tables.items():
         if name in used or df.empty:
             continue
+        if len(df) > 200:  # per-note or per-frame tables: say where they are rather than print a slice
+            out.append(Table([], [], caption=f"{w('from_table')} {name}",
+                             note=f"{len(df):,} rows: bgmscope export {name} --to {name}.csv"))
+            continue
         cols = [c for c in df.columns if df[c].dtype != object or not df[c].astype(str).str.len().gt(200).any()]
         out.append(table_from_frame(df, caption=f"{w('from_table')} {name}", columns=cols[:12], max_rows=max_rows,
                                     more_note=w("more_rows", n=len(df) - max_rows, t=name)))
@@ -290,6 +294,7 @@ def cluster_section(cat: Catalog, w: Words, settings) -> Section | None:
         return None
     sec = Section("cluster", w("cluster"))
     used: set[str] = set()
+    pdf = None
     assign = find_table(tables, {"pc1", "pc2"})
     if assign:
         name, df = assign
@@ -322,9 +327,9 @@ def cluster_section(cat: Catalog, w: Words, settings) -> Section | None:
     if sweep_fig is not None:
         sec.blocks.append(fig_block("k_sweep", sweep_fig, w("cap_sweep") + f" ({w('computed_here')})", wide=True))
     desc = find_table(tables, {"description_en"})
-    members = find_table(tables, {"title"}) if not assign or "title" not in tables[assign[0]].columns else None
-    if members is None:
-        members = find_table({k: v for k, v in tables.items() if k not in used}, {"title"})
+    members = find_table({k: v for k, v in tables.items() if k not in used}, {"title"})
+    if members is None and assign is not None:  # members straight from the assignments
+        members = (assign[0], pdf)
     if desc:
         name, ddf = desc
         used.add(name)
@@ -453,43 +458,69 @@ def midi_section(cat: Catalog, w: Words, data_dir: Path, max_songs: int = 4) -> 
     tables = stage_tables(cat, "midi_")
     if not tables:
         return None
-    from ..viz.audio import self_similarity
-
     sec = Section("midi", w("midi"))
     used: set[str] = set()
     for name, df in tables.items():
         path_cols = [c for c in df.columns if df[c].dtype == object and df[c].astype(str).str.contains(
-            r"\.(npy|wav|mp3|ogg|flac|mid)$", regex=True).any()]
+            r"\.(?:npy|wav|mp3|ogg|flac|mid|midi)$", regex=True).any()]
         if not path_cols:
             continue
         used.add(name)
         view = df.merge(cat.tracks()[["track_id", "title"]], on="track_id", how="left") \
             if "track_id" in df.columns and "title" not in df.columns else df
-        shown_cols = [c for c in view.columns if c not in path_cols][:10]
+        shown_cols = [c for c in view.columns if c not in path_cols and c not in ("cache_key", "created_at")][:10]
         sec.blocks.append(table_from_frame(view, columns=shown_cols, max_rows=12, caption=f"{w('from_table')} {name}",
                                            more_note=w("more_rows", n=len(view) - 12, t=name)))
         for i, (_, r) in enumerate(view.head(max_songs).iterrows()):
-            label = str(r.get("title") or r.get("track_id") or f"{name} {i}")
-            players = []
+            label = str(r.get("title") if isinstance(r.get("title"), str) else r.get("track_id", f"{name} {i}"))
+            players, ssms = [], []
             for c in path_cols:
                 p = _resolve(data_dir, r[c])
                 if p is None:
                     continue
+                kind = c.removesuffix("_path").replace("_", " ")
                 if p.suffix == ".npy":
                     try:
-                        m = np.load(p, allow_pickle=False)
-                        sec.blocks.append(fig_block(f"ssm_{name}_{i}_{c}", self_similarity(matrix=m, title_text=label),
-                                                    w("cap_ssm")))
+                        ssms.append((kind.removeprefix("ssm "), np.load(p, allow_pickle=False)))
                     except (OSError, ValueError) as exc:
                         sec.blocks.append(Text(f"{p.name}: {exc}"))
-                elif p.suffix in (".wav", ".mp3", ".ogg", ".flac"):
+                elif p.suffix in (".mid", ".midi"):
+                    src = _render_midi(p)
+                    if src:
+                        players.append({"label": f"{kind} (FluidSynth)", "src": src})
+                else:
                     src = _embed_audio(p)
                     if src:
-                        players.append({"label": c.replace("_path", "").replace("_", " "), "src": src})
+                        players.append({"label": kind, "src": src})
             if players:
                 sec.blocks.append(Audio(players, caption=label))
+            if ssms:
+                sec.blocks.append(fig_block(f"ssm_{name}_{i}", _ssm_row(ssms, label), w("cap_ssm"), wide=True))
     sec.blocks += generic_tables(tables, used, w)
     return sec
+
+
+def _ssm_row(ssms: list[tuple[str, np.ndarray]], label: str):
+    from ..viz.audio import self_similarity
+    from ..viz.common import new_figure, title
+
+    fig, axes = new_figure(3.3 * len(ssms), 3.3, ncols=len(ssms))
+    for a, (kind, m) in zip(np.atleast_1d(axes), ssms, strict=False):
+        self_similarity(matrix=m, ax=a, title_text=kind)
+    fig.suptitle(title(label), x=0.01, ha="left", fontsize=10.5, fontweight="bold")
+    return fig
+
+
+def _render_midi(path: Path, max_s: float = 30.0) -> str | None:
+    """A transcribed or composed .mid rendered through the General MIDI SoundFont, embedded as Opus."""
+    from ..synth import render_midi
+    from .media import data_uri, encode_opus
+
+    try:
+        y = render_midi(path, sr=16000, stereo=False)[: int(max_s * 16000)]
+        return data_uri(encode_opus(y, 16000), "audio/ogg") if y.size else None
+    except Exception:  # a MIDI file FluidSynth cannot play costs its player only
+        return None
 
 
 def _resolve(data_dir: Path, value: object) -> Path | None:
