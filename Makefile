@@ -2,8 +2,8 @@
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# Debian packages: FluidSynth (SoundFont rendering), CJK + emoji fonts (figures), Chromium (report test)
-APT_RUN := libfluidsynth3 fonts-noto-cjk fonts-noto-color-emoji
+# Debian packages: FluidSynth (SoundFont rendering), CJK + emoji fonts (figures: Symbola draws emoji as outlines), Chromium (report test)
+APT_RUN := libfluidsynth3 fonts-noto-cjk fonts-noto-color-emoji fonts-symbola
 APT_TEST := $(APT_RUN) chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
