@@ -9,7 +9,14 @@ import pytest
 from werkzeug import Response
 
 from bgmscope.chart.auth import ChartAuth
-from bgmscope.chart.client import AuthError, ChartClient, ChartError, RateLimiter, RetryPolicy, TransientError
+from bgmscope.chart.client import (
+    AuthError,
+    ChartClient,
+    ChartError,
+    RateLimiter,
+    RetryPolicy,
+    TransientError,
+)
 from bgmscope.errors import ParameterError
 
 FAST = RetryPolicy(attempts=4, initial_s=0.01, max_s=0.05, jitter_s=0.01)

@@ -6,7 +6,13 @@ import logging
 
 import pytest
 
-from bgmscope.chart.auth import ChartAuth, RedactingFilter, Redactor, load_auth, parse_header_options
+from bgmscope.chart.auth import (
+    ChartAuth,
+    RedactingFilter,
+    Redactor,
+    load_auth,
+    parse_header_options,
+)
 from bgmscope.chart.client import parse_retry_after
 from bgmscope.chart.models import ChartItem, validate_item
 from bgmscope.errors import ParameterError

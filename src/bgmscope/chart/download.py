@@ -25,7 +25,14 @@ from ..catalog import Catalog, now
 from ..config import Settings
 from ..engine import progress
 from ..errors import BgmscopeError, ParameterError
-from .client import AuthError, ChartClient, ChartError, RangeNotSatisfiable, TooLarge, TransientError
+from .client import (
+    AuthError,
+    ChartClient,
+    ChartError,
+    RangeNotSatisfiable,
+    TooLarge,
+    TransientError,
+)
 from .models import MUSIC_ID_PATTERN
 
 PART_SUFFIX = ".part"
