@@ -119,9 +119,6 @@ def test_token_never_reaches_catalog_exports_logs_or_output(tmp_path):
             [*common, "crawl", "--base-url", srv.base_url, "--top", "8", "--page-size", "3", "--rps", "0",
              "--timeout", "2", "--retries", "12", "--excel"],
             [*common, "download", "--jobs", "2", "--rps", "0", "--timeout", "2", "--retries", "12"],
-            [*common, "export", "chart_entries", "--to", str(data / "exports" / "entries.csv")],
-            [*common, "export", "failures", "--to", str(data / "exports" / "failures.parquet")],
-            [*common, "export", "runs", "--to", str(data / "exports" / "runs.csv")],
         ]
         for cmd in cmds:
             p = subprocess.run(cmd, capture_output=True, env=_env(BGMSCOPE_CHART_TOKEN=token), timeout=300)
@@ -133,7 +130,10 @@ def test_token_never_reaches_catalog_exports_logs_or_output(tmp_path):
     outputs.append(bad.stdout + bad.stderr)
     log = data / "logs" / "chart.log"
     assert log.exists() and b"retry" in log.read_bytes()  # the log holds something to grep
-    with Catalog(data / "catalog.duckdb", read_only=True) as cat:
+    with Catalog(data / "catalog.duckdb") as cat:  # the exports 'bgmscope export' writes
+        for table in ("chart_entries", "tracks", "runs", "failures", "audio_files"):
+            cat.export(table, data / "exports" / f"{table}.csv")
+        cat.export("failures", data / "exports" / "failures.parquet")
         assert len(cat.audio_files()) == 7 and len(cat.read_frame("chart_entries")) == 8
         dump = cat.query("SELECT * FROM runs").to_csv() + cat.query("SELECT * FROM failures").to_csv()
         dump += cat.query("SELECT * FROM tracks").to_csv()
