@@ -157,3 +157,22 @@ def test_stage_serves_crawls_and_downloads_the_demo_corpus(tmp_path, corpus):
     assert out["served"] == 6 and out["crawled"] == 6 and out["downloaded"] == 5 and out["gone"] == 1
     assert out["failed"] == 0 and tracks["is_demo"].all() and set(tracks["chart"]) == {"demo (synthetic data)"}
     assert ctx.outputs["chart CSV"].exists()
+
+
+def test_serving_a_catalog_round_trips(corpus, tmp_path):
+    root, files = corpus
+    first = Settings(data_dir=tmp_path / "first").ensure()
+    with serve_chart(root) as srv:
+        cat, client = crawled(srv, first)
+        with cat, client:
+            download(cat, first, client, jobs=2, show_progress=False)
+    second = Settings(data_dir=tmp_path / "second").ensure()
+    with serve_chart(first.catalog_path) as srv:  # a catalog is a chart too
+        assert len(srv.songs) == 6 and sum(s.audio is not None for s in srv.songs) == 5
+        cat, client = crawled(srv, second)
+        with cat, client:
+            s = download(cat, second, client, jobs=2, show_progress=False)
+            tracks = cat.tracks()
+    assert (s.downloaded, s.gone) == (5, 1) and tracks["is_demo"].all()
+    for mid, src in files.items():
+        assert (second.audio_dir / f"{mid}.mp3").read_bytes() == src.read_bytes()

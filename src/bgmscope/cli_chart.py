@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -132,6 +133,10 @@ def register(app: typer.Typer) -> None:
         console.print(f"serving {len(srv.songs)} songs ({with_audio} with audio) at {srv.base_url}"
                       f"{' (token required)' if token else ''}{f', faults {faults:g}' if faults else ''}"
                       " — Ctrl-C to stop", highlight=False)
+        def _stop(*_: object) -> None:
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, _stop)  # stop cleanly (and print the counts) on kill too
         try:
             srv.serve_forever()
         except KeyboardInterrupt:
