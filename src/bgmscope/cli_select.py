@@ -45,7 +45,8 @@ def register(app: typer.Typer) -> None:
                 if m in report.heldout:
                     text += f" | {report.heldout[m]:.3f}"
                 rows[f"  {names[m]}"] = text
-        rows["kept"] = ", ".join(report.selected)
+        kept = report.selected
+        rows["kept"] = ", ".join(kept[:24]) + (f", … ({len(kept) - 24} more in select_features)" if len(kept) > 24 else "")
         rows["search"] = (f"{generations} generations x {population}, {report.n_evaluations} evaluations, "
                           f"{report.seconds:.1f} s")
         console.print(summary_table("select", rows))

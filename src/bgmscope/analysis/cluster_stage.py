@@ -141,7 +141,8 @@ def run_stage(ctx) -> dict:
            "ARI seeds/bootstrap": f"{st['ari_seeds_mean']:.2f}/{st['ari_bootstrap_mean']:.2f}",
            "HDBSCAN clusters/noise": f"{res.hdbscan_summary['hdbscan_clusters']}/"
                                      f"{res.hdbscan_summary['hdbscan_noise_share']:.0%}",
-           "largest cluster": str(km.sort_values("size", ascending=False)["description_en"].iloc[0])[:80]}
+           "largest cluster": str(km.sort_values("size", ascending=False)["description_en"].iloc[0])
+           .removeprefix("Compared with the average song: ")}
     if notes:
         out["skipped"] = len(notes)
     return out
