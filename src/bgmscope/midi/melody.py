@@ -1,13 +1,15 @@
-"""Monophonic melody transcription: notes from the f0 contour, cut by pitch changes and onsets.
+"""Melody transcription: notes from a pitch track, cut at onsets, pitch changes and voicing changes.
 
-The recipe (in the spirit of pYIN's note tracker, without its HMM): frame pitches are rounded to
-semitones and mode-filtered so vibrato and glides do not split notes; runs of one pitch become note
-candidates; a detected onset inside a run splits it (repeated notes of the same pitch); a note
-starts at the nearest onset when one is close, because spectral-flux onsets are sharper than the
-moment a pitch tracker becomes confident; runs shorter than ``min_note_s`` are dropped or absorbed.
-Velocity follows the note's loudness.
+The recipe (in the spirit of pYIN's note tracker, without its HMM): frame pitches (the f0 contour
+for a solo line, or the most salient pitch of a harmonic-sum CQT for a melody in a mix) are rounded
+to semitones and mode-filtered so vibrato and glides do not split notes. Spectral-flux onsets are
+moved back to where each attack begins (soft attacks peak late); a pitch change with an onset
+nearby starts its note at the onset. An onset inside a run of one pitch splits it only when the
+level dips and rises again (a repeated note, not vibrato). A segment's pitch is the most common
+rounded pitch after its attack; where a period tracker slipped to a sub-harmonic (an octave or a
+twelfth below, while the last note still rings) the spectrum overrules it. Notes shorter than
+``min_note_s`` are dropped. Velocity follows the note's loudness.
 """
-
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -107,6 +109,57 @@ def harmonic_salience(y: np.ndarray, sr: int, *, n_frames: int | None = None, n_
     return sal
 
 
+def salience_contour(y: np.ndarray, sr: int, *, melody_low: int = 55, voicing: float = 0.25) -> Contour:
+    """A predominant-melody contour from the harmonic salience map (for melodies in a mix)."""
+    sal = harmonic_salience(y, sr)
+    lo = max(0, melody_low - SALIENCE_MIDI0)
+    band = sal[lo:]
+    k = band.argmax(axis=0)
+    peak = band.max(axis=0)
+    ref = float(np.percentile(peak, 95)) if peak.size else 0.0
+    voiced = peak > voicing * ref if ref > 0 else np.zeros(peak.shape, bool)
+    f0 = np.where(voiced, librosa.midi_to_hz(k + lo + SALIENCE_MIDI0), np.nan)
+    times = librosa.frames_to_time(np.arange(sal.shape[1]), sr=sr, hop_length=HOP)
+    return Contour(times, f0, voiced, np.clip(peak / (ref + 1e-9), 0, 1))
+
+
+REATTACK_DB = 4.0  # level rise that marks a repeated note (vibrato stays under it)
+
+
+def attack_starts(y: np.ndarray, sr: int, frames: np.ndarray, *, max_back_s: float = 0.12,
+                  rise: float = 0.25) -> np.ndarray:
+    """Move spectral-flux onset peaks back to where each attack begins.
+
+    A flux peak comes late on a soft attack (flute, strings): from the level minimum in the
+    ``max_back_s`` before the peak, the attack starts where the level has covered ``rise`` of
+    its way up to the peak. A struck note rises within a frame, so it barely moves.
+    """
+    hop = HOP // 4
+    env = librosa.feature.rms(y=y, frame_length=256, hop_length=hop, center=True)[0]
+    back = int(round(max_back_s * sr / hop))
+    out = []
+    for f in np.asarray(frames, int):
+        p = min(len(env) - 1, f * 4)
+        top = int(min(len(env), p + 8))
+        peak_i = p + int(np.argmax(env[p:top])) if top > p else p
+        lo = max(0, peak_i - back)
+        m = lo + int(np.argmin(env[lo:peak_i + 1]))
+        level = env[m] + rise * (env[peak_i] - env[m])
+        above = np.flatnonzero(env[m:peak_i + 1] >= level)
+        out.append((m + (int(above[0]) if len(above) else 0)) * hop / sr)
+    return np.asarray(out, float)
+
+
+def _reattack(rms_db: np.ndarray, i: int, *, before: int = 4, after: int = 3) -> bool:
+    """A note of the same pitch starts again at frame ``i`` when the level dips and rises there
+    (vibrato and tremolo trip spectral-flux onsets without such a dip)."""
+    if i <= 0 or i >= len(rms_db):
+        return True
+    dip = float(np.min(rms_db[max(0, i - before): i + 1]))
+    peak = float(np.max(rms_db[i: i + after + 1]))
+    return peak - dip >= REATTACK_DB
+
+
 def _segment(y: np.ndarray, sr: int, times: np.ndarray, midi: np.ndarray, q: np.ndarray,
              onsets: np.ndarray, *, hop_s: float, min_note_s: float, snap_s: float) -> list[Note]:
     """Cut the frame track into notes at onsets, pitch changes and voicing changes."""
@@ -152,7 +205,7 @@ def _segment(y: np.ndarray, sr: int, times: np.ndarray, midi: np.ndarray, q: np.
                 here = prof[k] if 0 <= k < len(prof) else 0.0
                 if here < 0.5 * prof[best] and (best + SALIENCE_MIDI0 - pitch) in SUBHARMONIC_SLIPS:
                     pitch = best + SALIENCE_MIDI0
-        if segs and segs[-1][1] == a and segs[-1][2] == pitch and not onset:
+        if segs and segs[-1][1] == a and segs[-1][2] == pitch and not (onset and _reattack(rms_db, a)):
             segs[-1][1] = b
         else:
             segs.append([a, b, pitch, onset])
@@ -183,8 +236,10 @@ def transcribe_melody(
     fmin: float = 65.0,
     fmax: float = 1100.0,
     min_note_s: float = 0.08,
-    snap_s: float = 0.07,
+    snap_s: float = 0.1,
     smooth_frames: int = 5,
+    source: str = "solo",
+    melody_low: int = 55,
 ) -> list[Note]:
     """Notes of the predominant melody in ``y``.
 
@@ -196,6 +251,11 @@ def transcribe_melody(
     min_note_s : notes shorter than this are dropped (glitches, attacks).
     snap_s : a note start moves to an onset at most this far away.
     smooth_frames : width of the mode filter over semitone-rounded frame pitches.
+    source : ``'solo'`` (one melodic line: the f0 contour) or ``'mix'`` (a melody over an
+        accompaniment: per frame, the most salient pitch at or above ``melody_low`` on a harmonic-
+        sum CQT salience map; frames whose salience is under a quarter of the clip's 95th
+        percentile are unvoiced).
+    melody_low : lowest MIDI pitch a melody may take in ``'mix'`` mode (G3 by default: above bass).
 
     Returns
     -------
@@ -211,14 +271,19 @@ def transcribe_melody(
     y = check_audio(y, sr)
     if min_note_s <= 0:
         raise ParameterError("min_note_s must be positive")
-    c = contour if contour is not None else f0_contour(y, sr, fmin=fmin, fmax=fmax, hop_length=HOP)
+    if source not in ("solo", "mix"):
+        raise ParameterError(f"source must be 'solo' or 'mix', got {source!r}")
+    if source == "mix":
+        c = salience_contour(y, sr, melody_low=melody_low)
+    else:
+        c = contour if contour is not None else f0_contour(y, sr, fmin=fmin, fmax=fmax, hop_length=HOP)
     if len(c.times) < 2:
         return []
     hop_s = float(np.median(np.diff(c.times)))
     if onset_times is None:
         env = librosa.onset.onset_strength(y=y, sr=sr, hop_length=HOP)
-        onset_times = librosa.onset.onset_detect(onset_envelope=env, sr=sr, hop_length=HOP,
-                                                 units="time", backtrack=False)
+        frames = librosa.onset.onset_detect(onset_envelope=env, sr=sr, hop_length=HOP, backtrack=False)
+        onset_times = attack_starts(y, sr, frames)
     onsets = np.sort(np.asarray(onset_times, float))
 
     voiced = c.voiced & np.isfinite(c.f0_hz)
@@ -271,10 +336,10 @@ def midi_tempo(pm: pretty_midi.PrettyMIDI) -> float:
 
 
 def transcribe_audio(y: np.ndarray, sr: int, *, contour: Contour | None = None,
-                     program: int = 0) -> tuple[pretty_midi.PrettyMIDI, list[Note], float]:
+                     program: int = 0, source: str = "solo") -> tuple[pretty_midi.PrettyMIDI, list[Note], float]:
     """Melody notes plus the beat tracker's tempo, as a MIDI file: (midi, notes, tempo_bpm)."""
     y = check_audio(y, sr)
     beats = beat_track(y, sr)
-    notes = transcribe_melody(y, sr, contour=contour)
+    notes = transcribe_melody(y, sr, contour=contour, source=source)
     tempo = beats.tempo_bpm if np.isfinite(beats.tempo_bpm) and beats.tempo_bpm > 0 else 120.0
     return notes_to_midi(notes, tempo_bpm=tempo, program=program), notes, tempo

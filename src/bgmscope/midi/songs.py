@@ -24,7 +24,7 @@ from ..fsutil import atomic_path, short_hash
 from .contour import beat_track
 from .evaluate import note_scores, reference_notes
 from .melody import notes_to_midi, transcribe_melody
-from .ssm import (audio_beat_features, midi_beat_features, repetition_score, self_similarity)
+from .ssm import audio_beat_features, midi_beat_features, repetition_score, self_similarity
 
 STAGE = "transcribe"
 MIDI_VERSION = 1  # bump when transcription or SSM code changes results
@@ -42,6 +42,7 @@ class SongTask:
     cache_key: str
     reference_midi: str | None = None  # demo songs: the source MIDI (lead = first instrument)
     reference_tempo: float | None = None
+    source: str = "mix"
 
 
 @dataclass
@@ -70,7 +71,7 @@ def transcribe_song(task: SongTask) -> dict:
     y, sr = load(task.audio_path, sr=task.sample_rate, duration=task.max_seconds)
     out = Path(task.out_dir)
     beats = beat_track(y, sr)
-    notes = transcribe_melody(y, sr)
+    notes = transcribe_melody(y, sr, source=task.source)
     tempo = beats.tempo_bpm if np.isfinite(beats.tempo_bpm) and beats.tempo_bpm > 0 else 120.0
     pm = notes_to_midi(notes, tempo_bpm=tempo, name=f"melody {task.track_id}")
     mid = out / "transcribed" / f"{task.track_id}.mid"
@@ -137,9 +138,12 @@ def transcribe_catalog(
     jobs: int = 1,
     reference_dir: Path | None = None,
     reference_tempi: dict[str, float] | None = None,
+    source: str = "mix",
     show_progress: bool = True,
 ) -> TranscribeSummary:
     """Transcribe every ingested song (or ``track_ids``); writes ``midi_songs`` and ``midi_notes``."""
+    if source not in ("solo", "mix"):
+        raise ParameterError(f"source must be 'solo' or 'mix', got {source!r}")
     if max_seconds <= 0:
         raise ParameterError("max_seconds must be positive")
     audio = catalog.audio_files()
@@ -160,7 +164,7 @@ def transcribe_catalog(
     tasks, reused_rows = [], []
     for r in audio.itertuples(index=False):
         key = short_hash(r.sha256, max_seconds, settings.sample_rate, MIDI_VERSION,
-                         bool(reference_dir), n=16)
+                         bool(reference_dir), source, n=16)
         prev = keep.get(r.track_id)
         if prev is not None and prev.cache_key == key and Path(prev.midi_path).is_file():
             reused_rows.append(prev._asdict())
@@ -169,7 +173,8 @@ def transcribe_catalog(
         if reference_dir is not None and (Path(reference_dir) / f"{r.track_id}.mid").is_file():
             ref = str(Path(reference_dir) / f"{r.track_id}.mid")
         tasks.append(SongTask(r.track_id, _audio_path(settings, r.path), r.sha256, str(out), max_seconds,
-                              settings.sample_rate, key, ref, (reference_tempi or {}).get(r.track_id)))
+                              settings.sample_rate, key, ref, (reference_tempi or {}).get(r.track_id),
+                              source))
     run_id = catalog.start_run(STAGE, {"max_seconds": max_seconds, "songs": len(audio),
                                        "version": MIDI_VERSION})
     summary = TranscribeSummary(run_id=run_id, out_dir=out, skipped=len(reused_rows))

@@ -1,0 +1,140 @@
+"""Transcription benchmark: render known notes through the SoundFont, transcribe, score with mir_eval.
+
+Sets (each song's notes are known exactly):
+  solo   music21 folk tunes (Essen, Chinese), one lead instrument, no accompaniment -> melody, 'solo'
+  mix    the same tunes arranged with bass, chords and drums -> melody, 'mix' (scored on the lead)
+  poly   Bach chorales, all four voices on piano -> polyphonic transcription (first 20 s)
+Comparison measured in the same run: the same 'solo' transcriber fed librosa's pYIN contour instead
+of the project's YIN contour (accuracy and speed ratio). Onset tolerance 50 ms; offsets 20 % of the
+note or 50 ms. Target (issue 7): melody note-onset F1 >= 0.85 on the solo set.
+
+    .venv/bin/python bench/transcribe.py --quick
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# bench/ holds a select.py that would shadow the standard library's select module (mido needs it)
+if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
+    sys.path.pop(0)
+
+import argparse  # noqa: E402
+import random  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from bgmscope.midi.contour import HOP  # noqa: E402
+from bgmscope.midi.evaluate import note_scores, reference_notes  # noqa: E402
+from bgmscope.midi.melody import Contour, transcribe_audio, transcribe_melody  # noqa: E402
+from bgmscope.midi.poly import transcribe_poly  # noqa: E402
+from bgmscope.scores import LEAD_PROGRAMS, arrange, corpus_paths, load_piece  # noqa: E402
+from bgmscope.synth import render_midi  # noqa: E402
+
+SR = 16000
+
+
+def tunes(n: int, seed: int) -> list:
+    rng = random.Random(seed)
+    out = []
+    for num in rng.sample(range(1, 400), n * 2):
+        try:
+            out.append(load_piece("essenFolksong/han1" if num % 2 else "essenFolksong/han2", num))
+        except Exception:  # some ABC numbers are missing or unparsable
+            continue
+        if len(out) == n:
+            break
+    return out
+
+
+def pyin_contour(y: np.ndarray) -> Contour:
+    import librosa
+
+    f0, voiced, prob = librosa.pyin(y, fmin=65.0, fmax=1100.0, sr=SR, frame_length=2048, hop_length=HOP)
+    t = librosa.times_like(f0, sr=SR, hop_length=HOP)
+    return Contour(t, np.where(voiced, f0, np.nan), voiced.astype(bool), np.nan_to_num(prob))
+
+
+def row(name: str, scores: list[dict], audio_s: float, cpu_s: float) -> str:
+    m = {k: float(np.mean([s[k] for s in scores])) for k in scores[0]}
+    return (f"{name:<24} {len(scores):>5} {m['precision_on']:>7.3f} {m['recall_on']:>7.3f} {m['f1_on']:>7.3f} "
+            f"{m['f1_onoff']:>9.3f} {audio_s / max(cpu_s, 1e-9):>9.1f}x")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="a small run (about a minute)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--verbose", action="store_true", help="print each solo tune's score")
+    args = ap.parse_args()
+    n_solo, n_mix, n_poly, n_pyin = (6, 3, 2, 2) if args.quick else (30, 10, 8, 8)
+    rng = random.Random(args.seed)
+    results: dict[str, tuple[list, float, float]] = {}
+    tempo_err = []
+
+    def add(name, s, audio_s, cpu_s):
+        lst, a, c = results.get(name, ([], 0.0, 0.0))
+        results[name] = (lst + [s], a + audio_s, c + cpu_s)
+
+    for i, piece in enumerate(tunes(n_solo, args.seed)):
+        prog = LEAD_PROGRAMS[i % len(LEAD_PROGRAMS)]
+        tempo = round(rng.uniform(80, 130), 1)
+        pm = arrange(piece, random.Random(i), tempo=tempo, transpose=rng.randint(-4, 4),
+                     accompaniment=False, drums=None, lead_program=prog)
+        y = render_midi(pm, sr=SR, stereo=False)
+        ref = reference_notes(pm)
+        t0 = time.process_time()
+        est = transcribe_melody(y, SR, source="solo")
+        yin_cpu = time.process_time() - t0
+        add("melody solo (YIN)", note_scores(ref, est), len(y) / SR, yin_cpu)
+        if args.verbose:
+            print(f"  solo {piece.source}#{piece.number} program {prog}: F1_on "
+                  f"{results['melody solo (YIN)'][0][-1]['f1_on']:.3f}")
+        if i < n_pyin:
+            t0 = time.process_time()
+            c = pyin_contour(y)
+            est = transcribe_melody(y, SR, contour=c, source="solo")
+            add("melody solo (pYIN)", note_scores(ref, est), len(y) / SR, time.process_time() - t0)
+            add("melody solo (YIN) same", results["melody solo (YIN)"][0][-1], len(y) / SR, yin_cpu)
+        if i < n_mix:
+            pm = arrange(piece, random.Random(i), tempo=tempo, lead_program=prog, drums="backbeat")
+            y = render_midi(pm, sr=SR, stereo=False)
+            t0 = time.process_time()
+            mid, est, bpm = transcribe_audio(y, SR, source="mix")
+            add("melody in mix", note_scores(reference_notes(pm, instruments=[0]), est), len(y) / SR,
+                time.process_time() - t0)
+            tempo_err.append(abs(bpm - tempo))
+    for j, path in enumerate(random.Random(args.seed).sample(corpus_paths("bach"), n_poly)):
+        piece = load_piece(path)
+        pm = arrange(piece, random.Random(j), tempo=90, accompaniment=False, drums=None)
+        for inst in pm.instruments:
+            inst.program = 0
+        y = render_midi(pm, sr=SR, stereo=False)[: SR * 20]
+        t0 = time.process_time()
+        est = transcribe_poly(y, SR)
+        ref = [n for n in reference_notes(pm) if n.start < 19.9]
+        add("polyphonic (chorales)", note_scores(ref, est), len(y) / SR, time.process_time() - t0)
+
+    print(f"{'set':<24} {'songs':>5} {'P_on':>7} {'R_on':>7} {'F1_on':>7} {'F1_onoff':>9} {'speed':>10}")
+    for name, (scores, a, c) in results.items():
+        if name.endswith("same"):
+            continue
+        print(row(name, scores, a, c))
+    solo = float(np.mean([s["f1_on"] for s in results["melody solo (YIN)"][0]]))
+    print(f"\nmelody note-onset F1 (solo): {solo:.3f}   target >= 0.85   "
+          f"{'MET' if solo >= 0.85 else f'MISSED by {0.85 - solo:.3f}'}")
+    if "melody solo (pYIN)" in results:
+        py, pa, pc = results["melody solo (pYIN)"]
+        same, _, yin_c = results["melody solo (YIN) same"]
+        print(f"vs pYIN on the same {len(py)} tunes: F1 {np.mean([s['f1_on'] for s in same]):.3f} (YIN) vs "
+              f"{np.mean([s['f1_on'] for s in py]):.3f} (pYIN); pYIN takes {pc / max(yin_c, 1e-9):.1f}x the CPU time")
+    if tempo_err:
+        print(f"tempo |error| on the mixes (beat tracker vs true tempo): median {np.median(tempo_err):.2f} BPM, "
+              f"max {np.max(tempo_err):.2f} BPM")
+    print("polyphonic comparison: Basic Pitch's published note F1 is not bundled offline; see docs/midi.md")
+
+
+if __name__ == "__main__":
+    main()
