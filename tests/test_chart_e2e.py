@@ -25,10 +25,10 @@ def test_400_songs_through_one_in_five_faults_end_byte_identical(tmp_path):
     root = tmp_path / "corpus"
     _, served = make_chart_corpus(root, 400, seconds=0.3, seed=7)
     settings = Settings(data_dir=tmp_path / "d").ensure()
-    retry = RetryPolicy(attempts=15, initial_s=0.005, max_s=0.05, jitter_s=0.005)
-    with serve_chart(root, faults=0.2, seed=2, retry_after_s=0.02, stall_s=0.5, latency_s=0.01) as srv, \
+    retry = RetryPolicy(attempts=20, initial_s=0.005, max_s=0.05, jitter_s=0.005)
+    with serve_chart(root, faults=0.2, seed=2, retry_after_s=0.02, stall_s=2.0, latency_s=0.01) as srv, \
             Catalog(settings.catalog_path) as cat, \
-            ChartClient(srv.base_url, rps=0, timeout_s=0.2, retry=retry, max_connections=8) as client:
+            ChartClient(srv.base_url, rps=0, timeout_s=0.6, retry=retry, max_connections=8) as client:
         cs = crawl(client, cat, top=400, page_size=50, csv_path=settings.export_dir / "chart.csv")
         ds = download(cat, settings, client, jobs=8, show_progress=False)
         n_ok = len(cat.audio_files())

@@ -25,9 +25,11 @@ def corpus(tmp_path_factory):
 
 def fetch_all(root, data_dir, **server_kw):
     settings = Settings(data_dir=data_dir).ensure()
-    kw = {"retry_after_s": 0.02, "stall_s": 1.0, "latency_s": 0.01, "seed": 11, **server_kw}
+    kw = {"retry_after_s": 0.02, "stall_s": 2.0, "latency_s": 0.01, "seed": 11, **server_kw}
+    # the read timeout is what ends a stalled body; elsewhere a roomy one keeps a loaded machine honest
+    timeout = 0.5 if "stall" in (server_kw.get("fault_kinds") or ("stall",)) else 5.0
     with serve_chart(root, **kw) as srv, Catalog(settings.catalog_path) as cat, \
-            ChartClient(srv.base_url, rps=0, timeout_s=0.25, retry=RETRY) as client:
+            ChartClient(srv.base_url, rps=0, timeout_s=timeout, retry=RETRY) as client:
         cs = crawl(client, cat, top=N, page_size=5)
         ds = download(cat, settings, client, jobs=4, show_progress=False)
         tracks = cat.tracks()
