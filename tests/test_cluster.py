@@ -153,16 +153,20 @@ def test_run_cluster_writes_every_table(tmp_path):
         a = cat.read_frame("cluster_assignments")
         assert len(a) == 40 and {"clip_id", "track_id", "kmeans", "minibatch", "hdbscan", "pc1", "pc2"} <= set(a.columns)
         assert a["clip_id"].str.endswith("-first").all()
-        m = cat.read_frame("cluster_members")
-        km = m[m.method == "kmeans"]
+        km = cat.read_frame("cluster_members")
         assert len(km) == 40 and km["title"].str.startswith("热歌").all()
         for _, g in km.groupby("cluster"):
             counts = g.sort_values("member_rank")["user_count"]
             known = counts.dropna().to_numpy()
             assert np.all(np.diff(known) <= 0)       # most used first
             assert counts.isna().sum() == 0 or counts.iloc[-1] is pd.NA or pd.isna(counts.iloc[-1])
+        assert (a["cluster"] == a["kmeans"]).all()
         d = cat.read_frame("cluster_descriptions")
-        assert set(d["method"]) == {"kmeans", "minibatch", "hdbscan"}
+        assert set(d["method"]) == {"kmeans"} and sorted(d["cluster"]) == [0, 1, 2]
+        assert d["size"].sum() == 40
+        hd = cat.read_frame("cluster_descriptions_hdbscan")
+        assert set(hd["method"]) == {"hdbscan"}
+        assert len(cat.read_frame("cluster_members_hdbscan")) == 40
         assert d["description_en"].str.len().gt(10).all() and d["description_zh"].str.contains("平均").all()
         sweep = cat.read_frame("cluster_sweep")
         assert sweep["chosen"].sum() == 2 and len(sweep) == 10

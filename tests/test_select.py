@@ -215,7 +215,9 @@ def test_run_select_stores_tables_and_records_bad_clips(tmp_path):
         feats = cat.read_frame("select_features")
         assert list(feats["feature"]) == stat42_names() and feats["selected"].sum() == report.support.sum()
         conv = cat.read_frame("select_convergence")
-        assert set(conv["fold"]) == {-1, 0, 1, 2} and (conv.groupby("fold")["generation"].max() == 5).all()
+        assert list(conv["generation"]) == list(range(6)) and "fold" not in conv.columns
+        folds = cat.read_frame("select_fold_convergence")
+        assert set(folds["fold"]) == {0, 1, 2} and (folds.groupby("fold")["generation"].max() == 5).all()
         base = cat.read_frame("select_baselines")
         assert set(base["split"]) == {"insample", "train", "test"}
         assert latest_selection(cat) == (report.selected, "stat42")

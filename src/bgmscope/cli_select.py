@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
                           f"{report.seconds:.1f} s")
         console.print(summary_table("select", rows))
         print_failures(notes)
-        console.print(f"tables: select_runs, select_convergence, select_baselines, select_features in "
+        console.print(f"tables: select_runs, select_convergence, select_fold_convergence, select_baselines, select_features in "
                       f"{settings_of(ctx).catalog_path}")
 
     @app.command()
@@ -121,4 +121,4 @@ def register(app: typer.Typer) -> None:
         console.print(table)
         print_failures(notes)
         console.print("tables: cluster_runs, cluster_sweep, cluster_pca, cluster_assignments, cluster_members, "
-                      f"cluster_descriptions in {s.catalog_path}")
+                      f"cluster_descriptions, cluster_members_hdbscan, cluster_descriptions_hdbscan in {s.catalog_path}")

@@ -2,7 +2,8 @@
 
 Tables written (documented in docs/select-cluster.md): ``cluster_runs`` (history kept), and for the
 latest run ``cluster_sweep``, ``cluster_pca``, ``cluster_assignments``, ``cluster_members`` and
-``cluster_descriptions``.
+``cluster_descriptions`` (the chosen KMeans clustering), ``cluster_members_hdbscan`` and
+``cluster_descriptions_hdbscan``.
 """
 
 from __future__ import annotations
@@ -78,36 +79,37 @@ def run_cluster(catalog: Catalog, settings: Settings, *, options: ClusterOptions
 def _store(catalog: Catalog, run_id: str, res: ClusterResult, fm: FeatureMatrix, clip_kind: str,
            source: str) -> pd.DataFrame:
     base = {"run_id": run_id}
+    # `cluster` repeats the chosen (KMeans) label under the name generic readers look for
     assign = pd.DataFrame({"clip_id": fm.ids["clip_id"], "track_id": fm.ids["track_id"],
-                           "kmeans": res.kmeans.astype(int), "minibatch": res.minibatch.astype(int),
-                           "hdbscan": res.hdbscan.astype(int), "hdbscan_probability": res.hdbscan_probability,
+                           "cluster": res.kmeans.astype(int), "kmeans": res.kmeans.astype(int),
+                           "minibatch": res.minibatch.astype(int), "hdbscan": res.hdbscan.astype(int),
+                           "hdbscan_probability": res.hdbscan_probability,
                            "pc1": res.pcs2[:, 0], "pc2": res.pcs2[:, 1]}).assign(**base)
 
     tracks = catalog.tracks()
     info_cols = ["track_id", "title", "author", "user_count", "user_incr", "rank"]
     info = tracks[info_cols] if not tracks.empty else pd.DataFrame(columns=info_cols)
-    members, descs = [], []
-    for method, labels in (("kmeans", res.kmeans), ("minibatch", res.minibatch), ("hdbscan", res.hdbscan)):
+    tables: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
+    for method, labels in (("kmeans", res.kmeans), ("hdbscan", res.hdbscan)):
         m = assign[["clip_id", "track_id"]].assign(method=method, cluster=labels.astype(int))
         m = m.merge(info, on="track_id", how="left")
         m = m.sort_values(["cluster", "user_count", "rank", "track_id"], ascending=[True, False, True, True],
                           na_position="last")
         m["member_rank"] = m.groupby("cluster").cumcount() + 1
-        members.append(m)
         d = describe_clusters(res.Z, labels, res.feature_names)
         stats = m.groupby("cluster").agg(mean_user_count=("user_count", "mean"),
                                          median_user_count=("user_count", "median"),
                                          examples=("title", lambda s: " | ".join(str(t) for t in s.dropna()[:3])))
         d = d.merge(stats.reset_index(), on="cluster", how="left")
         d.insert(0, "method", method)
-        descs.append(d)
-    members_df = pd.concat(members, ignore_index=True)[
-        ["method", "cluster", "member_rank", "track_id", "clip_id", "title", "author", "user_count",
-         "user_incr", "rank"]].assign(**base)
-    members_df = storable(members_df, text=("method", "track_id", "clip_id", "title", "author", "run_id"))
-    members_df[["user_count", "user_incr", "rank"]] = members_df[["user_count", "user_incr", "rank"]].astype("Int64")
-    desc_df = storable(pd.concat(descs, ignore_index=True).assign(**base),
-                       text=("method", "description_en", "description_zh", "top_features", "examples", "run_id"))
+        m = m[["method", "cluster", "member_rank", "track_id", "clip_id", "title", "author", "user_count",
+               "user_incr", "rank"]].assign(**base)
+        m = storable(m, text=("method", "track_id", "clip_id", "title", "author", "run_id"))
+        m[["user_count", "user_incr", "rank"]] = m[["user_count", "user_incr", "rank"]].astype("Int64")
+        d = storable(d.assign(**base), text=("method", "description_en", "description_zh", "top_features",
+                                             "examples", "run_id"))
+        tables[method] = (m.reset_index(drop=True), d)
+    members_df, desc_df = tables["kmeans"]
 
     s = res.summary()
     row = {**base, "created_at": now(), "clip_kind": clip_kind, "features": source,
@@ -127,6 +129,8 @@ def _store(catalog: Catalog, run_id: str, res: ClusterResult, fm: FeatureMatrix,
     catalog.write_frame("cluster_assignments", assign)
     catalog.write_frame("cluster_members", members_df)
     catalog.write_frame("cluster_descriptions", desc_df)
+    catalog.write_frame("cluster_members_hdbscan", tables["hdbscan"][0])
+    catalog.write_frame("cluster_descriptions_hdbscan", tables["hdbscan"][1])
     return desc_df
 
 

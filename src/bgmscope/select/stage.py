@@ -1,8 +1,8 @@
 """The ``select`` stage: GA feature selection on the two-clip features, results into the catalog.
 
 Tables written (documented in docs/select-cluster.md):
-``select_runs`` (one row per run, history kept), ``select_convergence``, ``select_baselines`` and
-``select_features`` (the latest run).
+``select_runs`` (one row per run, history kept), ``select_convergence`` (the search on every song),
+``select_fold_convergence``, ``select_baselines`` and ``select_features`` (the latest run).
 """
 
 from __future__ import annotations
@@ -76,7 +76,10 @@ def _store(catalog: Catalog, run_id: str, feature_set: str, report: SelectionRep
     if not old.empty:
         runs = pd.concat([old, runs], ignore_index=True)
     catalog.write_frame("select_runs", runs)
-    catalog.write_frame("select_convergence", report.convergence.assign(**base))
+    conv = report.convergence
+    # the stored search alone (what a convergence plot shows), and the fold searches beside it
+    catalog.write_frame("select_convergence", conv[conv["fold"] == -1].drop(columns="fold").assign(**base))
+    catalog.write_frame("select_fold_convergence", conv[conv["fold"] >= 0].assign(**base))
     catalog.write_frame("select_baselines", report.baselines.assign(**base))
     catalog.write_frame("select_features", report.features.assign(**base))
 
