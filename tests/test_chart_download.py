@@ -176,3 +176,23 @@ def test_serving_a_catalog_round_trips(corpus, tmp_path):
     assert (s.downloaded, s.gone) == (5, 1) and tracks["is_demo"].all()
     for mid, src in files.items():
         assert (second.audio_dir / f"{mid}.mp3").read_bytes() == src.read_bytes()
+
+
+def test_part_of_a_file_that_changed_is_not_continued(corpus, tmp_path):
+    root, files = corpus
+    settings = Settings(data_dir=tmp_path / "d").ensure()
+    mid, src = next(iter(files.items()))
+    blob = src.read_bytes()
+    final, part = audio_paths(settings.audio_dir, mid)
+    part.parent.mkdir(parents=True)
+    part.write_bytes(b"old version of the song " * 20)
+    validator = part.with_name(part.name + ".validator")
+    validator.write_text('"' + "0" * 64 + '"', "utf-8")  # the ETag the old version had
+    with serve_chart(root) as srv:
+        cat, client = crawled(srv, settings)
+        with cat, client:
+            s = download(cat, settings, client, jobs=1, music_ids=[mid], show_progress=False)
+    req = [r for r in srv.requests if r.path == f"/audio/{mid}.mp3"]
+    assert len(req) == 1 and req[0].range_start is None and req[0].sent == len(blob)  # If-Range: sent whole
+    assert s.downloaded == 1 and s.resumed == 0 and final.read_bytes() == blob
+    assert not part.exists() and not validator.exists()

@@ -1,8 +1,9 @@
 """Download chart songs: resolve the play URL, stream to ``<music_id>.mp3.part``, verify, rename.
 
 Files are named from the validated music_id only (titles are untrusted and stay in the catalog).
-A partial download lives under ``<music_id>.mp3.part`` and is resumed with an HTTP Range request
-when the server allows it (206), else restarted; the final name appears only after the body is
+A partial download lives under ``<music_id>.mp3.part`` (its ETag or Last-Modified beside it in
+``.part.validator``) and is resumed with an HTTP Range + If-Range request when the server allows
+it (206), else restarted; the final name appears only after the body is
 complete (Content-Length / Content-Range), matches the server's sha256 ETag when it sends one,
 stays under the size cap and decodes — then it is fsynced and renamed atomically. A song whose
 play URL is empty is *gone* (the seed's '歌曲不存在'): it gets an ``audio_files`` row with
@@ -84,11 +85,13 @@ def fetch_song(client: ChartClient, music_id: str, audio_dir: Path, *, max_bytes
     """Download one song to ``audio_dir/<music_id>.mp3`` (runs in a worker thread)."""
     final, part = audio_paths(audio_dir, music_id)
     if final.exists():
+        final.with_name(final.name + PART_SUFFIX + ".validator").unlink(missing_ok=True)  # a kill's leftover
         return FetchResult(music_id, "present", final)
     url = client.play_url(music_id)
     if url is None:
         return FetchResult(music_id, "gone", final)
     final.parent.mkdir(parents=True, exist_ok=True)
+    validator = part.with_name(part.name + ".validator")  # the ETag/Last-Modified the part came with
     resumed_from = 0  # the first offset a Range request continued from (a kill or a cut body)
     received = 0
 
@@ -98,6 +101,8 @@ def fetch_song(client: ChartClient, music_id: str, audio_dir: Path, *, max_bytes
         headers = {"accept-encoding": "identity"}  # Range offsets must be raw file offsets
         if have:
             headers["range"] = f"bytes={have}-"
+            if validator.exists():  # only continue the same file: a changed one comes back whole (200)
+                headers["if-range"] = validator.read_text("utf-8").strip()
         try:
             with client.stream(url, headers) as r:
                 if have and r.status_code == 206:
@@ -111,6 +116,12 @@ def fetch_song(client: ChartClient, music_id: str, audio_dir: Path, *, max_bytes
                     have, mode = 0, "wb"
                     cl = r.headers.get("content-length")
                     total = int(cl) if cl and cl.isdigit() else None
+                    strong = r.headers.get("etag", "")
+                    strong = strong if strong and not strong.startswith("W/") else r.headers.get("last-modified")
+                    if strong:
+                        validator.write_text(strong, "utf-8")
+                    else:
+                        validator.unlink(missing_ok=True)
                 if total is not None and total > max_bytes:
                     raise TooLarge(f"file is {total} bytes, over the {max_bytes}-byte cap")
                 etag = r.headers.get("etag", "").removeprefix("W/").strip('"').lower()
@@ -126,6 +137,7 @@ def fetch_song(client: ChartClient, music_id: str, audio_dir: Path, *, max_bytes
                     os.fsync(fh.fileno())
         except RangeNotSatisfiable:
             part.unlink(missing_ok=True)
+            validator.unlink(missing_ok=True)
             raise
         if total is not None and size != total:
             raise TransientError(f"short body: {size} of {total} bytes")
@@ -139,6 +151,7 @@ def fetch_song(client: ChartClient, music_id: str, audio_dir: Path, *, max_bytes
         client.call(f"audio {music_id}", attempt)
     except TooLarge:
         part.unlink(missing_ok=True)
+        validator.unlink(missing_ok=True)
         raise
     if verify_decode:
         from ..audio.decode import probe
@@ -147,8 +160,10 @@ def fetch_song(client: ChartClient, music_id: str, audio_dir: Path, *, max_bytes
             probe(part)
         except BgmscopeError as exc:
             part.unlink(missing_ok=True)
+            validator.unlink(missing_ok=True)
             raise ChartError(f"downloaded file does not decode: {exc}") from None
     os.replace(part, final)
+    validator.unlink(missing_ok=True)
     _fsync_dir(final.parent)
     return FetchResult(music_id, "downloaded", final, received, resumed_from)
 

@@ -7,7 +7,7 @@ or a bgmscope catalog. Endpoints (``base_url`` = ``http://127.0.0.1:PORT/api/``)
   → ``{"code": 0, "data": {"list": [...]}}`` (items carry music_id, title, author, audition_duration,
   user_count, user_incr, the seed's cover_image/use_trend/hot_awemes/is_fav, and any extra CSV columns);
 * ``GET /api/getPlayUrl?music_id=`` → ``{"data": "http://.../audio/<id>.mp3"}``, ``""`` when there is no audio;
-* ``GET /audio/<music_id>.mp3``: the bytes, with ``Accept-Ranges``, single-range ``Range`` (206/416)
+* ``GET /audio/<music_id>.mp3``: the bytes, with ``Accept-Ranges``, single-range ``Range`` (206/416, If-Range)
   and a sha256 ``ETag``. Audio needs no token (as a CDN); the API does when a token is set
   (401 without the header, 403 with a wrong one).
 
@@ -363,6 +363,9 @@ class ChartServer:
         size = len(blob)
         headers = {"Accept-Ranges": "bytes", "ETag": f'"{self._etag(song.audio)}"'}
         rng = h.headers.get("range", "")
+        if_range = h.headers.get("if-range")
+        if if_range is not None and if_range.strip() != headers["ETag"]:
+            rng = ""  # RFC 9110: the file changed since the client's part; send it whole
         start = None
         if rng.startswith("bytes=") and "," not in rng:
             a, _, b = rng[6:].partition("-")
