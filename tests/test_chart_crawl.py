@@ -9,7 +9,7 @@ import pytest
 from bgmscope.catalog import Catalog
 from bgmscope.chart.auth import ChartAuth
 from bgmscope.chart.client import AuthError, ChartClient, RetryPolicy
-from bgmscope.chart.crawl import SEED_CSV_HEADER, crawl
+from bgmscope.chart.crawl import SEED_CSV_HEADER, crawl, history
 
 FAST = RetryPolicy(attempts=3, initial_s=0.01, max_s=0.02, jitter_s=0.0)
 
@@ -80,8 +80,12 @@ def test_snapshots_per_day_and_same_day_replacement(httpserver, tmp_path):
         crawl(c, cat, page_size=3, fetched_at=datetime(2026, 11, 23, 9))   # another day: new snapshot
         snaps = cat.query("SELECT snapshot_id, count(*) AS n FROM chart_entries GROUP BY 1 ORDER BY 1")
         tracks = cat.tracks()
+        hist = history(cat, ["1000"])
+        assert history(cat, []).empty and len(history(cat, chart="elsewhere")) == 0
     assert list(snaps["n"]) == [2, 2] and snaps["snapshot_id"][0].startswith("2026-11-20|")
     assert len(tracks) == 2 and str(tracks["fetched_at"][0]).startswith("2026-11-23")
+    assert [str(d) for d in hist["day"]] == ["2026-11-20", "2026-11-23"]
+    assert hist["count_change"].isna().iloc[0] and hist["count_change"].iloc[1] == 0
 
 
 def test_token_rejected_mid_crawl_keeps_pages_and_raises(httpserver, tmp_path):

@@ -182,3 +182,29 @@ def write_seed_csv(items: list[ChartItem], path: str | Path, *, excel: bool = Fa
 
 def default_csv_path(export_dir: Path, summary_day: datetime, order_by: str, window: str) -> Path:
     return Path(export_dir) / f"chart-{summary_day:%Y-%m-%d}-{order_by}-{window}.csv"
+
+
+def history(catalog: Catalog, music_ids: list[str] | None = None, *, chart: str | None = None) -> pd.DataFrame:
+    """Popularity over time: one row per (song, snapshot), oldest first.
+
+    Columns: music_id, title, snapshot_id, day, chart, chart_window, order_by, rank, user_count,
+    user_incr, plus ``count_change`` (user_count minus the song's previous snapshot of the same chart,
+    order and window; NaN for its first).
+    """
+    where, params = [], []
+    if music_ids is not None:
+        if not music_ids:
+            return pd.DataFrame()
+        where.append(f"music_id IN ({', '.join('?' for _ in music_ids)})")
+        params += [str(m) for m in music_ids]
+    if chart is not None:
+        where.append("chart = ?")
+        params.append(chart)
+    sql = f"""
+        SELECT music_id, title, snapshot_id, strftime(fetched_at, '%Y-%m-%d') AS day, chart, chart_window, order_by,
+               keyword, rank, user_count, user_incr,
+               user_count - lag(user_count) OVER (PARTITION BY music_id, chart, chart_window, order_by, keyword
+                                                  ORDER BY fetched_at) AS count_change
+        FROM chart_entries {'WHERE ' + ' AND '.join(where) if where else ''}
+        ORDER BY music_id, fetched_at"""
+    return catalog.query(sql, params)
