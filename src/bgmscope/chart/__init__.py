@@ -6,10 +6,10 @@ and ``getPlayUrl?music_id=`` answers ``{"data": "<mp3 url or empty>"}``.
 """
 
 from .client import AuthError, ChartClient, ChartError
-from .crawl import CrawlSummary, crawl
+from .crawl import CrawlSummary, crawl, history
 from .download import DownloadSummary, download
 from .models import ChartItem
 from .server import ChartServer, serve_chart
 
 __all__ = ["AuthError", "ChartClient", "ChartError", "ChartItem", "ChartServer", "CrawlSummary",
-           "DownloadSummary", "crawl", "download", "serve_chart"]
+           "DownloadSummary", "crawl", "download", "history", "serve_chart"]
