@@ -40,6 +40,17 @@ class SelectOptions:
     greedy: bool = True
     seed: int = 0
 
+    def check(self, n_songs: int) -> None:
+        """Fail fast on settings that cannot work for ``n_songs`` songs."""
+        if n_songs < 3:
+            raise ParameterError(f"need at least 3 songs with two clips each, got {n_songs}")
+        if self.folds == 1 or self.folds < 0:
+            raise ParameterError(f"folds must be 0 (no held-out check) or >= 2, got {self.folds}")
+        if self.folds and n_songs < 3 * self.folds:
+            raise ParameterError(f"{self.folds} folds need at least {3 * self.folds} songs, got {n_songs}")
+        if self.n_random < 1:
+            raise ParameterError(f"the random baseline needs at least one subset, got {self.n_random}")
+
     def ga_kwargs(self) -> dict:
         return {k: getattr(self, k) for k in ("population", "generations", "cxpb", "mutpb", "indpb",
                                                 "elite", "tournament")}
@@ -132,12 +143,7 @@ def select_features(X: np.ndarray | pd.DataFrame, song_ids, feature_names: list[
         raise ParameterError(f"{len(song_ids)} song ids for {X.shape[0]} rows")
     pair_partners(song_ids)  # validates two clips per song
     songs = np.unique(song_ids)
-    if len(songs) < 3:
-        raise ParameterError(f"need at least 3 songs with two clips each, got {len(songs)}")
-    if opts.folds == 1 or opts.folds < 0:
-        raise ParameterError(f"folds must be 0 (no held-out check) or >= 2, got {opts.folds}")
-    if opts.folds and len(songs) < 3 * opts.folds:
-        raise ParameterError(f"{opts.folds} folds need at least {3 * opts.folds} songs, got {len(songs)}")
+    opts.check(len(songs))
     t0 = time.perf_counter()
 
     # 1. every song: the subset the tool stores

@@ -47,6 +47,7 @@ def run_select(catalog: Catalog, *, feature_set: str = "stat42", options: Select
     if adapt_folds and opts.folds and n_songs < 3 * opts.folds:
         folds = n_songs // 3
         opts = replace(opts, folds=folds if folds >= 2 else 0)
+    opts.check(n_songs)
     run_id = catalog.start_run(STAGE, {"feature_set": feature_set, **options_dict(opts)})
     for item, reason in fm.notes:
         catalog.record_failure(run_id, STAGE, item, reason)
