@@ -62,6 +62,7 @@ def run_cluster(catalog: Catalog, settings: Settings, *, options: ClusterOptions
                 ) -> tuple[ClusterResult, pd.DataFrame, str, list[tuple[str, str]]]:
     """Cluster the songs and store the results. Returns (result, descriptions, run_id, notes)."""
     opts = options or ClusterOptions(k_min=settings.k_min, k_max=settings.k_max, seed=settings.seed)
+    opts.check()
     names, source = choose_features(catalog, features, clip_kind)
     fm: FeatureMatrix = one_clip_matrix(catalog, names, clip_kind)
     if len(fm.X) < opts.k_min + 1:
