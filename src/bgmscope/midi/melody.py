@@ -150,14 +150,20 @@ def attack_starts(y: np.ndarray, sr: int, frames: np.ndarray, *, max_back_s: flo
     return np.asarray(out, float)
 
 
-def _reattack(rms_db: np.ndarray, i: int, *, before: int = 4, after: int = 3) -> bool:
-    """A note of the same pitch starts again at frame ``i`` when the level dips and rises there
-    (vibrato and tremolo trip spectral-flux onsets without such a dip)."""
+def _reattack(rms_db: np.ndarray, i: int, prev_start: int, *, before: int = 4, after: int = 3) -> bool:
+    """A note of the same pitch starts again at frame ``i`` when the level dips below what the
+    note before reached and rises again (vibrato, tremolo and a slow attack's own swell trip
+    spectral-flux onsets without such a dip)."""
     if i <= 0 or i >= len(rms_db):
         return True
-    dip = float(np.min(rms_db[max(0, i - before): i + 1]))
+    lo = max(prev_start, i - before)
+    j = lo + int(np.argmin(rms_db[lo: i + 1]))  # the dip, after the note before began
+    if j <= prev_start:
+        return False  # the level only rose since that note began: one swelling attack
+    dip = float(rms_db[j])
+    earlier = float(np.max(rms_db[prev_start:j]))
     peak = float(np.max(rms_db[i: i + after + 1]))
-    return peak - dip >= REATTACK_DB
+    return peak - dip >= REATTACK_DB and earlier - dip >= REATTACK_DB / 2
 
 
 def _segment(y: np.ndarray, sr: int, times: np.ndarray, midi: np.ndarray, q: np.ndarray,
@@ -205,7 +211,7 @@ def _segment(y: np.ndarray, sr: int, times: np.ndarray, midi: np.ndarray, q: np.
                 here = prof[k] if 0 <= k < len(prof) else 0.0
                 if here < 0.5 * prof[best] and (best + SALIENCE_MIDI0 - pitch) in SUBHARMONIC_SLIPS:
                     pitch = best + SALIENCE_MIDI0
-        if segs and segs[-1][1] == a and segs[-1][2] == pitch and not (onset and _reattack(rms_db, a)):
+        if segs and segs[-1][1] == a and segs[-1][2] == pitch and not (onset and _reattack(rms_db, a, segs[-1][0])):
             segs[-1][1] = b
         else:
             segs.append([a, b, pitch, onset])
