@@ -1,0 +1,245 @@
+"""Benchmark: feature extraction on 15 s clips cut from the demo corpus (real compositions rendered
+through a General MIDI SoundFont), single core, every mode in its own process (so peak RSS is that
+mode's), all in the same run:
+
+  (a)  bgmscope's full set (one STFT shared), without and with the f0 contour
+  (b)  the same descriptors the common way: one librosa call per descriptor, each recomputing its
+       STFT (zero_crossing_rate, spectral_centroid/rolloff/bandwidth/contrast/flatness, rms, mfcc,
+       chroma_stft, beat_track)
+  (c)  f0 alone: bgmscope's f0_contour vs librosa.pyin, on lead melodies rendered from the demo
+       songs' MIDI (ground truth known), with mir_eval's raw pitch accuracy
+
+Targets (issue 4): (a) without f0 >= 5x faster than (b); f0 >= 50x faster than pyin with raw pitch
+accuracy within 2 points of pyin; the full set including f0 <= 50 ms per 15 s clip per core.
+
+    .venv/bin/python bench/features.py            # 400 clips, 40 melodies
+    .venv/bin/python bench/features.py --quick    # 24 clips, 6 melodies
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# bench/ holds scripts named like stdlib modules (select.py): keep this folder off the import path
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+
+import argparse  # noqa: E402
+import multiprocessing as mp  # noqa: E402
+import resource  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+SR = 16000
+CLIP_S = 15.0
+
+
+def librosa_baseline(y: np.ndarray, sr: int) -> dict:
+    """The common way: one librosa call per descriptor, each from the signal."""
+    import librosa
+
+    out = {}
+    curves = {
+        "zcr": librosa.feature.zero_crossing_rate(y),
+        "centroid": librosa.feature.spectral_centroid(y=y, sr=sr),
+        "rolloff": librosa.feature.spectral_rolloff(y=y, sr=sr),
+        "bandwidth": librosa.feature.spectral_bandwidth(y=y, sr=sr),
+        "contrast": librosa.feature.spectral_contrast(y=y, sr=sr, fmin=100.0, n_bands=6),
+        "flatness": librosa.feature.spectral_flatness(y=y),
+        "rms": librosa.feature.rms(y=y),
+        "mfcc": librosa.feature.mfcc(y=y, sr=sr, n_mfcc=20),
+        "chroma": librosa.feature.chroma_stft(y=y, sr=sr),
+    }
+    for k, v in curves.items():
+        out[k + "_mean"] = v.mean(axis=1)
+        out[k + "_std"] = v.std(axis=1)
+    tempo, _ = librosa.beat.beat_track(y=y, sr=sr)
+    out["tempo"] = float(np.atleast_1d(tempo)[0])
+    return out
+
+
+def worker(mode: str, clips_path: str, q) -> None:
+    """Run one mode over the clips in this process; report seconds, clips and peak RSS (MiB)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)  # one core per mode, for every library
+    clips = np.load(clips_path)
+    if mode == "bgmscope":
+        from bgmscope.features import extract_clip
+
+        def f(y):
+            return extract_clip(y, SR)
+    elif mode == "bgmscope-no-f0":
+        from bgmscope.features import extract_clip
+
+        def f(y):
+            return extract_clip(y, SR, include_f0=False)
+    elif mode == "librosa":
+        def f(y):
+            return librosa_baseline(y, SR)
+    elif mode == "f0":
+        from bgmscope.features import f0_contour
+
+        def f(y):
+            return f0_contour(y, SR)
+    elif mode == "pyin":
+        import librosa
+
+        def f(y):
+            return librosa.pyin(y, fmin=65.0, fmax=1100.0, sr=SR)
+    else:
+        raise SystemExit(f"unknown mode {mode}")
+    f(clips[0])  # warm-up: imports, filterbanks, numba compilation are not per-clip costs
+    t0 = time.perf_counter()
+    for y in clips:
+        f(y)
+    dt = time.perf_counter() - t0
+    q.put({"mode": mode, "seconds": dt, "clips": len(clips),
+           "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+
+
+def run_mode(mode: str, clips_path: Path) -> dict:
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    p = ctx.Process(target=worker, args=(mode, str(clips_path), q))
+    p.start()
+    res = q.get()
+    p.join()
+    return res
+
+
+def build_corpus(work: Path, n_songs: int, jobs: int):
+    from bgmscope.demo import build_demo_corpus
+
+    return build_demo_corpus(work / "demo-corpus", n_songs=n_songs, seed=0, jobs=jobs)
+
+
+def cut_clips(corpus, n_clips: int) -> np.ndarray:
+    """n_clips 15 s clips: every song cut at offsets 0, 5, 10, ... s until there are enough."""
+    from bgmscope.audio.decode import load
+
+    songs = sorted(corpus.audio_dir.glob("*.mp3"))
+    decoded = [load(p, sr=SR)[0] for p in songs]
+    n = int(CLIP_S * SR)
+    out = []
+    offset = 0
+    while len(out) < n_clips:
+        added = False
+        for y in decoded:
+            s = int(offset * SR)
+            if s + n <= y.size:
+                out.append(y[s:s + n])
+                added = True
+                if len(out) == n_clips:
+                    break
+        if not added:
+            break
+        offset += 5
+    return np.stack(out).astype(np.float32)
+
+
+def melodies(corpus, n: int) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+    """The lead line (first instrument) of n demo songs rendered alone, and its f0 ground truth."""
+    import pretty_midi
+
+    from bgmscope.synth import render_midi
+
+    audio, truth = [], []
+    n_samp = int(CLIP_S * SR)
+    for path in sorted(corpus.midi_dir.glob("*.mid"))[:n]:
+        pm = pretty_midi.PrettyMIDI(str(path))
+        lead = [i for i in pm.instruments if not i.is_drum][0]
+        solo = pretty_midi.PrettyMIDI(initial_tempo=120)
+        solo.instruments.append(lead)
+        y = render_midi(solo, sr=SR, stereo=False)[:n_samp]
+        y = np.pad(y, (0, n_samp - y.size))
+        t = np.arange(0, CLIP_S, 0.01)
+        f = np.zeros_like(t)
+        for note in sorted(lead.notes, key=lambda x: x.start):  # later notes win overlaps
+            f[(t >= note.start) & (t < note.end)] = pretty_midi.note_number_to_hz(note.pitch)
+        audio.append(y)
+        truth.append((t, f))
+    return np.stack(audio).astype(np.float32), truth
+
+
+def accuracy(audio: np.ndarray, truth) -> dict[str, float]:
+    """Mean raw pitch accuracy and voicing recall (mir_eval) of both trackers; unvoiced = 0 Hz."""
+    import librosa
+    import mir_eval
+
+    from bgmscope.features import f0_contour
+
+    res = {"bgmscope": [], "pyin": []}
+    rec = {"bgmscope": [], "pyin": []}
+    for y, (rt, rf) in zip(audio, truth, strict=True):
+        c = f0_contour(y, SR)
+        f, _, _ = librosa.pyin(y, fmin=65.0, fmax=1100.0, sr=SR)
+        pt = librosa.times_like(f, sr=SR, hop_length=512)
+        for name, et, ef in (("bgmscope", c.times, c.f0_hz), ("pyin", pt, f)):
+            m = mir_eval.melody.evaluate(rt, rf, et, np.nan_to_num(ef, nan=0.0))
+            res[name].append(m["Raw Pitch Accuracy"])
+            rec[name].append(m["Voicing Recall"])
+    return {f"rpa_{k}": float(np.mean(v)) for k, v in res.items()} | \
+           {f"recall_{k}": float(np.mean(v)) for k, v in rec.items()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="24 clips, 6 melodies, 12 songs")
+    ap.add_argument("--clips", type=int, default=None)
+    ap.add_argument("--melodies", type=int, default=None)
+    ap.add_argument("--songs", type=int, default=None, help="demo songs to build")
+    ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "bgmscope-bench-features",
+                    help="where the demo corpus and clips are kept (reused between runs)")
+    ap.add_argument("--jobs", type=int, default=2, help="processes for building the corpus only")
+    a = ap.parse_args()
+    n_clips = a.clips or (24 if a.quick else 400)
+    n_mel = a.melodies or (6 if a.quick else 40)
+    n_songs = a.songs or (12 if a.quick else 48)
+    a.work.mkdir(parents=True, exist_ok=True)
+
+    t0 = time.perf_counter()
+    corpus = build_corpus(a.work, n_songs, a.jobs)
+    clips = cut_clips(corpus, n_clips)
+    mel, truth = melodies(corpus, n_mel)
+    clips_path, mel_path = a.work / f"clips-{len(clips)}.npy", a.work / f"melodies-{len(mel)}.npy"
+    np.save(clips_path, clips)
+    np.save(mel_path, mel)
+    print(f"corpus: {n_songs} demo songs -> {len(clips)} clips of {CLIP_S:.0f} s and {len(mel)} "
+          f"lead melodies at {SR} Hz ({time.perf_counter() - t0:.0f} s to prepare)")
+
+    rows = {}
+    for mode in ("bgmscope", "bgmscope-no-f0", "librosa"):
+        rows[mode] = run_mode(mode, clips_path)
+    for mode in ("f0", "pyin"):
+        rows[mode] = run_mode(mode, mel_path)
+    acc = accuracy(mel, truth)
+
+    print(f"\n{'mode':<34}{'clips':>6}{'ms/clip':>10}{'clips/s':>9}{'peak RSS MiB':>14}")
+    label = {"bgmscope": "(a) bgmscope full set incl. f0", "bgmscope-no-f0": "(a) bgmscope full set, no f0",
+             "librosa": "(b) librosa, one call/descriptor", "f0": "(c) bgmscope f0_contour",
+             "pyin": "(c) librosa.pyin"}
+    for mode, r in rows.items():
+        ms = 1000 * r["seconds"] / r["clips"]
+        print(f"{label[mode]:<34}{r['clips']:>6}{ms:>10.1f}{r['clips'] / r['seconds']:>9.1f}{r['rss_mib']:>14.0f}")
+
+    def per(m):
+        return rows[m]["seconds"] / rows[m]["clips"]
+
+    print("\nratios and targets (single core, same run)")
+    print(f"  (b) / (a) no f0       : {per('librosa') / per('bgmscope-no-f0'):6.1f}x   target >= 5x")
+    print(f"  (b) / (a) incl. f0    : {per('librosa') / per('bgmscope'):6.1f}x")
+    print(f"  pyin / f0_contour     : {per('pyin') / per('f0'):6.1f}x   target >= 50x")
+    print(f"  full set incl. f0     : {1000 * per('bgmscope'):6.1f} ms per 15 s clip per core   target <= 50 ms")
+    print(f"  raw pitch accuracy    : bgmscope {100 * acc['rpa_bgmscope']:.1f} %, pyin {100 * acc['rpa_pyin']:.1f} % "
+          f"(difference {100 * (acc['rpa_bgmscope'] - acc['rpa_pyin']):+.1f} points; target within 2)")
+    print(f"  voicing recall        : bgmscope {100 * acc['recall_bgmscope']:.1f} %, pyin {100 * acc['recall_pyin']:.1f} %")
+    print(f"  machine load (1 min)  : {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+
+
+if __name__ == "__main__":
+    main()
