@@ -137,7 +137,8 @@ def test_cli_hits_and_similar(chart, tmp_path):
     assert res.exit_code == 0, res.output
     assert "hits_correlations" in res.output and "correlation" in res.output
     with Catalog(chart / "catalog.duckdb") as cat:
-        assert "tempo_bpm" in set(cat.read_frame("hits_correlations").head(10)["feature"])
+        stored = cat.read_frame("hits_correlations").query("target == 'user_count'").set_index("feature")
+    assert stored.loc["tempo_bpm", "q"] < 0.05
     res = runner.invoke(app, ["--data-dir", str(chart), "similar", "歌曲3", "-k", "3", "--all-features"])
     assert res.exit_code == 0, res.output
     assert res.output.count("t") and "歌曲3" not in res.output.split("nearest", 1)[1].split("\n", 2)[2]
