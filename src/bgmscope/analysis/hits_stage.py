@@ -113,12 +113,12 @@ def scan_songs(catalog: Catalog, settings: Settings, *, jobs: int | None = None,
 
 
 def demo_truth(corpus) -> dict[str, str]:
-    """track_id -> the music_id of the full song (the demo chart's edit_of column)."""
-    songs = corpus.songs
-    ids = songs["音乐ID"].astype(str)
-    edit = songs["edit_of"] if "edit_of" in songs.columns else pd.Series([None] * len(songs))
-    return {i: (str(int(float(e))) if pd.notna(e) and str(e) not in ("", "nan") else i)
-            for i, e in zip(ids, edit, strict=True)}
+    """track_id -> the music_id of the full song (the demo chart's edit_of column).
+
+    Read from the CSV as text: 19-digit ids do not survive a float column."""
+    songs = pd.read_csv(corpus.chart_csv, dtype=str, keep_default_na=False)
+    edit = songs["edit_of"] if "edit_of" in songs.columns else pd.Series([""] * len(songs))
+    return {i: (e.strip() or i) for i, e in zip(songs["音乐ID"].str.strip(), edit, strict=True)}
 
 
 def run_stage(ctx) -> dict:

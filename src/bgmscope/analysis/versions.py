@@ -107,7 +107,7 @@ def find_versions(
     threshold: float = DEFAULT_THRESHOLD,
     min_overlap_s: float = MIN_OVERLAP_S,
     prefilter: float = 0.7,
-    report_above: float = 0.6,
+    report_above: float = 0.7,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Compare every pair of songs; group versions.
 
