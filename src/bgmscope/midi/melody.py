@@ -109,9 +109,10 @@ def harmonic_salience(y: np.ndarray, sr: int, *, n_frames: int | None = None, n_
     return sal
 
 
-def salience_contour(y: np.ndarray, sr: int, *, melody_low: int = 55, voicing: float = 0.25) -> Contour:
+def salience_contour(y: np.ndarray, sr: int, *, melody_low: int = 55, voicing: float = 0.25,
+                     salience: np.ndarray | None = None) -> Contour:
     """A predominant-melody contour from the harmonic salience map (for melodies in a mix)."""
-    sal = harmonic_salience(y, sr)
+    sal = harmonic_salience(y, sr) if salience is None else salience
     lo = max(0, melody_low - SALIENCE_MIDI0)
     band = sal[lo:]
     k = band.argmax(axis=0)
@@ -167,7 +168,8 @@ def _reattack(rms_db: np.ndarray, i: int, prev_start: int, *, before: int = 4, a
 
 
 def _segment(y: np.ndarray, sr: int, times: np.ndarray, midi: np.ndarray, q: np.ndarray,
-             onsets: np.ndarray, *, hop_s: float, min_note_s: float, snap_s: float) -> list[Note]:
+             onsets: np.ndarray, *, hop_s: float, min_note_s: float, snap_s: float,
+             salience: np.ndarray | None = None) -> list[Note]:
     """Cut the frame track into notes at onsets, pitch changes and voicing changes."""
     n = len(q)
     change = [i for i in range(1, n) if q[i] != q[i - 1]]
@@ -183,7 +185,10 @@ def _segment(y: np.ndarray, sr: int, times: np.ndarray, midi: np.ndarray, q: np.
     cuts = sorted({0, n, *bounds})
     rms = librosa.feature.rms(y=y, frame_length=1024, hop_length=HOP, center=True)[0]
     rms_db = librosa.amplitude_to_db(rms, ref=np.max(rms) if rms.max() > 0 else 1.0)
-    salience = harmonic_salience(y, sr, n_frames=n)
+    if salience is None:
+        salience = harmonic_salience(y, sr, n_frames=n)
+    elif salience.shape[1] != n:
+        salience = salience[:, :n] if salience.shape[1] > n else np.pad(salience, ((0, 0), (0, n - salience.shape[1])))
     segs: list[list] = []  # [a, b, pitch, starts_at_onset]
     for a, b in zip(cuts[:-1], cuts[1:], strict=True):
         if b <= a:
@@ -279,8 +284,10 @@ def transcribe_melody(
         raise ParameterError("min_note_s must be positive")
     if source not in ("solo", "mix"):
         raise ParameterError(f"source must be 'solo' or 'mix', got {source!r}")
+    sal = None
     if source == "mix":
-        c = salience_contour(y, sr, melody_low=melody_low)
+        sal = harmonic_salience(y, sr)
+        c = salience_contour(y, sr, melody_low=melody_low, salience=sal)
     else:
         c = contour if contour is not None else f0_contour(y, sr, fmin=fmin, fmax=fmax, hop_length=HOP)
     if len(c.times) < 2:
@@ -302,7 +309,7 @@ def transcribe_melody(
     q = _mode_filter(q, smooth_frames)
 
     notes = _segment(y, sr, c.times, midi, q, onsets, hop_s=hop_s, min_note_s=min_note_s,
-                     snap_s=snap_s)
+                     snap_s=snap_s, salience=sal)
     # two notes may overlap after snapping: trim the earlier one
     notes.sort(key=lambda n: n.start)
     out: list[Note] = []

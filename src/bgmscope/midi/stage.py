@@ -15,7 +15,7 @@ def run_stage(ctx) -> dict:
         songs = ctx.demo_corpus.songs
         if "tempo_bpm" in songs:
             tempi = dict(zip(songs["音乐ID"].astype(str), songs["tempo_bpm"].astype(float), strict=True))
-    s = transcribe_catalog(ctx.catalog, ctx.settings, jobs=ctx.jobs, max_seconds=60.0,
+    s = transcribe_catalog(ctx.catalog, ctx.settings, jobs=ctx.jobs, max_seconds=45.0,
                            reference_dir=ref_dir, reference_tempi=tempi, show_progress=False)
     for item, reason in s.failures[:10]:
         ctx.console.print(f"  [red]failed[/red] {item}: {reason}", highlight=False)
