@@ -114,8 +114,9 @@ def _extract(y: np.ndarray, sr: int, include_f0: bool) -> dict[str, float]:
     cent = spectral.centroid(spec)
     r = temporal.rms(y)
     env = rhythm.onset_strength(spec)
+    zcr, zcr_per_s = temporal.zcr_and_rate(y, sr)
     curves = {
-        "zcr": temporal.zero_crossing_rate(y),
+        "zcr": zcr,
         "centroid": cent,
         "bandwidth": spectral.bandwidth(spec, cent),
         "rolloff": spectral.rolloff(spec),
@@ -134,7 +135,7 @@ def _extract(y: np.ndarray, sr: int, include_f0: bool) -> dict[str, float]:
     _summ_rows(out, [f"chroma_{pc}" for pc in tonal.PITCH_CLASSES], ch)
 
     out["wave_peak"] = float(np.max(np.abs(y))) if y.size else 0.0
-    out["zcr_per_s"] = temporal.zero_crossings_per_second(y, sr)
+    out["zcr_per_s"] = zcr_per_s
     out["ltas_flatness"] = spectral.ltas_flatness(spec) if spec.n_frames else 0.0
     out["rms_db_range"] = loudness.db_range(r)
     out["loudness_lufs"] = loudness.integrated_loudness(y, sr, spec=spec)

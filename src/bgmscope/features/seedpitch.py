@@ -20,7 +20,9 @@ def block_spectra(y: np.ndarray, block: int = BLOCK) -> np.ndarray:
     n = (y.size // block) * block
     if n == 0:
         return np.zeros((0, block // 2 + 1))
-    return np.abs(np.fft.rfft(y[:n].reshape(-1, block).astype(np.float64), axis=1))
+    import scipy.fft
+
+    return np.abs(scipy.fft.rfft(y[:n].reshape(-1, block), axis=1)).astype(np.float64)
 
 
 def seed_relative_pitch(y: np.ndarray, block: int = BLOCK, *, mags: np.ndarray | None = None) -> np.ndarray:

@@ -64,11 +64,13 @@ def block_mean(x: np.ndarray, w: int) -> np.ndarray:
 
 def band_power_shares(y: np.ndarray, n_bands: int = N_BANDS, block: int = FFT_BLOCK) -> np.ndarray:
     """The seed's ``FFeatures``: shares of |FFT| (bins 2..N/2 of the 5-averaged signal) in 10 bands."""
+    import scipy.fft
+
     x = block_mean(y.astype(np.float64, copy=False), block)
     out = np.zeros(n_bands)
     if x.size < 4:
         return out
-    mag = np.abs(np.fft.rfft(x))[2:]  # rfft bins 0..N/2; the seed drops bins 0 and 1
+    mag = np.abs(scipy.fft.rfft(x))[2:]  # rfft bins 0..N/2; the seed drops bins 0 and 1
     total = mag.sum()
     if not np.isfinite(total) or total <= 0:
         return out
@@ -92,8 +94,11 @@ def stats42(y: np.ndarray, sr: int | None = None) -> np.ndarray:
     """
     y = check_signal(y, sr or 1).astype(np.float64)
     amp, diff = [], []
+    prev, prev_w = y, 1
     for w in WINDOWS:
-        xs = block_mean(y, w)
+        # block means of block means: each window reuses the previous (equal blocks, so exact)
+        xs = block_mean(prev, w // prev_w) if w % prev_w == 0 else block_mean(y, w)
+        prev, prev_w = xs, w
         amp.extend(moments(xs))
         diff.extend(moments(np.diff(xs)) if xs.size > 1 else (0.0, 0.0, 0.0, 0.0))
     v = np.array(amp + diff + list(band_power_shares(y)), dtype=np.float64)

@@ -30,44 +30,56 @@ def envelope(y: np.ndarray, sr: int, *, points: int = 2000) -> tuple[np.ndarray,
     return times, lo, hi
 
 
-def _frame_sums(v: np.ndarray, frame_length: int, hop_length: int, n_frames: int) -> np.ndarray:
-    cs = np.concatenate([[0.0], np.cumsum(v, dtype=np.float64)])
-    starts = np.arange(n_frames) * hop_length
-    ends = np.minimum(starts + frame_length, v.size)
-    return cs[ends] - cs[np.minimum(starts, v.size)]
-
-
 def _n_frames(n: int, frame_length: int, hop_length: int) -> int:
     return 1 + max(0, n + 2 * (frame_length // 2) - frame_length) // hop_length
 
 
+def _bounds(n: int, frame_length: int, hop_length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each centred frame's [start, end) in unpadded sample indices, clipped to [0, n]."""
+    starts = np.arange(_n_frames(n, frame_length, hop_length)) * hop_length - frame_length // 2
+    return np.clip(starts, 0, n), np.clip(starts + frame_length, 0, n)
+
+
 def rms(y: np.ndarray, *, frame_length: int = N_FFT, hop_length: int = HOP_LENGTH) -> np.ndarray:
-    """Root mean square per frame (librosa.feature.rms(y=...): centred, zero padded)."""
-    pad = frame_length // 2
-    yp = np.pad(y.astype(np.float64), pad)
-    n = _n_frames(y.size, frame_length, hop_length)
-    return np.sqrt(np.maximum(_frame_sums(yp * yp, frame_length, hop_length, n) / frame_length, 0.0))
+    """Root mean square per frame (librosa.feature.rms(y=...): centred, zero padded).
+    One running sum of squares: zero padding adds nothing, so frames are clipped instead."""
+    cs = np.zeros(y.size + 1)
+    np.cumsum(np.square(y, dtype=np.float64), out=cs[1:])
+    a, b = _bounds(y.size, frame_length, hop_length)
+    return np.sqrt(np.maximum((cs[b] - cs[a]) / frame_length, 0.0))
+
+
+def _crossings_cumsum(y: np.ndarray, threshold: float) -> np.ndarray:
+    """cs[i] = sign changes between consecutive samples among y[0..i-1] (cs[0] = cs[1] = 0)."""
+    s = y < -threshold  # signbit after zeroing |x| <= threshold (0 counts as positive)
+    cs = np.zeros(y.size + 1, dtype=np.int64)
+    if y.size > 1:
+        np.cumsum(s[1:] != s[:-1], out=cs[2:])
+    return cs
 
 
 def zero_crossing_rate(y: np.ndarray, *, frame_length: int = N_FFT, hop_length: int = HOP_LENGTH,
-                       threshold: float = 1e-10) -> np.ndarray:
+                       threshold: float = 1e-10, _cs: np.ndarray | None = None) -> np.ndarray:
     """Share of sample pairs that change sign, per frame (librosa.feature.zero_crossing_rate:
-    edge padding, |x| <= 1e-10 counts as 0 and 0 counts as positive)."""
-    pad = frame_length // 2
-    yp = np.pad(y, pad, mode="edge") if y.size else np.zeros(2 * pad, np.float32)
-    s = yp < -threshold  # signbit after zeroing |x| <= threshold
-    n = _n_frames(y.size, frame_length, hop_length)
-    # a frame [a, a+L) counts crossings at a+1 .. a+L-1 (librosa: pad=False)
-    cs = np.zeros(yp.size + 1, dtype=np.int64)
-    np.cumsum(s[1:] != s[:-1], out=cs[2:])
-    starts = np.arange(n) * hop_length
-    ends = np.minimum(starts + frame_length, yp.size)
-    return (cs[ends] - cs[np.minimum(starts + 1, yp.size)]) / frame_length
+    centred with edge padding, |x| <= 1e-10 counts as 0 and 0 counts as positive)."""
+    n = y.size
+    cs = _crossings_cumsum(y, threshold) if _cs is None else _cs
+    # edge padding repeats the end samples, which adds no crossing: a frame counts the
+    # crossings between its samples, i.e. at unpadded positions start+1 .. end-1
+    a, b = _bounds(n, frame_length, hop_length)
+    counts = cs[b] - cs[np.minimum(a + 1, n)] if n else np.zeros(a.size, dtype=np.int64)
+    return np.maximum(counts, 0) / frame_length
 
 
-def zero_crossings_per_second(y: np.ndarray, sr: int) -> float:
+def zero_crossings_per_second(y: np.ndarray, sr: int, *, _cs: np.ndarray | None = None) -> float:
     """The seed's per-clip count of sign changes, as a rate (crossings per second)."""
     if y.size < 2:
         return 0.0
-    s = y < -1e-10
-    return float(np.count_nonzero(s[1:] != s[:-1])) / (y.size / sr)
+    cs = _crossings_cumsum(y, 1e-10) if _cs is None else _cs
+    return float(cs[-1]) / (y.size / sr)
+
+
+def zcr_and_rate(y: np.ndarray, sr: int) -> tuple[np.ndarray, float]:
+    """Per-frame zero-crossing rate and the per-clip crossings per second, from one pass."""
+    cs = _crossings_cumsum(y, 1e-10)
+    return zero_crossing_rate(y, _cs=cs), zero_crossings_per_second(y, sr, _cs=cs)
