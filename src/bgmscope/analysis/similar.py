@@ -45,8 +45,9 @@ def feature_choice(catalog: Catalog, available: list[str], use: str) -> tuple[li
     return list(available), f"all ({len(available)})"
 
 
-def resolve_song(tracks: pd.DataFrame, query: str) -> str:
-    """A track_id from a track_id, a music_id, an exact title or a unique title fragment."""
+def resolve_song(tracks: pd.DataFrame, query: str, groups: pd.DataFrame | None = None) -> str:
+    """A track_id from a track_id, a music_id, an exact title or a unique title fragment (a fragment
+    matching only one recording's edits, e.g. '学猫叫', picks that group's full version)."""
     q = query.strip()
     for col in ("track_id", "music_id", "title"):
         hit = tracks[tracks[col].astype(str) == q]
@@ -55,6 +56,11 @@ def resolve_song(tracks: pd.DataFrame, query: str) -> str:
     hit = tracks[tracks["title"].fillna("").str.contains(q, regex=False, case=False)]
     if len(hit) == 1:
         return str(hit["track_id"].iloc[0])
+    if len(hit) > 1 and groups is not None and not groups.empty:
+        gid = dict(zip(groups["track_id"], groups["group_id"], strict=True))
+        owners = {gid.get(t, t) for t in hit["track_id"]}
+        if len(owners) == 1:
+            return str(owners.pop())
     if len(hit) > 1:
         names = "; ".join(f"{t} ({i})" for t, i in zip(hit["title"].head(5), hit["track_id"].head(5), strict=True))
         raise ParameterError(f"{query!r} matches {len(hit)} songs: {names}… — give a track_id")
@@ -95,7 +101,8 @@ def similar(
     Z = ((X[cols] - mu[cols]) / sd[cols]).fillna(0.0).to_numpy(float)
     tracks = catalog.tracks()
     if song is not None:
-        tid = resolve_song(tracks, song)
+        groups = catalog.read_frame("versions") if catalog.has_table("versions") else None
+        tid = resolve_song(tracks, song, groups)
         where = np.flatnonzero(songs["track_id"].to_numpy() == tid)
         if where.size == 0:
             raise CatalogError(f"{tid} has no {kind!r} clip features: run 'bgmscope prepare' and 'bgmscope features'")
