@@ -13,6 +13,7 @@ from bgmscope.analysis.cluster import (
     describe_clusters,
     describe_profile,
     feature_phrase,
+    stability_verdict,
 )
 from bgmscope.analysis.cluster_stage import run_cluster
 from bgmscope.catalog import Catalog
@@ -58,6 +59,8 @@ def test_noise_is_honestly_unstable():
     res = cluster_songs(X, ClusterOptions(k_min=5, k_max=9, stability_seeds=10, bootstrap=10))
     blob = cluster_songs(blobs()[0], ClusterOptions(k_min=2, k_max=8, stability_seeds=10, bootstrap=10))
     assert res.stability["ari_bootstrap_mean"] < blob.stability["ari_bootstrap_mean"] - 0.2
+    assert stability_verdict(blob.stability["ari_bootstrap_mean"]) == "stable"
+    assert stability_verdict(res.stability["ari_bootstrap_mean"]) != "stable"
     assert res.hdbscan_summary["hdbscan_clusters"] <= 2 or res.hdbscan_summary["hdbscan_noise_share"] > 0.3
 
 

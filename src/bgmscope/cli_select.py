@@ -73,7 +73,7 @@ def register(app: typer.Typer) -> None:
         """Cluster the songs (scaler, PCA, KMeans/MiniBatchKMeans over k), check stability, describe each cluster."""
         from rich.table import Table
 
-        from .analysis.cluster import ClusterOptions
+        from .analysis.cluster import ClusterOptions, stability_verdict
         from .analysis.cluster_stage import run_cluster
         from .errors import ParameterError
 
@@ -105,7 +105,8 @@ def register(app: typer.Typer) -> None:
             f"k by {choose_by}": res.chosen_k,
             "stability (ARI)": f"other seeds {summ['ari_seeds_mean']:.2f} ± {summ['ari_seeds_std']:.2f}, "
                                f"bootstrap {summ['ari_bootstrap_mean']:.2f} ± {summ['ari_bootstrap_std']:.2f}, "
-                               f"MiniBatch vs KMeans {summ['ari_minibatch_vs_kmeans']:.2f}",
+                               f"MiniBatch vs KMeans {summ['ari_minibatch_vs_kmeans']:.2f} "
+                               f"-> {stability_verdict(summ['ari_bootstrap_mean'])}",
             "HDBSCAN": f"{summ['hdbscan_clusters']} clusters, {summ['hdbscan_noise_share']:.0%} noise "
                        f"(min cluster size {summ['hdbscan_min_cluster_size']})"}))
         table = Table(title=f"KMeans clusters (k={res.chosen_k})", show_lines=True)

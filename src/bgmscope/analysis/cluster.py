@@ -202,6 +202,17 @@ def _cluster_songs(X, opts: ClusterOptions, feature_names: list[str] | None) -> 
                          hdbscan_summary=hdbscan_summary, seconds=time.perf_counter() - t0, options=opts)
 
 
+def stability_verdict(ari_bootstrap: float) -> str:
+    """Plain words for the bootstrap ARI (how much the grouping survives resampling the songs)."""
+    if not np.isfinite(ari_bootstrap):
+        return "unknown"
+    if ari_bootstrap >= 0.8:
+        return "stable"
+    if ari_bootstrap >= 0.5:
+        return "moderately stable"
+    return "unstable: read the clusters as a rough grouping"
+
+
 def clustering_stability(space: np.ndarray, labels: np.ndarray, k: int, *, seeds: int = 10, bootstrap: int = 20,
                          n_init: int = 10, seed: int = 0) -> dict[str, float]:
     """How reproducible a KMeans clustering is.

@@ -24,7 +24,13 @@ from ..select.data import (
     stat42_names,
     storable,
 )
-from .cluster import ClusterOptions, ClusterResult, cluster_songs, describe_clusters
+from .cluster import (
+    ClusterOptions,
+    ClusterResult,
+    cluster_songs,
+    describe_clusters,
+    stability_verdict,
+)
 
 STAGE = "cluster"
 
@@ -118,9 +124,10 @@ def _store(catalog: Catalog, run_id: str, res: ClusterResult, fm: FeatureMatrix,
            "n_components": s["pca_components"], "explained_2d": s["explained_2d"],
            "explained_used": s["explained_used"], "criterion": s["criterion"], "chosen_k": s["k"],
            "silhouette": s["silhouette"], **{k: v for k, v in s.items() if k.startswith(("ari_", "hdbscan_"))},
+           "stability_verdict": stability_verdict(s["ari_bootstrap_mean"]),
            "seconds": res.seconds, "params": json.dumps(asdict(res.options))}
     runs = storable(pd.DataFrame([row]), text=("run_id", "clip_kind", "features", "feature_names", "criterion",
-                                                "params"))
+                                                "params", "stability_verdict"))
     old = catalog.read_frame("cluster_runs")
     if not old.empty:
         runs = pd.concat([old, runs], ignore_index=True)
@@ -143,7 +150,8 @@ def run_stage(ctx) -> dict:
     st = res.stability
     km = desc[desc["method"] == "kmeans"]
     out = {"songs": len(res.kmeans), "features": len(res.feature_names), "k (silhouette)": res.chosen_k,
-           "ARI seeds/bootstrap": f"{st['ari_seeds_mean']:.2f}/{st['ari_bootstrap_mean']:.2f}",
+           "ARI seeds/bootstrap": f"{st['ari_seeds_mean']:.2f}/{st['ari_bootstrap_mean']:.2f} "
+                                  f"({stability_verdict(st['ari_bootstrap_mean']).split(':')[0]})",
            "HDBSCAN clusters/noise": f"{res.hdbscan_summary['hdbscan_clusters']}/"
                                      f"{res.hdbscan_summary['hdbscan_noise_share']:.0%}",
            "largest cluster": str(km.sort_values("size", ascending=False)["description_en"].iloc[0])
