@@ -16,11 +16,12 @@ import pandas as pd
 from ..catalog import Catalog
 from ..config import Settings
 from ..engine import run_map
-from ..errors import CatalogError
+from ..errors import CatalogError, ParameterError
 from ..fsutil import atomic_path
 from . import versions as V
 
 SCAN_VERSION = 1  # bump when the signature or the hook finder changes
+MIN_SCAN_S = 2.0  # shorter audio (a truncated download) has no structure to compare
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,8 @@ def scan_audio(task: ScanTask) -> dict:
         return {"signature": z["signature"], "hook_start_s": float(z["hook"]), "duration_s": float(z["duration"]),
                 "cached": True}
     y, sr = load(task.path, sr=task.sample_rate)
+    if y.size < MIN_SCAN_S * sr:
+        raise ParameterError(f"only {y.size / sr:.2f} s of audio decoded (truncated?); need >= {MIN_SCAN_S:g} s")
     sig = V.version_signature(y, sr)
     hook = find_hook(y, sr, length_s=task.hook_length_s)
     duration = y.size / sr
