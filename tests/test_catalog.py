@@ -78,3 +78,10 @@ def test_english_headers_and_matching_audio_by_id_then_title(tmp_path):
 def test_parse_duration():
     assert parse_duration("3:35") == 215 and parse_duration(" 12.5 ") == 12.5
     assert parse_duration("") is None and parse_duration("n/a") is None
+
+
+def test_write_frame_accepts_a_column_of_only_none(tmp_path):
+    with Catalog(tmp_path / "c.duckdb") as cat:
+        cat.write_frame("t", pd.DataFrame({"note": [None, None], "v": [1, 2]}))
+        back = cat.read_frame("t")
+        assert back["note"].isna().all() and back["v"].tolist() == [1, 2]

@@ -168,6 +168,7 @@ class Catalog:
     def write_frame(self, name: str, df: pd.DataFrame) -> None:
         """Replace table ``name`` with ``df`` atomically (a stage's whole result)."""
         _check_name(name)
+        df = _typed(df)
         self.con.register("_frame", df)
         try:
             self.con.execute("BEGIN TRANSACTION")
@@ -273,6 +274,12 @@ class Catalog:
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1"
         ).fetchall()
         return [r[0] for r in rows]
+
+
+def _typed(df: pd.DataFrame) -> pd.DataFrame:
+    """DuckDB cannot type an object column holding only None: store such columns as text."""
+    empty = [c for c in df.columns if df[c].dtype == object and df[c].isna().all()]
+    return df.astype({c: "string" for c in empty}) if empty else df
 
 
 def _check_name(name: str) -> None:
