@@ -78,7 +78,8 @@ def register(app: typer.Typer) -> None:
         """Build the offline demo corpus (music21 scores rendered through a SoundFont) and run every stage."""
         from .pipeline import run_demo
 
-        run_demo(settings_of(ctx), songs=songs, seed=seed, jobs=jobs, console=console)
+        if not run_demo(settings_of(ctx), songs=songs, seed=seed, jobs=jobs, console=console):
+            raise typer.Exit(1)
 
     @app.command()
     def run(
@@ -89,4 +90,5 @@ def register(app: typer.Typer) -> None:
         """Ingest your own songs and chart CSV, then run every stage."""
         from .pipeline import run_all
 
-        run_all(settings_of(ctx), paths, jobs=jobs, console=console)
+        if not run_all(settings_of(ctx), paths, jobs=jobs, console=console):
+            raise typer.Exit(1)

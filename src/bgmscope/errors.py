@@ -15,3 +15,9 @@ class DecodeError(BgmscopeError):
 
 class CatalogError(BgmscopeError):
     """The catalog is missing something a stage needs (e.g. no clips before features)."""
+
+
+class NotEnoughData(CatalogError):
+    """A stage has too little input to say anything (e.g. 6 songs for a correlation study).
+
+    The pipeline reports it as skipped, not failed."""

@@ -19,6 +19,7 @@ from rich.table import Table
 
 from .catalog import Catalog
 from .config import Settings
+from .errors import NotEnoughData
 
 
 @dataclass
@@ -85,6 +86,8 @@ def run_stages(ctx: PipelineContext, stages: list[tuple[str, Stage]] | None = No
         try:
             result = func(ctx) or {}
             text = ", ".join(f"{k}={v}" for k, v in result.items())
+        except NotEnoughData as exc:
+            text = f"[yellow]skipped: {exc}[/yellow]"
         except Exception as exc:  # a failed stage is reported; later stages may still run
             all_ok = False
             text = f"[red]failed: {type(exc).__name__}: {exc}[/red]"
