@@ -14,13 +14,19 @@ and the most repeated window (repetition only). Target: find_hook >= 80 %.
 
 from __future__ import annotations
 
-import argparse
-import random
-import time
+import sys
+from pathlib import Path
 
-import numpy as np
+# bench/ holds scripts named like stdlib modules (bench/select.py): keep it off the import path
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-from bgmscope.engine import run_map
+import argparse  # noqa: E402
+import random  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from bgmscope.engine import run_map  # noqa: E402
 
 LAYOUTS = ["IVCVCBCC", "VCVCBC", "IVVCVCC", "IVCVCC", "VVCVCBC"]
 TOLERANCE_S = 3.0

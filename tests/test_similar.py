@@ -1,0 +1,70 @@
+"""`similar`: nearest songs by standardised descriptors, selected features, name resolution, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bgmscope.analysis.similar import resolve_song, similar
+from bgmscope.catalog import Catalog
+from bgmscope.errors import CatalogError, ParameterError
+
+
+@pytest.fixture
+def cat(tmp_path):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(12, 6))
+    X[5] = X[2] + 0.05 * rng.normal(size=6)   # song 5 is nearly song 2
+    X[7, :3] = X[2, :3]                        # song 7 matches song 2 on the first three features only
+    feats = pd.DataFrame(X, columns=[f"d{i}" for i in range(6)])
+    feats.insert(0, "clip_id", [f"c{i}" for i in range(12)])
+    feats.insert(1, "track_id", [f"t{i}" for i in range(12)])
+    feats.insert(2, "clip_kind", "first")
+    feats.insert(3, "clip_index", 0)
+    tracks = pd.DataFrame({"track_id": [f"t{i}" for i in range(12)], "music_id": [f"m{i}" for i in range(12)],
+                           "title": [f"学猫叫{i}" if i in (2, 9) else f"歌{i}" for i in range(12)],
+                           "user_count": np.arange(12) * 100, "rank": np.arange(1, 13)})
+    c = Catalog(tmp_path / "catalog.duckdb")
+    c.write_frame("features", feats)
+    c.upsert_frame("tracks", tracks)
+    yield c
+    c.close()
+
+
+def test_nearest_song_and_selected_features(cat):
+    res = similar(cat, song="m2", k=3, features="all")
+    assert res.neighbours["track_id"].iloc[0] == "t5"
+    assert "t2" not in set(res.neighbours["track_id"])
+    assert res.neighbours["distance"].is_monotonic_increasing and len(res.neighbours) == 3
+    # a selection of the first three features makes song 7 as close as song 5
+    cat.write_frame("select_features", pd.DataFrame({"feature": ["d0", "d1", "d2", "d3"], "selected": [1, 1, 1, 0],
+                                                     "position": [0, 1, 2, 3], "feature_set": "test"}))
+    sel = similar(cat, song="t2", k=2, features="selected")
+    assert sel.feature_set == "selected (3)"
+    assert set(sel.neighbours["track_id"]) == {"t5", "t7"}
+
+
+def test_versions_mark_and_resolve(cat):
+    cat.write_frame("versions", pd.DataFrame({"track_id": ["t2", "t9"], "group_id": ["t2", "t2"]}))
+    assert resolve_song(cat.tracks(), "学猫叫", cat.read_frame("versions")) == "t2"
+    res = similar(cat, song="学猫叫", k=12, features="all")
+    assert res.neighbours.set_index("track_id").loc["t9", "same_recording"]
+    with pytest.raises(ParameterError, match="matches 2 songs"):
+        resolve_song(cat.tracks(), "学猫叫")
+
+
+def test_errors(cat, tmp_path):
+    with pytest.raises(ParameterError, match="either"):
+        similar(cat, k=3)
+    with pytest.raises(ParameterError, match="either"):
+        similar(cat, song="t1", file="x.mp3")
+    with pytest.raises(ParameterError, match="-k"):
+        similar(cat, song="t1", k=0)
+    with pytest.raises(ParameterError, match="no song"):
+        similar(cat, song="不存在")
+    with pytest.raises(ParameterError, match="no such file"):
+        similar(cat, file=tmp_path / "missing.mp3")
+    with Catalog(tmp_path / "empty.duckdb") as empty:
+        with pytest.raises(CatalogError, match="features"):
+            similar(empty, song="t1")
