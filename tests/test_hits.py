@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import write_audio
 from typer.testing import CliRunner
 
 from bgmscope.analysis.hits import HitsOptions, analyse, load_reference, write_tables
@@ -16,8 +17,6 @@ from bgmscope.catalog import Catalog
 from bgmscope.cli import app
 from bgmscope.errors import CatalogError, ParameterError
 from bgmscope.features.extract import extract_clip
-
-from conftest import write_audio
 
 SR = 16000
 CLIP_S = 4.0

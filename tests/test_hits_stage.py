@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import write_audio
 from rich.console import Console
 
 from bgmscope.analysis.hits_stage import run_stage, scan_songs
@@ -13,8 +14,6 @@ from bgmscope.config import Settings
 from bgmscope.errors import CatalogError
 from bgmscope.ingest import ingest
 from bgmscope.pipeline import PipelineContext
-
-from conftest import write_audio
 
 SR = 16000
 

@@ -10,8 +10,13 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from bgmscope.analysis.versions import (align, collapse_groups, find_versions, pair_scores,
-                                        version_signature)
+from bgmscope.analysis.versions import (
+    align,
+    collapse_groups,
+    find_versions,
+    pair_scores,
+    version_signature,
+)
 from bgmscope.audio.decode import load
 from bgmscope.errors import ParameterError
 from bgmscope.scores import arrange, corpus_paths, load_piece
