@@ -112,16 +112,16 @@ def _extract(y: np.ndarray, sr: int, include_f0: bool) -> dict[str, float]:
     out: dict[str, float] = {}
     spec = stft(y, sr)
     cent = spectral.centroid(spec)
-    r = temporal.rms(y)
     env = rhythm.onset_strength(spec)
-    zcr, zcr_per_s = temporal.zcr_and_rate(y, sr)
+    r, zcr, zcr_per_s = temporal.rms_zcr(y, sr)
+    roll, flux = spectral.rolloff_and_flux(spec)
     curves = {
         "zcr": zcr,
         "centroid": cent,
         "bandwidth": spectral.bandwidth(spec, cent),
-        "rolloff": spectral.rolloff(spec),
+        "rolloff": roll,
         "flatness": spectral.flatness(spec),
-        "flux": spectral.flux(spec),
+        "flux": flux,
         "rms": r,
         "onset_strength": env,
     }

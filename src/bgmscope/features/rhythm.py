@@ -150,26 +150,9 @@ def _dp_beats(env: np.ndarray, period: float) -> np.ndarray:
     lo_off, hi_off = int(round(2 * p)), max(1, int(round(p / 2)))
     offs = np.arange(-lo_off, -hi_off + 1)  # candidate previous beats, relative
     txwt = -TIGHTNESS * np.log(-offs / p) ** 2
-    cum = np.zeros(n)
-    back = np.full(n, -1, dtype=int)
-    first = True
-    thresh = 0.01 * local.max()
-    for i in range(n):
-        lo = i - lo_off
-        hi = i - hi_off
-        if hi < 0:
-            cum[i] = local[i]
-            continue
-        start = max(0, lo)
-        cand = cum[start:hi + 1] + txwt[start - lo:]
-        j = int(np.argmax(cand))
-        cum[i] = local[i] + cand[j]
-        back[i] = start + j
-        if first and local[i] < thresh:  # nothing to follow before the music starts
-            back[i] = -1
-            cum[i] = local[i]
-        else:
-            first = False
+    from ._kernels import dp_beats
+
+    cum, back = dp_beats(local, lo_off, hi_off, txwt.astype(np.float64), float(0.01 * local.max()))
     # the last beat: the latest local maximum of the cumulative score above half its median
     peaks = np.flatnonzero((cum[1:-1] >= cum[:-2]) & (cum[1:-1] >= cum[2:])) + 1
     if peaks.size == 0:

@@ -48,6 +48,17 @@ def rolloff(spec: Spectrogram, roll_percent: float = 0.85) -> np.ndarray:
     return spec.freqs[idx]
 
 
+def rolloff_and_flux(spec: Spectrogram, roll_percent: float = 0.85) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`rolloff` and :func:`flux` from one compiled pass over the frames."""
+    from ._kernels import rolloff_flux
+
+    M = spec.S.T  # frame-major, contiguous
+    if not M.flags["C_CONTIGUOUS"]:
+        M = np.ascontiguousarray(M)
+    idx, fl = rolloff_flux(M, roll_percent)
+    return spec.freqs[idx], fl
+
+
 def flatness(spec: Spectrogram) -> np.ndarray:
     """Geometric over arithmetic mean of the power spectrum per frame, 0..1 (librosa)."""
     P = np.maximum(AMIN, spec.power)

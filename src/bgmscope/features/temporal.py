@@ -79,7 +79,18 @@ def zero_crossings_per_second(y: np.ndarray, sr: int, *, _cs: np.ndarray | None 
     return float(cs[-1]) / (y.size / sr)
 
 
-def zcr_and_rate(y: np.ndarray, sr: int) -> tuple[np.ndarray, float]:
-    """Per-frame zero-crossing rate and the per-clip crossings per second, from one pass."""
-    cs = _crossings_cumsum(y, 1e-10)
-    return zero_crossing_rate(y, _cs=cs), zero_crossings_per_second(y, sr, _cs=cs)
+def rms_zcr(y: np.ndarray, sr: int, *, frame_length: int = N_FFT, hop_length: int = HOP_LENGTH
+            ) -> tuple[np.ndarray, np.ndarray, float]:
+    """(rms per frame, zero-crossing rate per frame, crossings per second) from one compiled
+    pass over the clip; equal to :func:`rms`, :func:`zero_crossing_rate` and
+    :func:`zero_crossings_per_second`."""
+    from ._kernels import prefix_energy_crossings
+
+    n = y.size
+    e, z = prefix_energy_crossings(y, 1e-10)
+    a, b = _bounds(n, frame_length, hop_length)
+    r = np.sqrt(np.maximum((e[b] - e[a]) / frame_length, 0.0))
+    counts = z[b] - z[np.minimum(a + 1, n)] if n else np.zeros(a.size, dtype=np.int64)
+    zcr = np.maximum(counts, 0) / frame_length
+    per_s = float(z[-1]) / (n / sr) if n >= 2 else 0.0
+    return r, zcr, per_s
