@@ -4,7 +4,7 @@ YIN (de Cheveigné & Kawahara, 2002): the cumulative-mean-normalised difference 
 frame, computed for all frames at once with one real FFT pair per frame; the period is the first
 dip below ``threshold`` (else the deepest dip), refined by parabolic interpolation. A frame is
 voiced when its dip is clear (aperiodicity below ``voicing_threshold``) and it is not near-silent.
-A 3-frame median over voiced runs removes isolated octave slips. This is the building block of
+A 5-frame median over voiced runs removes short octave slips at note changes. This is the building block of
 librosa's pYIN without the Viterbi pass over many thresholds, which is what makes it ~100x faster.
 """
 
@@ -37,9 +37,9 @@ class F0Contour:
 ANALYSIS_SR = 8000  # f0 needs no more: fmax 1100 Hz sits far below 4 kHz, and it halves the work
 
 
-def _frame_length(sr: int) -> int:
+def _frame_length(sr: int, frame_s: float = 0.064) -> int:
     # ~64 ms: four periods of 65 Hz fit, short enough to follow a melody
-    return int(2 ** np.ceil(np.log2(sr * 0.064)))
+    return int(2 ** np.ceil(np.log2(sr * frame_s)))
 
 
 def f0_contour(
@@ -53,6 +53,8 @@ def f0_contour(
     voicing_threshold: float = 0.25,
     silence_db: float = -50.0,
     analysis_sr: int | None = ANALYSIS_SR,
+    median_frames: int = 5,
+    frame_s: float = 0.064,
 ) -> F0Contour:
     """Track the fundamental frequency of a mono signal.
 
@@ -65,6 +67,9 @@ def f0_contour(
     voicing_threshold : frames whose best dip (aperiodicity) is above this are unvoiced.
     silence_db : frames quieter than this (dB below the clip's loudest frame) are unvoiced.
     analysis_sr : the signal is resampled to this rate first (soxr); None keeps ``sr``.
+    median_frames : odd length of the median over voiced neighbours (1 = none); 5 frames (80 ms)
+        remove the short octave slips at note changes and keep the notes.
+    frame_s : analysis frame length in seconds (rounded up to a power of two in samples).
 
     Returns
     -------
@@ -90,7 +95,7 @@ def f0_contour(
 
         y = soxr.resample(y, sr, analysis_sr, quality="MQ").astype(np.float32, copy=False)
         asr = int(analysis_sr)
-    L = _frame_length(asr)
+    L = _frame_length(asr, frame_s)
     hop = max(1, int(round(hop_s * asr)))
     # one lag of margin below the shortest period, so a dip right at fmax is still a local minimum
     min_lag = max(2, int(np.floor(asr / fmax)) - 1)
@@ -128,9 +133,13 @@ def f0_contour(
     # local minima below the threshold; the first one wins (avoids the octave-down error)
     inner = np.zeros_like(seg, dtype=bool)
     inner[:, 1:-1] = (seg[:, 1:-1] <= seg[:, :-2]) & (seg[:, 1:-1] <= seg[:, 2:])
+    # first dip below the threshold; else the first below the voicing threshold (a frame
+    # straddling two notes has no deep dip, and its deepest one is often a common multiple
+    # of both periods, an octave or more below); else the deepest dip
     cand = inner & (seg < threshold)
-    has = cand.any(axis=1)
-    idx = np.where(has, cand.argmax(axis=1), seg.argmin(axis=1))
+    cand2 = inner & (seg < voicing_threshold)
+    idx = np.where(cand.any(axis=1), cand.argmax(axis=1),
+                   np.where(cand2.any(axis=1), cand2.argmax(axis=1), seg.argmin(axis=1)))
     rows = np.arange(n)
     tau = idx + min_lag
     aper = cmnd[rows, tau]
@@ -155,18 +164,25 @@ def f0_contour(
     confidence = np.clip(1.0 - aper, 0.0, 1.0)
     confidence[~loud] = 0.0
 
-    # 3-frame median of log-f0 within voiced runs: one-frame octave slips vanish, note edges stay
-    logf = np.log2(np.where(voiced, f0, 1.0))
-    if n >= 3:
-        prev = np.r_[logf[0], logf[:-1]]
-        nxt = np.r_[logf[1:], logf[-1]]
-        pv = np.r_[False, voiced[:-1]]
-        nv = np.r_[voiced[1:], False]
-        prev = np.where(pv, prev, logf)
-        nxt = np.where(nv, nxt, logf)
-        logf = np.maximum(np.minimum(prev, logf), np.minimum(np.maximum(prev, logf), nxt))
+    logf = _voiced_median(np.log2(np.where(voiced, f0, 1.0)), voiced, median_frames)
     f0_out = np.where(voiced, np.exp2(logf), np.nan)
     return F0Contour(times, f0_out, voiced, confidence)
+
+
+def _voiced_median(x: np.ndarray, voiced: np.ndarray, k: int) -> np.ndarray:
+    """Running median of ``x`` over ``k`` frames where unvoiced neighbours count as the centre."""
+    if k < 1 or k % 2 == 0:
+        raise ParameterError(f"median_frames must be odd and >= 1, got {k}")
+    n = x.size
+    if k == 1 or n < 3:
+        return x
+    h = k // 2
+    xp = np.pad(x, h, mode="edge")
+    vp = np.pad(voiced, h, constant_values=False)
+    win = np.lib.stride_tricks.sliding_window_view(xp, k)
+    vwin = np.lib.stride_tricks.sliding_window_view(vp, k)
+    stack = np.where(vwin, win, x[:, None])
+    return np.median(stack, axis=1)
 
 
 def hz_to_midi(f: np.ndarray) -> np.ndarray:
