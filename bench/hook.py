@@ -7,6 +7,7 @@ SoundFont. A detection is a hit when it lies within +-3 s of the start of any ch
 
 Compared in the same run: the seed's first-15-s clip (start 0), the loudest window (energy only)
 and the most repeated window (repetition only). Target: find_hook >= 80 %.
+``--contrast 0`` makes every section equally loud with the same band (the harder case).
 
     .venv/bin/python bench/hook.py --quick      # 8 songs
     .venv/bin/python bench/hook.py              # 40 songs
@@ -43,11 +44,11 @@ def one_song(job: tuple[int, int, list[str]]) -> dict:
     from bgmscope.analysis.hook import find_hook, structured_song
     from bgmscope.synth import render_midi
 
-    index, seed, irish = job
+    index, seed, irish, contrast = job
     rng = random.Random(seed * 100_003 + index)
     song = structured_song(rng, verse=tune(rng, irish), chorus=tune(rng, irish), bridge=tune(rng, irish),
                            layout=rng.choice(LAYOUTS), tempo=rng.uniform(76, 144),
-                           section_s=rng.uniform(12, 24))
+                           section_s=rng.uniform(12, 24), contrast=contrast)
     sr = 16000
     y = render_midi(song.midi, sr=sr, stereo=False)
     t0 = time.perf_counter()
@@ -71,13 +72,16 @@ def main() -> None:
     ap.add_argument("--songs", type=int, default=None)
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--contrast", type=float, default=1.0,
+                    help="1: quieter verse without drums (pop form); 0: every section at one level with "
+                         "the same band, so only the tune and its repetition mark the chorus")
     args = ap.parse_args()
     n = args.songs or (8 if args.quick else 40)
     from bgmscope.scores import corpus_paths
 
     irish = corpus_paths("ryansMammoth")
     rows, failed = [], 0
-    for out in run_map(one_song, [(i, args.seed, irish) for i in range(n)], jobs=args.jobs,
+    for out in run_map(one_song, [(i, args.seed, irish, args.contrast) for i in range(n)], jobs=args.jobs,
                        desc="hook bench", show_progress=False):
         if out.ok:
             rows.append(out.result)
@@ -87,7 +91,8 @@ def main() -> None:
     if not rows:
         raise SystemExit("no song could be built")
     methods = ["find_hook", "first_15s", "energy_only", "repetition_only"]
-    print(f"hook detection on {len(rows)} structured songs (seed {args.seed}, failed {failed}); "
+    print(f"hook detection on {len(rows)} structured songs (seed {args.seed}, contrast {args.contrast:g}, "
+          f"failed {failed}); "
           f"hit = within +-{TOLERANCE_S:.0f} s of a chorus start")
     base = None
     for m in methods:

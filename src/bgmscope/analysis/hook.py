@@ -192,6 +192,7 @@ def structured_song(
     tempo: float = 110.0,
     section_s: float = 18.0,
     lift_last_chorus: bool = True,
+    contrast: float = 1.0,
 ) -> StructuredSong:
     """A pop-form song from real scores: I(ntro) V(erse) C(horus) B(ridge) sections of whole bars,
     about ``section_s`` seconds each (the intro half that).
@@ -199,8 +200,12 @@ def structured_song(
     The verse is sparse (lead + pad, quieter, no drums); every chorus is the chorus tune with the
     full band and drums; the bridge is a third tune over half-time drums; the last chorus is lifted
     a semitone when ``lift_last_chorus`` (choruses "repeat with variation", as the seed puts it).
-    Scores are music21 corpus names or ``(name, number)`` pairs.
+    Scores are music21 corpus names or ``(name, number)`` pairs. ``contrast`` 1 gives the verse
+    and intro less level and no drums; 0 plays every section at one level with the same band and
+    drums, so only the tune (and its repetition) tells the chorus.
     """
+    if not 0.0 <= contrast <= 1.0:
+        raise ParameterError(f"contrast must be in [0, 1], got {contrast}")
     import pretty_midi
 
     from ..scores import arrange, load_piece
@@ -228,14 +233,16 @@ def structured_song(
         sec = max(2, round((section_s / 2 if lab == "I" else section_s) / bar_s)) * bar_s
         seen_c += lab == "C"
         lift = 1 if (lab == "C" and lift_last_chorus and seen_c == n_chorus and n_chorus > 1) else 0
-        drums = {"V": None, "C": "backbeat", "B": "half-time", "I": None}[lab]
+        sparse = contrast >= 0.5
+        drums = {"V": None if sparse else "backbeat", "C": "backbeat", "B": "half-time",
+                 "I": None if sparse else "backbeat"}[lab]
         pm = arrange(p, random.Random(rng.randrange(2**31)), tempo=tempo, transpose=transpose + lift,
                      min_seconds=sec + 1, lead_program=leads[lab], accompaniment=True, drums=drums)
-        gain = {"V": 0.6, "C": 1.0, "B": 0.8, "I": 0.5}[lab]
+        gain = {"V": 1 - 0.4 * contrast, "C": 1.0, "B": 1 - 0.2 * contrast, "I": 1 - 0.5 * contrast}[lab]
         for inst in pm.instruments:
             if lab == "I" and inst.name.startswith("part"):
                 continue  # the intro is chords and bass only
-            if lab == "V" and inst.name == "bass":
+            if lab == "V" and inst.name == "bass" and sparse:
                 continue  # a sparse verse
             key = (inst.program, inst.is_drum)
             dst = merged.setdefault(key, pretty_midi.Instrument(program=inst.program, is_drum=inst.is_drum))
