@@ -52,3 +52,6 @@ def test_short_silent_and_bad_input():
     with pytest.raises(ParameterError, match="layout"):
         structured_song(random.Random(0), verse=("essenFolksong/han1", 1), chorus=("essenFolksong/han1", 2),
                         layout="VXC")
+    with pytest.raises(ParameterError, match="contrast"):
+        structured_song(random.Random(0), verse=("essenFolksong/han1", 1), chorus=("essenFolksong/han1", 2),
+                        contrast=2.0)
