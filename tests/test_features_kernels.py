@@ -43,3 +43,11 @@ def test_rolloff_flux_kernel(y):
     np.testing.assert_array_equal(roll, spectral.rolloff(spec))
     # the numpy twin normalises in float32, the kernel in float64
     np.testing.assert_allclose(flux, spectral.flux(spec), rtol=1e-3, atol=1e-5 * max(1e-9, flux.max()))
+
+
+def test_mel_band_kernel_equals_the_dense_product():
+    from bgmscope.features.spectrum import apply_mel, mel_filterbank
+
+    spec = stft(signals()[0], SR)
+    dense = mel_filterbank(SR, spec.n_fft) @ spec.power
+    np.testing.assert_allclose(apply_mel(spec.power, SR, spec.n_fft), dense, rtol=1e-4, atol=1e-6 * dense.max())

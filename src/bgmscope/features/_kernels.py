@@ -145,3 +145,21 @@ def dp_beats(local, lo_off, hi_off, txwt, thresh):
             back[i] = bj
             first = False
     return cum, back
+
+
+@numba.njit(cache=True, nogil=True)
+def band_matmul(P, starts, stops, weights, offsets):
+    """out[k, t] = sum_j W_k[j] * P[t, starts[k] + j]: a filterbank whose filters each span a
+    contiguous run of bins (mel triangles), applied to frame-major power P (n_frames, n_bins)."""
+    n, _ = P.shape
+    nb = starts.size
+    out = np.zeros((nb, n), dtype=np.float32)
+    for t in range(n):
+        for k in range(nb):
+            a = starts[k]
+            o = offsets[k]
+            acc = 0.0
+            for j in range(stops[k] - a):
+                acc += weights[o + j] * P[t, a + j]
+            out[k, t] = acc
+    return out

@@ -9,8 +9,6 @@ name is documented in docs/features.md.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import numpy as np
 import pandas as pd
 
@@ -64,29 +62,10 @@ def feature_columns(df: pd.DataFrame) -> list[str]:
     return [c for c in df.columns if c not in skip and pd.api.types.is_numeric_dtype(df[c])]
 
 
-def _summ(out: dict[str, float], name: str, x: np.ndarray) -> None:
-    if x.size == 0:
-        out[f"{name}_mean"] = out[f"{name}_std"] = 0.0
-        if name in _PCT:
-            for p in PERCENTILES:
-                out[f"{name}_p{p}"] = 0.0
-        return
-    out[f"{name}_mean"] = float(x.mean())
-    out[f"{name}_std"] = float(x.std())
-    if name in _PCT:
-        for p, v in zip(PERCENTILES, np.percentile(x, PERCENTILES), strict=True):
-            out[f"{name}_p{p}"] = float(v)
-
-
-def _summ_rows(out: dict[str, float], names: Iterable[str], X: np.ndarray) -> None:
-    if X.shape[1] == 0:
-        for n in names:
-            out[f"{n}_mean"] = out[f"{n}_std"] = 0.0
-        return
-    m, s = X.mean(axis=1), X.std(axis=1)
-    for n, a, b in zip(names, m, s, strict=True):
-        out[f"{n}_mean"] = float(a)
-        out[f"{n}_std"] = float(b)
+_ROW_NAMES = (list(_SCALAR_CURVES) + [f"contrast{i}" for i in range(1, spectral.CONTRAST_BANDS + 2)]
+              + [f"mfcc{i:02d}" for i in range(1, spectral.N_MFCC + 1)]
+              + [f"dmfcc{i:02d}" for i in range(1, spectral.N_MFCC + 1)]
+              + [f"chroma_{pc}" for pc in tonal.PITCH_CLASSES])
 
 
 def extract_clip(y: np.ndarray, sr: int, *, include_f0: bool = True) -> dict[str, float]:
@@ -125,14 +104,24 @@ def _extract(y: np.ndarray, sr: int, include_f0: bool) -> dict[str, float]:
         "rms": r,
         "onset_strength": env,
     }
-    for name in _SCALAR_CURVES:
-        _summ(out, name, np.asarray(curves[name], dtype=np.float64))
-    _summ_rows(out, [f"contrast{i}" for i in range(1, spectral.CONTRAST_BANDS + 2)], spectral.contrast(spec))
+    # every frame-level row in one matrix: two reductions instead of ~130
     mf = spectral.mfcc(spec)
-    _summ_rows(out, [f"mfcc{i:02d}" for i in range(1, spectral.N_MFCC + 1)], mf)
-    _summ_rows(out, [f"dmfcc{i:02d}" for i in range(1, spectral.N_MFCC + 1)], spectral.delta(mf))
     ch = tonal.chroma(spec)
-    _summ_rows(out, [f"chroma_{pc}" for pc in tonal.PITCH_CLASSES], ch)
+    blocks = [np.vstack([np.asarray(curves[c], dtype=np.float64) for c in _SCALAR_CURVES]),
+              spectral.contrast(spec), mf, spectral.delta(mf), ch]
+    X = np.vstack([np.asarray(b, dtype=np.float64) for b in blocks])
+    if X.shape[1]:
+        means, stds = X.mean(axis=1), X.std(axis=1)
+        pct = np.percentile(X[[_SCALAR_CURVES.index(c) for c in _PCT]], PERCENTILES, axis=1)
+    else:
+        means = stds = np.zeros(X.shape[0])
+        pct = np.zeros((len(PERCENTILES), len(_PCT)))
+    for i, name in enumerate(_ROW_NAMES):
+        out[f"{name}_mean"] = float(means[i])
+        out[f"{name}_std"] = float(stds[i])
+    for j, c in enumerate(_PCT):
+        for i, p in enumerate(PERCENTILES):
+            out[f"{c}_p{p}"] = float(pct[i, j])
 
     out["wave_peak"] = float(np.max(np.abs(y))) if y.size else 0.0
     out["zcr_per_s"] = zcr_per_s

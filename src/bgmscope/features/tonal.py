@@ -40,15 +40,22 @@ def estimate_key(mean_chroma: np.ndarray) -> tuple[int, str, float]:
     x = np.asarray(mean_chroma, dtype=np.float64)
     if x.shape != (12,) or not np.isfinite(x).all() or x.std() <= 1e-12:
         return 0, "major", 0.0
-    best = (-2.0, 0, "major")
     xz = (x - x.mean()) / x.std()
-    for mode, prof in (("major", MAJOR), ("minor", MINOR)):
-        for tonic in range(12):
-            p = np.roll(prof, tonic)
-            r = float(np.mean(xz * (p - p.mean()) / p.std()))
-            if r > best[0]:
-                best = (r, tonic, mode)
-    return best[1], best[2], best[0]
+    r = _profiles() @ xz / 12.0  # Pearson correlation with each of the 24 keys
+    k = int(np.argmax(r))  # ties go to the first: major before minor, C before C#
+    return k % 12, ("major", "minor")[k // 12], float(r[k])
+
+
+def _profiles() -> np.ndarray:
+    """The 24 z-scored key profiles: rows 0..11 major on C..B, 12..23 minor."""
+    global _PROFILES
+    if _PROFILES is None:
+        rows = [np.roll(prof, t) for prof in (MAJOR, MINOR) for t in range(12)]
+        _PROFILES = np.array([(p - p.mean()) / p.std() for p in rows])
+    return _PROFILES
+
+
+_PROFILES: np.ndarray | None = None
 
 
 def key_label(tonic: int, mode: str) -> str:
