@@ -45,6 +45,18 @@ def test_nearest_song_and_selected_features(cat):
     assert set(sel.neighbours["track_id"]) == {"t5", "t7"}
 
 
+def test_popularity_metric_weights_by_importance(cat):
+    with pytest.raises(CatalogError, match="hits"):
+        similar(cat, song="t2", metric="popularity", features="all")
+    # only d0..d2 mattered for popularity: song 7 (equal to song 2 there) becomes its nearest
+    cat.write_frame("hits_importance", pd.DataFrame({"feature": [f"d{i}" for i in range(6)],
+                                                     "importance_mean": [0.3, 0.2, 0.1, -0.05, 0.0, 0.0]}))
+    res = similar(cat, song="t2", k=1, metric="popularity", features="all")
+    assert res.neighbours["track_id"].iloc[0] == "t7" and res.neighbours["distance"].iloc[0] < 1e-9
+    with pytest.raises(ParameterError, match="metric"):
+        similar(cat, song="t2", metric="cosine")
+
+
 def test_versions_mark_and_resolve(cat):
     cat.write_frame("versions", pd.DataFrame({"track_id": ["t2", "t9"], "group_id": ["t2", "t2"]}))
     assert resolve_song(cat.tracks(), "学猫叫", cat.read_frame("versions")) == "t2"

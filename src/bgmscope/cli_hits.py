@@ -106,6 +106,8 @@ def register(app: typer.Typer) -> None:
         all_features: Annotated[bool, typer.Option("--all-features", help="Use every descriptor, not the "
                                                    "selected ones.")] = False,
         clip: Annotated[str | None, typer.Option("--clip", help="Clip kind (default: first).")] = None,
+        metric: Annotated[str, typer.Option("--metric", help="euclidean | popularity (features weighted by "
+                                            "their importance in the hits model)")] = "euclidean",
     ) -> None:
         """The nearest catalog songs to SONG or to --file new.mp3, with distances."""
         from .analysis.similar import similar as find_similar
@@ -113,10 +115,10 @@ def register(app: typer.Typer) -> None:
         settings = settings_of(ctx)
         with open_catalog(ctx) as cat:
             res = find_similar(cat, song=song, file=file, k=k, features="all" if all_features else "selected",
-                               clip_kind=clip, sample_rate=settings.sample_rate,
+                               clip_kind=clip, metric=metric, sample_rate=settings.sample_rate,
                                clip_length_s=settings.clip_length_s)
-        t = Table(title=f"nearest to {res.query} ({res.feature_set} features, {res.clip_kind} clip; "
-                        "distance = RMS z-score difference)")
+        t = Table(title=f"nearest to {res.query} ({res.feature_set} features, {res.clip_kind} clip, "
+                        f"{res.metric} metric; distance = RMS z-score difference)")
         for c in ("#", "track_id", "title", "distance", "user_count", "rank", "same recording"):
             t.add_column(c)
         for r in res.neighbours.itertuples():

@@ -4,6 +4,10 @@ Songs are compared on their clip descriptors (the same clip kind for every song)
 features the latest genetic selection kept (``select_features``), else every descriptor. Each
 feature is standardised over the catalog (z-score), so the distance is the root-mean-square
 difference in standard deviations: 0 is identical, about 1.4 is two random songs.
+
+``metric='popularity'`` is a learned metric: each feature's squared difference is weighted by its
+permutation importance in the held-out popularity model (``hits_importance``, negatives as 0), so
+songs are near when they agree on what predicted popularity. It needs ``bgmscope hits`` first.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ class SimilarResult:
     query: str                 # what was asked (track_id or file path)
     feature_set: str           # 'selected (n)' or 'all (n)'
     clip_kind: str
+    metric: str                # 'euclidean' or 'popularity'
+
     neighbours: pd.DataFrame   # rank, track_id, title, distance, user_count, chart_rank, same_recording
 
 
@@ -75,6 +81,7 @@ def similar(
     k: int = 10,
     features: str = "selected",
     clip_kind: str | None = None,
+    metric: str = "euclidean",
     sample_rate: int = 16000,
     clip_length_s: float = 15.0,
 ) -> SimilarResult:
@@ -83,6 +90,8 @@ def similar(
         raise ParameterError("give either a SONG from the catalog or --file new.mp3")
     if k < 1:
         raise ParameterError(f"-k must be >= 1, got {k}")
+    if metric not in ("euclidean", "popularity"):
+        raise ParameterError(f"metric must be 'euclidean' or 'popularity', got {metric!r}")
     if not catalog.has_table("features"):
         raise CatalogError("no features table: run 'bgmscope features' first")
     feats = catalog.read_frame("features")
@@ -116,7 +125,17 @@ def similar(
         qv = pd.Series({c: vec.get(c, np.nan) for c in cols}, dtype=float)
         q = ((qv - mu[cols]) / sd[cols]).fillna(0.0).to_numpy(float)
         query, tid = str(path), None
-    dist = np.sqrt(((Z - q) ** 2).mean(axis=1))
+    weights = np.ones(len(cols))
+    if metric == "popularity":
+        imp = catalog.read_frame("hits_importance") if catalog.has_table("hits_importance") else pd.DataFrame()
+        if imp.empty:
+            raise CatalogError("the popularity metric needs hits_importance: run 'bgmscope hits' first")
+        w = imp.groupby("feature")["importance_mean"].mean().clip(lower=0)
+        weights = np.array([float(w.get(c, 0.0)) for c in cols])
+        if weights.sum() <= 0:
+            raise CatalogError("no feature has a positive importance in hits_importance: the popularity "
+                               "model found no signal to weight by")
+    dist = np.sqrt(((Z - q) ** 2 * weights).sum(axis=1) / weights.sum())
     out = pd.DataFrame({"track_id": songs["track_id"], "distance": dist})
     if tid is not None:
         out = out[out["track_id"] != tid]
@@ -129,5 +148,5 @@ def similar(
         out["same_recording"] = out["track_id"].map(lambda t: gid.get(t) is not None and gid.get(t) == gid.get(tid))
     out = out.sort_values(["distance", "track_id"], kind="stable").head(k).reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
-    return SimilarResult(query, label, kind, out[["rank", "track_id", "title", "distance", "user_count",
+    return SimilarResult(query, label, kind, metric, out[["rank", "track_id", "title", "distance", "user_count",
                                                   "chart_rank", "same_recording"]])
