@@ -240,3 +240,18 @@ def test_tiny_input_gives_finite_vectors(n):
 def test_same_input_same_output():
     y = noise(3) + sine(330, 3)
     assert extract_clip(y, SR) == extract_clip(y.copy(), SR)
+
+
+def test_every_column_is_described_and_documented():
+    from pathlib import Path
+
+    from bgmscope.features.extract import ID_COLUMNS, META_COLUMNS
+    from bgmscope.features.names import describe, markdown_table
+
+    for name in list(ID_COLUMNS) + list(META_COLUMNS) + feature_names():
+        meaning, unit = describe(name)
+        assert meaning and unit
+    with pytest.raises(KeyError):
+        describe("no_such_column")
+    doc = Path(__file__).resolve().parents[1] / "docs" / "features.md"
+    assert markdown_table() in doc.read_text(encoding="utf-8")  # regenerate with python -m bgmscope.features.names
