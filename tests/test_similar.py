@@ -80,3 +80,24 @@ def test_errors(cat, tmp_path):
     with Catalog(tmp_path / "empty.duckdb") as empty:
         with pytest.raises(CatalogError, match="features"):
             similar(empty, song="t1")
+
+
+def test_cli_on_songs_without_chart_numbers(tmp_path):
+    """Loose files (no title in the chart, no user_count) print as blanks, not a crash."""
+    from typer.testing import CliRunner
+
+    from bgmscope.cli import app
+
+    rng = np.random.default_rng(5)
+    feats = pd.DataFrame(rng.normal(size=(5, 4)), columns=["a", "b", "c", "d"])
+    feats.insert(0, "clip_id", [f"c{i}" for i in range(5)])
+    feats.insert(1, "track_id", [f"file:{i}" for i in range(5)])
+    feats.insert(2, "clip_kind", "first")
+    feats.insert(3, "clip_index", 0)
+    with Catalog(tmp_path / "catalog.duckdb") as c:
+        c.write_frame("features", feats)
+        c.upsert_frame("tracks", pd.DataFrame({"track_id": [f"file:{i}" for i in range(5)],
+                                               "title": ["甲", None, "丙", "丁", "戊"]}))
+    res = CliRunner().invoke(app, ["--data-dir", str(tmp_path), "similar", "file:0", "-k", "4", "--all-features"])
+    assert res.exit_code == 0, res.output
+    assert "file:1" in res.output and "file:0" not in res.output.split("┃ #")[1]

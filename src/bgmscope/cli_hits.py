@@ -12,6 +12,7 @@ from .config import default_jobs
 
 
 def register(app: typer.Typer) -> None:
+    import pandas as pd
     from rich.table import Table
 
     from .cli import console, open_catalog, print_failures, settings_of, summary_table
@@ -90,8 +91,8 @@ def register(app: typer.Typer) -> None:
                 t.add_column(c)
             for r in multi.itertuples():
                 mark = "*" if r.is_representative else ""
-                t.add_row(str(r.group_id), f"{r.track_id}{mark}", str(r.title or ""), f"{r.best_score:.3f}",
-                          f"{r.offset_s:+.1f}" if r.offset_s == r.offset_s else "")
+                t.add_row(str(r.group_id), f"{r.track_id}{mark}", "" if pd.isna(r.title) else str(r.title),
+                          f"{r.best_score:.3f}", "" if pd.isna(r.offset_s) else f"{r.offset_s:+.1f}")
             console.print(t)
             console.print("  * the group's full version (the longest file)")
         print_failures(s.failures)
@@ -122,8 +123,8 @@ def register(app: typer.Typer) -> None:
         for c in ("#", "track_id", "title", "distance", "user_count", "rank", "same recording"):
             t.add_column(c)
         for r in res.neighbours.itertuples():
-            t.add_row(str(r.rank), str(r.track_id), str(r.title or ""), f"{r.distance:.3f}",
-                      "" if r.user_count != r.user_count or r.user_count is None else str(r.user_count),
-                      "" if r.chart_rank != r.chart_rank or r.chart_rank is None else str(r.chart_rank),
+            t.add_row(str(r.rank), str(r.track_id), "" if pd.isna(r.title) else str(r.title), f"{r.distance:.3f}",
+                      "" if pd.isna(r.user_count) else str(int(r.user_count)),
+                      "" if pd.isna(r.chart_rank) else str(int(r.chart_rank)),
                       "yes" if r.same_recording else "")
         console.print(t)

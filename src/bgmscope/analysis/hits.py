@@ -219,7 +219,8 @@ def summary_table(res: HitsResult) -> pd.DataFrame:
     if m is not None and not m.empty:
         r = m.iloc[0]
         imp = res.tables["hits_importance"].head(3)
-        lines.append(("model", f"{r['model']}: {r['verdict']} (5-fold CV, {int(r['n'])} songs); "
+        lines.append(("model", f"{r['model']}: {r['verdict']} ({int(r['n_splits'])}-fold CV x "
+                               f"{int(r['n_repeats'])}, {int(r['n'])} songs); "
                                f"most important: {', '.join(imp['feature'])}"))
     ref = res.tables.get("hits_reference_model")
     if ref is not None and not ref.empty:
