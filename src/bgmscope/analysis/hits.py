@@ -162,9 +162,12 @@ def analyse(catalog: Catalog, options: HitsOptions | None = None, *,
     if growth is not None:
         g = chart[["track_id", *cols]].merge(growth, on="track_id")
         if len(g) >= stats.MIN_SONGS:
-            tab = stats.spearman_table(g[cols], g["growth"], n_boot=options.n_boot, random_state=options.seed)
-            res.tables["hits_correlations"] = corr = pd.concat(
-                [corr, tab.assign(target="growth")[corr.columns]], ignore_index=True)
+            for target in ("growth", "mean_user_incr"):
+                if g[target].nunique() < 3:
+                    continue
+                tab = stats.spearman_table(g[cols], g[target], n_boot=options.n_boot, random_state=options.seed)
+                res.tables["hits_correlations"] = corr = pd.concat(
+                    [corr, tab.assign(target=target)[corr.columns]], ignore_index=True)
             notes.append(f"growth across chart snapshots: {len(g)} songs with >= 2 snapshots")
     else:
         notes.append("growth: only one chart snapshot, so growth against features was not analysed")
