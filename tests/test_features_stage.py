@@ -143,3 +143,21 @@ def test_dask_local_cluster_gives_the_local_result(corpus: Settings, tmp_path: P
         assert s.computed == 12 and s.failed == 0
         dask = cat.read_frame("features").sort_values("clip_id").reset_index(drop=True)
     pd.testing.assert_frame_equal(local, dask)
+
+
+def test_pipeline_stage_runs_and_reports(corpus: Settings, tmp_path: Path):
+    from rich.console import Console
+
+    from bgmscope.features.stage import run_stage
+    from bgmscope.pipeline import PipelineContext, resolve
+
+    assert resolve("bgmscope.features.stage") is run_stage
+    with Catalog(corpus.catalog_path) as cat:
+        ctx = PipelineContext(cat, corpus, 1, Console(file=open(tmp_path / "log.txt", "w")))
+        out = run_stage(ctx)
+        assert out["clips"] == 12 and out["failed"] == 0
+        assert ctx.outputs["features"].name == "features.parquet"
+    empty = Settings(data_dir=tmp_path / "none").ensure()
+    with Catalog(empty.catalog_path) as cat:
+        with pytest.raises(CatalogError):
+            run_stage(PipelineContext(cat, empty, 1, Console(file=open(tmp_path / "log2.txt", "w"))))
