@@ -115,8 +115,10 @@ def salience_contour(y: np.ndarray, sr: int, *, melody_low: int = 55, voicing: f
     sal = harmonic_salience(y, sr) if salience is None else salience
     lo = max(0, melody_low - SALIENCE_MIDI0)
     band = sal[lo:]
-    k = band.argmax(axis=0)
     peak = band.max(axis=0)
+    # the tune is usually the top voice: the highest pitch close to the frame's strongest
+    cand = band >= SKYLINE * peak[None, :]
+    k = band.shape[0] - 1 - np.argmax(cand[::-1], axis=0)
     ref = float(np.percentile(peak, 95)) if peak.size else 0.0
     voiced = peak > voicing * ref if ref > 0 else np.zeros(peak.shape, bool)
     f0 = np.where(voiced, librosa.midi_to_hz(k + lo + SALIENCE_MIDI0), np.nan)
@@ -124,31 +126,48 @@ def salience_contour(y: np.ndarray, sr: int, *, melody_low: int = 55, voicing: f
     return Contour(times, f0, voiced, np.clip(peak / (ref + 1e-9), 0, 1))
 
 
+SKYLINE = 0.85  # share of the frame's top salience a higher pitch needs to count as the tune
+STRONG_ONSET = 0.6  # flux peak (vs the median onset) that re-starts a same-pitch note without a dip
+HARD_RISE_DB = 1.5  # level rise a strong onset needs to re-start a same-pitch note
 REATTACK_DB = 4.0  # level rise that marks a repeated note (vibrato stays under it)
 
 
 def attack_starts(y: np.ndarray, sr: int, frames: np.ndarray, *, max_back_s: float = 0.12,
-                  rise: float = 0.25) -> np.ndarray:
-    """Move spectral-flux onset peaks back to where each attack begins.
+                  rise: float = 0.1, min_rise: float = 2.0) -> np.ndarray:
+    """Move spectral-flux onset peaks back by the recording's typical attack time.
 
-    A flux peak comes late on a soft attack (flute, strings): from the level minimum in the
-    ``max_back_s`` before the peak, the attack starts where the level has covered ``rise`` of
-    its way up to the peak. A struck note rises within a frame, so it barely moves.
+    A flux peak comes late on a soft attack (flute, strings). For each onset whose level at least
+    doubles, the attack starts where the level has covered ``rise`` of its way up from the minimum
+    in the ``max_back_s`` before the peak; the median lag between that and the flux peak is the
+    instrument's attack time, and every onset moves back by it (one instrument, one attack shape,
+    so onsets over a held level move too). Struck notes have a lag of about zero.
     """
     hop = HOP // 4
     env = librosa.feature.rms(y=y, frame_length=256, hop_length=hop, center=True)[0]
     back = int(round(max_back_s * sr / hop))
-    out = []
+    flux_t = np.asarray(frames, int) * HOP / sr
+    lags = []
     for f in np.asarray(frames, int):
         p = min(len(env) - 1, f * 4)
         top = int(min(len(env), p + 8))
         peak_i = p + int(np.argmax(env[p:top])) if top > p else p
         lo = max(0, peak_i - back)
         m = lo + int(np.argmin(env[lo:peak_i + 1]))
+        if env[peak_i] < min_rise * env[m]:
+            continue
         level = env[m] + rise * (env[peak_i] - env[m])
         above = np.flatnonzero(env[m:peak_i + 1] >= level)
-        out.append((m + (int(above[0]) if len(above) else 0)) * hop / sr)
-    return np.asarray(out, float)
+        start = (m + (int(above[0]) if len(above) else 0)) * hop / sr
+        lags.append(f * HOP / sr - start)
+    lag = float(np.clip(np.median(lags), 0.0, max_back_s)) if lags else 0.0
+    return np.maximum(flux_t - lag, 0.0)
+
+
+def _rise_db(rms_db: np.ndarray, i: int, *, before: int = 3, after: int = 3) -> float:
+    """Level rise (dB) across frame ``i``: peak just after minus the minimum just before."""
+    if i <= 0 or i >= len(rms_db):
+        return np.inf
+    return float(np.max(rms_db[i: i + after + 1]) - np.min(rms_db[max(0, i - before): i + 1]))
 
 
 def _reattack(rms_db: np.ndarray, i: int, prev_start: int, *, before: int = 4, after: int = 3) -> bool:
@@ -169,13 +188,15 @@ def _reattack(rms_db: np.ndarray, i: int, prev_start: int, *, before: int = 4, a
 
 def _segment(y: np.ndarray, sr: int, times: np.ndarray, midi: np.ndarray, q: np.ndarray,
              onsets: np.ndarray, *, hop_s: float, min_note_s: float, snap_s: float,
-             salience: np.ndarray | None = None) -> list[Note]:
+             salience: np.ndarray | None = None, strong: np.ndarray | None = None) -> list[Note]:
     """Cut the frame track into notes at onsets, pitch changes and voicing changes."""
     n = len(q)
     change = [i for i in range(1, n) if q[i] != q[i - 1]]
     onset_frames = np.clip(np.rint((onsets - times[0]) / hop_s).astype(int), 0, n)
     snap = max(1, int(round(snap_s / hop_s)))
+    strong = np.zeros(len(onset_frames), bool) if strong is None else np.asarray(strong, bool)
     bounds: dict[int, bool] = {int(f): True for f in onset_frames}  # frame -> is an onset
+    hard = {int(f) for f, st in zip(onset_frames, strong, strict=True) if st}
     for i in change:
         near = onset_frames[np.abs(onset_frames - i) <= snap]
         if len(near) == 0:
@@ -189,7 +210,7 @@ def _segment(y: np.ndarray, sr: int, times: np.ndarray, midi: np.ndarray, q: np.
         salience = harmonic_salience(y, sr, n_frames=n)
     elif salience.shape[1] != n:
         salience = salience[:, :n] if salience.shape[1] > n else np.pad(salience, ((0, 0), (0, n - salience.shape[1])))
-    segs: list[list] = []  # [a, b, pitch, starts_at_onset]
+    raw: list[list] = []  # [a, b, pitch, starts_at_onset]
     for a, b in zip(cuts[:-1], cuts[1:], strict=True):
         if b <= a:
             continue
@@ -216,7 +237,25 @@ def _segment(y: np.ndarray, sr: int, times: np.ndarray, midi: np.ndarray, q: np.
                 here = prof[k] if 0 <= k < len(prof) else 0.0
                 if here < 0.5 * prof[best] and (best + SALIENCE_MIDI0 - pitch) in SUBHARMONIC_SLIPS:
                     pitch = best + SALIENCE_MIDI0
-        if segs and segs[-1][1] == a and segs[-1][2] == pitch and not (onset and _reattack(rms_db, a, segs[-1][0])):
+        raw.append([a, b, pitch, onset])
+    # an onset moved back by the attack time can land before the tracker's pitch change: that
+    # short stretch still shows the old pitch but belongs to the next note
+    lead = max(1, int(round(2 * snap_s / hop_s)))
+    for k in range(len(raw) - 1):
+        a, b, pitch, onset = raw[k]
+        nxt = raw[k + 1]
+        if onset and not nxt[3] and nxt[0] == b and nxt[2] != pitch and b - a <= lead \
+                and k > 0 and raw[k - 1][1] == a and raw[k - 1][2] == pitch:
+            raw[k][3], nxt[3] = False, True
+            nxt[0] = a
+            raw[k][1] = a  # emptied: its frames now start the next note
+    segs: list[list] = []
+    for a, b, pitch, onset in raw:
+        if b <= a:
+            continue
+        if segs and segs[-1][1] == a and segs[-1][2] == pitch and not (
+                onset and ((a in hard and _rise_db(rms_db, a) >= HARD_RISE_DB)
+                           or _reattack(rms_db, a, segs[-1][0]))):
             segs[-1][1] = b
         else:
             segs.append([a, b, pitch, onset])
@@ -293,11 +332,17 @@ def transcribe_melody(
     if len(c.times) < 2:
         return []
     hop_s = float(np.median(np.diff(c.times)))
+    strong = None
     if onset_times is None:
         env = librosa.onset.onset_strength(y=y, sr=sr, hop_length=HOP)
         frames = librosa.onset.onset_detect(onset_envelope=env, sr=sr, hop_length=HOP, backtrack=False)
         onset_times = attack_starts(y, sr, frames)
-    onsets = np.sort(np.asarray(onset_times, float))
+        if len(frames):  # a clearly struck onset re-starts a note even without a level dip
+            peaks = env[frames]
+            strong = peaks >= STRONG_ONSET * float(np.median(peaks))
+    order = np.argsort(np.asarray(onset_times, float))
+    onsets = np.asarray(onset_times, float)[order]
+    strong = strong[order] if strong is not None else None
 
     voiced = c.voiced & np.isfinite(c.f0_hz)
     midi = np.full(len(c.f0_hz), np.nan)
@@ -309,7 +354,7 @@ def transcribe_melody(
     q = _mode_filter(q, smooth_frames)
 
     notes = _segment(y, sr, c.times, midi, q, onsets, hop_s=hop_s, min_note_s=min_note_s,
-                     snap_s=snap_s, salience=sal)
+                     snap_s=snap_s, salience=sal, strong=strong)
     # two notes may overlap after snapping: trim the earlier one
     notes.sort(key=lambda n: n.start)
     out: list[Note] = []
