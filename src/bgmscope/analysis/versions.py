@@ -106,7 +106,7 @@ def find_versions(
     *,
     threshold: float = DEFAULT_THRESHOLD,
     min_overlap_s: float = MIN_OVERLAP_S,
-    prefilter: float = 0.7,
+    prefilter: float = 0.0,
     report_above: float = 0.7,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Compare every pair of songs; group versions.
@@ -118,8 +118,10 @@ def find_versions(
     threshold : float
         Mean aligned cosine at or above which two songs are versions of one recording.
     prefilter : float
-        Pairs whose whole-song mean frames have a cosine below this are not aligned (a cut of a
-        song keeps its overall timbre and harmony; unrelated songs mostly fall far below).
+        Pairs whose whole-song mean frames have a cosine below this are not aligned. Off by
+        default: a 15 s cut of one section against its whole pop-form song scored as low as 0.72
+        in development while unrelated songs reached 0.92, so it only saves time at a recall risk.
+        Aligning two 2-3 min songs takes ~1.2 ms, so a 400-song chart (80k pairs) costs ~100 s.
 
     Returns
     -------
