@@ -122,3 +122,19 @@ def test_stage_runs_and_cli_commands(catalog_dir: Path, tmp_path: Path) -> None:
     res = subprocess.run([*exe, "render", str(tmp_path / "nope.mid"), "--out", str(tmp_path / "n.wav")],
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 2 and "not found" in res.stdout
+
+
+def test_reference_midi_scores_the_transcription(catalog_dir: Path, tmp_path: Path) -> None:
+    settings = Settings(data_dir=catalog_dir / "data")
+    with Catalog(settings.catalog_path) as cat:
+        audio = cat.audio_files()
+        row = audio[audio["path"].str.endswith("歌1.wav")].iloc[0]
+        song(1, TEMPI[1]).write(str(tmp_path / f"{row.track_id}.mid"))
+        s = transcribe_catalog(cat, settings, track_ids=[row.track_id], jobs=1, show_progress=False,
+                               reference_dir=tmp_path, reference_tempi={row.track_id: TEMPI[1]})
+        assert s.ok == 1
+        songs = cat.read_frame("midi_songs").set_index("track_id")
+        r = songs.loc[row.track_id]
+        assert r.ref_f1_on >= 0.7 and r.ref_tempo_bpm == TEMPI[1]
+        assert r.ref_repetition_pitch >= 0.45  # A-B-A-B in the source MIDI
+        assert len(songs) == 4  # the other songs keep their rows
