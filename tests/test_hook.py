@@ -55,3 +55,20 @@ def test_short_silent_and_bad_input():
     with pytest.raises(ParameterError, match="contrast"):
         structured_song(random.Random(0), verse=("essenFolksong/han1", 1), chorus=("essenFolksong/han1", 2),
                         contrast=2.0)
+
+
+def test_shared_stft_gives_the_same_answer():
+    import librosa
+
+    from bgmscope.analysis.versions import version_signature
+
+    sr = 16000
+    rng = np.random.default_rng(4)
+    t = np.arange(int(0.5 * sr)) / sr
+    y = np.concatenate([sum(np.sin(2 * np.pi * f * t) for f in rng.uniform(110, 880, 3)) for _ in range(80)])
+    y = (0.1 * y * np.repeat(rng.uniform(0.3, 1, 8), 10 * len(t))).astype(np.float32)
+    S = np.abs(librosa.stft(y, n_fft=2048, hop_length=512))
+    assert find_hook(y, sr, S=S) == find_hook(y, sr)
+    assert np.allclose(version_signature(y, sr, S=S), version_signature(y, sr))
+    with pytest.raises(ParameterError, match="S must be"):
+        find_hook(y, sr, S=S[:, :10])

@@ -60,8 +60,11 @@ def scan_audio(task: ScanTask) -> dict:
     y, sr = load(task.path, sr=task.sample_rate)
     if y.size < MIN_SCAN_S * sr:
         raise ParameterError(f"only {y.size / sr:.2f} s of audio decoded (truncated?); need >= {MIN_SCAN_S:g} s")
-    sig = V.version_signature(y, sr)
-    hook = find_hook(y, sr, length_s=task.hook_length_s)
+    import librosa
+
+    S = np.abs(librosa.stft(y, n_fft=V.N_FFT, hop_length=V.stft_hop(sr)))  # one STFT for both
+    sig = V.version_signature(y, sr, S=S)
+    hook = find_hook(y, sr, length_s=task.hook_length_s, S=S)
     duration = y.size / sr
     cache.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(cache, durable=False) as tmp:  # a regenerable cache

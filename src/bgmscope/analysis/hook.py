@@ -60,15 +60,19 @@ def _scale01(x: np.ndarray) -> np.ndarray:
     return np.clip((x - lo) / (hi - lo), 0.0, 1.0)
 
 
-def hook_curves(y: np.ndarray, sr: int) -> HookCurves:
-    """Repetition, energy and novelty curves at :data:`FRAME_S` resolution."""
+def hook_curves(y: np.ndarray, sr: int, *, S: np.ndarray | None = None) -> HookCurves:
+    """Repetition, energy and novelty curves at :data:`FRAME_S` resolution.
+
+    ``S``: an already computed magnitude STFT (``n_fft=2048``, hop 512 at >= 16 kHz, else 256)."""
     import librosa
     import scipy.ndimage
     import scipy.signal
 
+    from .versions import N_FFT, check_stft, stft_hop
+
     y = _validate(y, sr)
-    hop = 512 if sr >= 16000 else 256
-    S = np.abs(librosa.stft(y, n_fft=2048, hop_length=hop))
+    hop = stft_hop(sr)
+    S = check_stft(S, y, sr) if S is not None else np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=hop))
     chroma = librosa.feature.chroma_stft(S=S**2, sr=sr)
     mfcc = librosa.feature.mfcc(S=librosa.power_to_db(librosa.feature.melspectrogram(S=S**2, sr=sr)),
                                 n_mfcc=20)[1:]
@@ -116,7 +120,7 @@ def hook_curves(y: np.ndarray, sr: int) -> HookCurves:
 
 
 def find_hook(y: np.ndarray, sr: int, *, length_s: float = 15.0, repetition_weight: float = 1.0,
-              energy_weight: float = 1.5, novelty_weight: float = 0.3) -> float:
+              energy_weight: float = 1.5, novelty_weight: float = 0.3, S: np.ndarray | None = None) -> float:
     """Start time (s) of the most chorus-like ``length_s`` window of a song.
 
     Parameters
@@ -132,6 +136,8 @@ def find_hook(y: np.ndarray, sr: int, *, length_s: float = 15.0, repetition_weig
     novelty_weight : float
         Bonus for starting on a sharp section boundary (weights were set on 12 development songs of
         :func:`structured_song`; ``bench/hook.py`` measures on other songs).
+    S : np.ndarray, optional
+        The song's magnitude STFT, when the caller already has it (see :func:`hook_curves`).
 
     Returns
     -------
@@ -150,7 +156,7 @@ def find_hook(y: np.ndarray, sr: int, *, length_s: float = 15.0, repetition_weig
         return 0.0
     if float(np.max(np.abs(y))) < 1e-6:  # silence: nothing to prefer
         return 0.0
-    c = hook_curves(y, sr)
+    c = hook_curves(y, sr, S=S)
     score = repetition_weight * c.repetition + energy_weight * c.energy
     win = max(1, int(round(length_s / FRAME_S)))
     last = duration - length_s

@@ -26,10 +26,13 @@ MIN_OVERLAP_S = 8.0     # two songs must share at least this much audio to be ca
 DEFAULT_THRESHOLD = 0.85  # cuts score >= 0.97, unrelated songs <= 0.72 in development
 
 
-def version_signature(y: np.ndarray, sr: int) -> np.ndarray:
+def version_signature(y: np.ndarray, sr: int, *, S: np.ndarray | None = None) -> np.ndarray:
     """Frames (n, d) float32 of a song: per-frame centred log spectral shape and log chroma, each
     half unit-norm, so the cosine of two frames is in [-1, 1] and a gain change leaves it unchanged.
-    Near-silent frames are all zero (they neither match nor mismatch)."""
+    Near-silent frames are all zero (they neither match nor mismatch).
+
+    ``S``: the song's magnitude STFT (``n_fft=2048``, ``hop_length=stft_hop(sr)``), shared with
+    :func:`bgmscope.analysis.hook.find_hook` so a song is transformed once."""
     import librosa
     import scipy.ndimage
 
@@ -40,8 +43,8 @@ def version_signature(y: np.ndarray, sr: int) -> np.ndarray:
         raise ParameterError(f"expected a non-empty mono signal, got shape {y.shape}")
     if not np.all(np.isfinite(y)):
         raise ParameterError("the signal holds NaN or infinite samples")
-    hop = 512 if sr >= 16000 else 256
-    S = np.abs(librosa.stft(y, n_fft=2048, hop_length=hop)) ** 2
+    hop = stft_hop(sr)
+    S = check_stft(S, y, sr) ** 2 if S is not None else np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=hop)) ** 2
     mel = librosa.feature.melspectrogram(S=S, sr=sr, n_mels=40, fmax=min(8000.0, sr / 2))
     chroma = librosa.feature.chroma_stft(S=S, sr=sr)
     size = max(1, int(round(SMOOTH_S * sr / hop)))
@@ -58,6 +61,24 @@ def version_signature(y: np.ndarray, sr: int) -> np.ndarray:
     silent = energy < (energy.max() * 1e-4 if energy.size else 0) + 1e-12
     F[silent] = 0.0
     return F
+
+
+N_FFT = 2048
+
+
+def stft_hop(sr: int) -> int:
+    """The hop of the STFT shared by the version signature and the hook finder."""
+    return 512 if sr >= 16000 else 256
+
+
+def check_stft(S: np.ndarray, y: np.ndarray, sr: int) -> np.ndarray:
+    """Validate a caller's shared magnitude STFT against the signal it claims to describe."""
+    S = np.asarray(S)
+    want = 1 + len(y) // stft_hop(sr)
+    if S.ndim != 2 or S.shape[0] != N_FFT // 2 + 1 or abs(S.shape[1] - want) > 1:
+        raise ParameterError(f"S must be |stft(y, n_fft={N_FFT}, hop_length={stft_hop(sr)})| of shape "
+                             f"({N_FFT // 2 + 1}, {want}), got {S.shape}")
+    return S
 
 
 @dataclass(frozen=True)
