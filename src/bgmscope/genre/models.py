@@ -231,13 +231,14 @@ class SummaryGenre(GenreModel):
     input_kind = "summary"
 
     def __init__(self, *, estimator: str = "svm", C: float = 10.0, gamma: str | float = "scale",
-                 params: FeatureParams | None = None, random_state: int = 0):
+                 softmax_scale: float = 3.0, params: FeatureParams | None = None, random_state: int = 0):
         super().__init__(params=params, random_state=random_state)
         if estimator not in ("svm", "gbm"):
             raise ParameterError(f"estimator must be svm|gbm, got {estimator!r}")
         self.estimator = estimator
         self.C = C
         self.gamma = gamma
+        self.softmax_scale = softmax_scale
 
     def _fit(self, X: list[np.ndarray], yi: np.ndarray) -> None:
         from sklearn.ensemble import HistGradientBoostingClassifier
@@ -246,14 +247,23 @@ class SummaryGenre(GenreModel):
         from sklearn.svm import SVC
 
         if self.estimator == "svm":
-            est = SVC(C=self.C, gamma=self.gamma, probability=True, random_state=self.random_state)
+            # probabilities: a softmax over one-vs-rest decision values (deterministic, no inner CV)
+            est = SVC(C=self.C, gamma=self.gamma, decision_function_shape="ovr", random_state=self.random_state)
         else:
             est = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.1,
                                                  random_state=self.random_state)
         self.pipeline_ = make_pipeline(StandardScaler(), est).fit(np.stack(X), yi)
 
     def _scores(self, X: list[np.ndarray]) -> np.ndarray:
-        p = self.pipeline_.predict_proba(np.stack(X))
+        Z = np.stack(X)
+        if self.estimator == "svm":
+            d = self.pipeline_.decision_function(Z)
+            d = d[:, None] if d.ndim == 1 else d
+            if d.shape[1] == 1:  # two classes: one signed margin
+                d = np.hstack([-d, d])
+            p = _softmax(self.softmax_scale * d)
+        else:
+            p = self.pipeline_.predict_proba(Z)
         out = np.zeros((len(X), len(self.classes_)))
         out[:, self.pipeline_.classes_] = p  # every class is present, but keep the mapping explicit
         return out
@@ -331,7 +341,7 @@ class CNNGenre(GenreModel):
                 loss.backward()
                 opt.step()
                 sched.step()
-                total += float(loss) * len(idx)
+                total += loss.item() * len(idx)
             self.loss_curve_.append(total / len(P))
         self.net_ = net.to("cpu").eval()
 

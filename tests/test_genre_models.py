@@ -1,0 +1,143 @@
+"""Genre models: they learn a separable problem, survive silence, save/load identically, refuse bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from genre_helpers import LABELS, SR, make_clip
+
+from bgmscope.errors import ParameterError
+from bgmscope.genre.features import clip_inputs
+from bgmscope.genre.models import HMMGenre, SummaryGenre, load_model, make_model, torch_available
+
+
+@pytest.fixture(scope="module")
+def synth():
+    """Train and test inputs of three labels (14 + 6 clips each), every input kind."""
+    rng = np.random.default_rng(0)
+    data = {"train": [], "test": []}
+    for split, n in (("train", 14), ("test", 6)):
+        for lab in LABELS:
+            for _ in range(n):
+                data[split].append((lab, clip_inputs(make_clip(lab, rng), SR)))
+    return data
+
+
+def _xy(data, split, kind):
+    return [d[kind] for _, d in data[split]], [lab for lab, _ in data[split]]
+
+
+@pytest.mark.parametrize("kind", ["hmm", "svm"])
+def test_models_learn_separable_labels(synth, kind):
+    model = make_model(kind, random_state=0)
+    Xtr, ytr = _xy(synth, "train", model.input_kind)
+    Xte, yte = _xy(synth, "test", model.input_kind)
+    model.fit(Xtr, ytr)
+    assert list(model.classes_) == sorted(LABELS)
+    acc = np.mean(model.predict(Xte) == np.array(yte))
+    assert acc >= 0.9, f"{kind} held-out accuracy {acc:.2f}"
+    p = model.predict_proba(Xte)
+    assert p.shape == (len(Xte), 3) and np.allclose(p.sum(1), 1) and (p >= 0).all()
+
+
+def test_hmm_per_frame_loglik_is_length_normalised(synth):
+    Xtr, ytr = _xy(synth, "train", "frames")
+    model = HMMGenre(n_states=3).fit(Xtr, ytr)
+    x = Xtr[0]
+    a, b = model.loglik([x])[0], model.loglik([np.concatenate([x, x, x])])[0]
+    assert np.allclose(a, b, atol=0.5)  # a clip three times as long scores about the same per frame
+
+
+def test_silent_clips_do_not_crash_the_hmm(synth):
+    Xtr, ytr = _xy(synth, "train", "frames")
+    silent = clip_inputs(np.zeros(2 * SR, np.float32), SR)["frames"]
+    # a whole class of silent clips (constant frames: a degenerate covariance without care)
+    model = HMMGenre(n_states=4).fit(Xtr + [silent] * 4, ytr + ["silence"] * 4)
+    assert len(model.models_) == 4 and all(s >= 1 for s in model.states_)
+    p = model.predict_proba([silent, Xtr[0]])
+    assert np.isfinite(p).all() and np.allclose(p.sum(1), 1)
+    assert model.predict([silent])[0] == "silence"
+    # and a silent clip given to a model that never saw one
+    plain = HMMGenre().fit(Xtr, ytr)
+    assert np.isfinite(plain.predict_proba([silent])).all()
+
+
+def test_hmm_fits_tiny_classes_by_falling_back():
+    rng = np.random.default_rng(0)
+    X = [rng.normal(0, 1, (3, 13)).astype(np.float32), rng.normal(5, 1, (2, 13)).astype(np.float32)]
+    model = HMMGenre(n_states=4).fit(X, ["a", "b"])  # fewer frames than states x 4
+    assert model.states_ == [1, 1]
+    assert list(model.predict(X)) == ["a", "b"]
+
+
+@pytest.mark.parametrize("kind", ["hmm", "svm", "gbm"])
+def test_saved_model_predicts_identically(synth, tmp_path, kind):
+    model = make_model(kind, random_state=0)
+    Xtr, ytr = _xy(synth, "train", model.input_kind)
+    Xte, _ = _xy(synth, "test", model.input_kind)
+    model.fit(Xtr, ytr)
+    path = model.save(tmp_path / f"{kind}.pkl", meta={"dataset": "合成"})
+    loaded, meta = load_model(path)
+    assert meta == {"dataset": "合成"} and loaded.kind == model.kind
+    assert np.array_equal(loaded.predict_proba(Xte), model.predict_proba(Xte))
+    assert list(loaded.predict(Xte)) == list(model.predict(Xte))
+
+
+def test_predict_audio_matches_inputs(synth):
+    Xtr, ytr = _xy(synth, "train", "summary")
+    model = SummaryGenre().fit(Xtr, ytr)
+    y = make_clip("tones", np.random.default_rng(9))
+    probs = model.predict_audio(y, SR)
+    assert set(probs) == set(LABELS) and max(probs, key=probs.get) == "tones"
+
+
+def test_bad_input_fails_clearly(synth, tmp_path):
+    model = SummaryGenre()
+    with pytest.raises(ParameterError, match="not trained"):
+        model.predict([np.zeros(10)])
+    with pytest.raises(ParameterError, match="not trained"):
+        model.save(tmp_path / "m.pkl")
+    Xtr, ytr = _xy(synth, "train", "summary")
+    with pytest.raises(ParameterError, match="labels"):
+        model.fit(Xtr, ytr[:-1])
+    with pytest.raises(ParameterError, match="two labels"):
+        model.fit(Xtr[:3], ["a"] * 3)
+    with pytest.raises(ParameterError, match="expected a non-empty 2-d frames"):
+        HMMGenre().fit([np.zeros(5)] * 2, ["a", "b"])
+    with pytest.raises(ParameterError, match="unknown model"):
+        make_model("lstm")
+    with pytest.raises(ParameterError, match="covariance_type"):
+        HMMGenre(covariance_type="banana")
+    (tmp_path / "junk.pkl").write_bytes(b"not a pickle")
+    with pytest.raises(ParameterError, match="not a bgmscope genre model"):
+        load_model(tmp_path / "junk.pkl")
+    with pytest.raises(ParameterError, match="genre train"):
+        load_model(tmp_path / "missing.pkl")
+
+
+@pytest.mark.skipif(not torch_available(), reason="PyTorch (the optional 'torch' extra) is not installed")
+def test_cnn_learns_and_round_trips(synth, tmp_path):
+    model = make_model("cnn", random_state=0, epochs=12, width=8)
+    Xtr, ytr = _xy(synth, "train", "patches")
+    Xte, yte = _xy(synth, "test", "patches")
+    model.fit(Xtr, ytr)
+    assert model.loss_curve_[-1] < model.loss_curve_[0]
+    acc = np.mean(model.predict(Xte) == np.array(yte))
+    assert acc >= 0.9, f"cnn held-out accuracy {acc:.2f}"
+    loaded, _ = load_model(model.save(tmp_path / "cnn.pkl"))
+    assert np.allclose(loaded.predict_proba(Xte), model.predict_proba(Xte), atol=1e-6)
+
+
+def test_cnn_without_torch_says_how_to_install(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_torch(name, *a, **k):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError("No module named 'torch'")
+        return real_import(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", no_torch)
+    with pytest.raises(ParameterError, match=r"bgmscope\[torch\]"):
+        make_model("cnn")
