@@ -18,7 +18,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# bench/ holds scripts named like stdlib modules (bench/select.py): keep it off the import path
+# a script in bench/ named like a stdlib module would shadow it: keep bench/ off the import path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse  # noqa: E402
