@@ -149,8 +149,8 @@ class MelodyModel:
         if (last - tonic) % 12 != 0:
             tonic_near = min((p for p in range(low - 12, high + 13) if (p - tonic) % 12 == 0),
                              key=lambda p: abs(p - last))
-            if len(pitches) >= 2:
-                toks[-1] = (int(np.clip(tonic_near - pitches[-2], -12, 12)), toks[-1][1]) if toks else toks
+            if toks:  # the token that led to the last note now leads to the tonic
+                toks[-1] = (int(np.clip(tonic_near - pitches[-2], -12, 12)), toks[-1][1])
             pitches[-1] = tonic_near
         return pitches, durs, toks
 
