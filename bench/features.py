@@ -1,6 +1,7 @@
 """Benchmark: feature extraction on 15 s clips cut from the demo corpus (real compositions rendered
 through a General MIDI SoundFont), single core, every mode in its own process (so peak RSS is that
-mode's), all in the same run:
+mode's), all in the same run, the modes taking turns chunk by chunk (so a shared machine's load
+changes hit them alike):
 
   (a)  bgmscope's full set (one STFT shared), without and with the f0 contour
   (b)  the same descriptors the common way: one librosa call per descriptor, each recomputing its
@@ -62,57 +63,100 @@ def librosa_baseline(y: np.ndarray, sr: int) -> dict:
     return out
 
 
-def worker(mode: str, clips_path: str, q) -> None:
-    """Run one mode over the clips in this process; report seconds, clips and peak RSS (MiB)."""
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1)  # one core per mode, for every library
-    clips = np.load(clips_path)
+def _mode_func(mode: str):
     if mode == "bgmscope":
         from bgmscope.features import extract_clip
 
-        def f(y):
-            return extract_clip(y, SR)
-    elif mode == "bgmscope-no-f0":
+        return lambda y: extract_clip(y, SR)
+    if mode == "bgmscope-no-f0":
         from bgmscope.features import extract_clip
 
-        def f(y):
-            return extract_clip(y, SR, include_f0=False)
-    elif mode == "librosa":
-        def f(y):
-            return librosa_baseline(y, SR)
-    elif mode == "f0":
+        return lambda y: extract_clip(y, SR, include_f0=False)
+    if mode == "librosa":
+        return lambda y: librosa_baseline(y, SR)
+    if mode == "f0":
         from bgmscope.features import f0_contour
 
         def f(y):
             c = f0_contour(y, SR)
             return c.times, c.f0_hz
-    elif mode == "pyin":
+        return f
+    if mode == "pyin":
         import librosa
 
-        def f(y):
+        def g(y):
             f0, _, _ = librosa.pyin(y, fmin=65.0, fmax=1100.0, sr=SR)
             return librosa.times_like(f0, sr=SR, hop_length=512), f0
-    else:
-        raise SystemExit(f"unknown mode {mode}")
-    f(clips[0])  # warm-up: imports, filterbanks, numba compilation are not per-clip costs
-    t0 = time.perf_counter()
-    outs = [f(y) for y in clips]
-    dt = time.perf_counter() - t0
-    q.put({"mode": mode, "seconds": dt, "clips": len(clips),
-           "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-           # the trackers' contours, for the accuracy check in the parent
-           "contours": outs if mode in ("f0", "pyin") else None})
+        return g
+    raise SystemExit(f"unknown mode {mode}")
 
 
-def run_mode(mode: str, clips_path: Path) -> dict:
+def worker(mode: str, clips_path: str, inbox, outbox) -> None:
+    """One mode in its own process: runs the chunks of clips it is sent, reports their compute
+    seconds; on None, reports its peak RSS (MiB) and, for the trackers, their contours."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)  # one core per mode, for every library
+    files = sorted(Path(clips_path).glob("*.npy"))  # one file per clip: only one is resident at a time
+    f = _mode_func(mode)
+    f(np.load(files[0]))  # warm-up: imports, filterbanks, numba compilation are not per-clip costs
+    outbox.put("ready")
+    outs = []
+    while (chunk := inbox.get()) is not None:
+        dt = 0.0
+        for i in chunk:
+            y = np.load(files[i])
+            t0 = time.perf_counter()
+            outs.append(f(y))
+            dt += time.perf_counter() - t0
+        outbox.put(dt)
+    outbox.put({"rss_mib": peak_rss_mib(), "contours": outs if mode in ("f0", "pyin") else None})
+
+
+def run_interleaved(modes: list[str], clips_path: Path, chunk: int) -> dict[str, dict]:
+    """Run the modes side by side, one process each, taking turns chunk by chunk, so that a
+    shared machine's changing load hits every mode alike and the ratios stay fair."""
     ctx = mp.get_context("spawn")
-    q = ctx.Queue()
-    p = ctx.Process(target=worker, args=(mode, str(clips_path), q))
-    p.start()
-    res = q.get()
-    p.join()
+    n = len(list(clips_path.glob("*.npy")))
+    procs = {}
+    for m in modes:
+        inbox, outbox = ctx.Queue(), ctx.Queue()
+        p = ctx.Process(target=worker, args=(m, str(clips_path), inbox, outbox))
+        p.start()
+        procs[m] = (p, inbox, outbox)
+    for _, _, outbox in procs.values():
+        outbox.get()  # every mode warmed up before any timing starts
+    seconds = dict.fromkeys(modes, 0.0)
+    for start in range(0, n, chunk):
+        ids = list(range(start, min(n, start + chunk)))
+        for m, (_, inbox, outbox) in procs.items():  # one mode at a time: no two share the cores
+            inbox.put(ids)
+            seconds[m] += outbox.get()
+    res = {}
+    for m, (p, inbox, outbox) in procs.items():
+        inbox.put(None)
+        res[m] = {"mode": m, "seconds": seconds[m], "clips": n, **outbox.get()}
+        p.join()
     return res
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident set (VmHWM: reset by exec, unlike ru_maxrss, which a spawned
+    child inherits from its parent)."""
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def save_clips(folder: Path, clips: np.ndarray) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.npy"):
+        old.unlink()
+    for i, y in enumerate(clips):
+        np.save(folder / f"{i:05d}.npy", y)
+    return folder
 
 
 def build_corpus(work: Path, n_songs: int, jobs: int):
@@ -204,17 +248,15 @@ def main() -> None:
     corpus = build_corpus(a.work, n_songs, a.jobs)
     clips = cut_clips(corpus, n_clips)
     mel, truth = melodies(corpus, n_mel)
-    clips_path, mel_path = a.work / f"clips-{len(clips)}.npy", a.work / f"melodies-{len(mel)}.npy"
-    np.save(clips_path, clips)
-    np.save(mel_path, mel)
-    print(f"corpus: {n_songs} demo songs -> {len(clips)} clips of {CLIP_S:.0f} s and {len(mel)} "
+    clips_path = save_clips(a.work / f"clips-{len(clips)}", clips)
+    mel_path = save_clips(a.work / f"melodies-{len(mel)}", mel)
+    n_cut = len(clips)
+    del clips
+    print(f"corpus: {n_songs} demo songs -> {n_cut} clips of {CLIP_S:.0f} s and {len(mel)} "
           f"lead melodies at {SR} Hz ({time.perf_counter() - t0:.0f} s to prepare)")
 
-    rows = {}
-    for mode in ("bgmscope", "bgmscope-no-f0", "librosa"):
-        rows[mode] = run_mode(mode, clips_path)
-    for mode in ("f0", "pyin"):
-        rows[mode] = run_mode(mode, mel_path)
+    rows = run_interleaved(["bgmscope", "bgmscope-no-f0", "librosa"], clips_path, chunk=8)
+    rows |= run_interleaved(["f0", "pyin"], mel_path, chunk=2)
     acc = accuracy(truth, rows["f0"]["contours"], rows["pyin"]["contours"])
 
     print(f"\n{'mode':<34}{'clips':>6}{'ms/clip':>10}{'clips/s':>9}{'peak RSS MiB':>14}")
