@@ -36,7 +36,13 @@ class Table:
     rows: list[list[str]]
     caption: str = ""
     note: str = ""
+    numeric: list[bool] = field(default_factory=list)  # right-align these columns (numbers)
     kind: str = "table"
+
+    def __post_init__(self) -> None:
+        if not self.numeric:
+            self.numeric = [bool(self.rows) and all(_is_num(r[i]) for r in self.rows if i < len(r) and r[i] != "")
+                            and any(i < len(r) and r[i] != "" for r in self.rows) for i in range(len(self.columns))]
 
 
 @dataclass
@@ -90,6 +96,14 @@ class Section:
     heading: str
     blocks: list[Any] = field(default_factory=list)
     lead: str = ""
+
+
+def _is_num(s: str) -> bool:
+    try:
+        float(s.replace(",", ""))
+        return True
+    except ValueError:
+        return False
 
 
 def fmt(v: object) -> str:

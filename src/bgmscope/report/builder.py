@@ -46,6 +46,7 @@ class ReportResult:
     cards: int
     failed: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per part (songs, each section, write)
 
 
 def _song_clips(cat: Catalog) -> pd.DataFrame:
@@ -87,6 +88,8 @@ def build_report(cat: Catalog, settings: Settings, *, out_dir: Path | None = Non
              for i, r in enumerate(clips.itertuples())]
     results: dict[str, dict] = {}
     failed: list[tuple[str, str]] = []
+    timings: dict[str, float] = {}
+    tick = time.perf_counter()
     for o in run_map(song_job, tasks, jobs=jobs, desc="report: songs", show_progress=show_progress):
         if o.error:
             failed.append((o.item.track_id, o.error))
@@ -94,6 +97,7 @@ def build_report(cat: Catalog, settings: Settings, *, out_dir: Path | None = Non
         else:
             results[o.item.clip_id] = o.result
     songs = _songs_frame(cat, clips, results)
+    timings["per-song work"] = time.perf_counter() - tick
 
     card_list = []
     for i, r in enumerate(clips.head(cards).itertuples()):
@@ -114,9 +118,10 @@ def build_report(cat: Catalog, settings: Settings, *, out_dir: Path | None = Non
         except Exception as exc:  # a vanished clip file costs one figure, not the report
             failed.append((str(clips["track_id"].iloc[0]), f"mfcc figure: {exc}"))
 
-    secs: list[Section] = [S.summary_section(cat, w, songs)]
     omitted: list[str] = []
+    secs: list[Section] = []
     plan = [
+        (None, None, lambda: S.summary_section(cat, w, songs)),
         ("findings", "hits", lambda: S.findings_section(cat, w)),
         (None, None, lambda: S.cards_section(w, card_list)),
         (None, None, lambda: S.features_section(cat, w, songs, top_song)),
@@ -126,7 +131,8 @@ def build_report(cat: Catalog, settings: Settings, *, out_dir: Path | None = Non
         ("midi", "transcribe", lambda: S.midi_section(cat, w, settings.data_dir)),
         (None, None, lambda: S.failures_section(cat, w)),
     ]
-    for key, stage, make in plan:
+    for i, (key, stage, make) in enumerate(plan):
+        tick = time.perf_counter()
         try:
             sec = make()
         except Exception as exc:  # one unreadable table costs its section, and the reason is shown
@@ -136,16 +142,19 @@ def build_report(cat: Catalog, settings: Settings, *, out_dir: Path | None = Non
             if key:
                 omitted.append(f"{w(key)}: {type(exc).__name__}: {exc}")
                 continue
+        timings[sec.id if sec is not None else (key or f"part{i}")] = time.perf_counter() - tick
         if sec is None:
             if key:
                 omitted.append(w("section_missing", s=w(key), stage=stage))
             continue
         secs.append(sec)
 
+    tick = time.perf_counter()
     html_path, md_path, fig_dir = _write(out_dir, secs, omitted, w, cat)
+    timings["write"] = time.perf_counter() - tick
     cat.finish_run(run_id, ok=len(results), failed=len(failed), skipped=0)
     return ReportResult(html_path, md_path, fig_dir, [s.id for s in secs], omitted, songs=len(clips),
-                        cards=len(card_list), failed=failed, seconds=time.perf_counter() - t0)
+                        cards=len(card_list), failed=failed, seconds=time.perf_counter() - t0, timings=timings)
 
 
 def _songs_frame(cat: Catalog, clips: pd.DataFrame, results: dict[str, dict]) -> pd.DataFrame:

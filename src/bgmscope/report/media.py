@@ -10,8 +10,8 @@ import numpy as np
 from ..errors import ParameterError
 
 
-def encode_opus(y: np.ndarray, sr: int, *, bit_rate: int = 32000) -> bytes:
-    """Mono float audio as an Ogg/Opus file in memory (a 15 s clip is about 60 kB).
+def encode_opus(y: np.ndarray, sr: int, *, bit_rate: int = 24000) -> bytes:
+    """Mono float audio as an Ogg/Opus file in memory (a 15 s clip is about 45 kB).
 
     Opus takes 8, 12, 16, 24 or 48 kHz input; other rates are resampled by FFmpeg on the way in.
     """

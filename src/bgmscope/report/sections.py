@@ -72,10 +72,25 @@ def generic_tables(tables: dict[str, pd.DataFrame], used: set[str], w: Words, ma
             out.append(Table([], [], caption=f"{w('from_table')} {name}",
                              note=f"{len(df):,} rows: bgmscope export {name} --to {name}.csv"))
             continue
-        cols = [c for c in df.columns if df[c].dtype != object or not df[c].astype(str).str.len().gt(200).any()]
+        if len(df) == 1:  # a run summary: one field per line reads better than one very wide row
+            rows = [[str(c), _clip_text(fmt(v).replace(",", ", ") if _texty(df[c]) else fmt(v))]
+                    for c, v in df.iloc[0].items() if fmt(v) != ""]
+            out.append(Table([w("field"), w("value")], rows, caption=f"{w('from_table')} {name}",
+                             numeric=[False, False]))
+            continue
+        cols = [c for c in df.columns if not _texty(df[c]) or not df[c].astype(str).str.len().gt(200).any()]
         out.append(table_from_frame(df, caption=f"{w('from_table')} {name}", columns=cols[:12], max_rows=max_rows,
                                     more_note=w("more_rows", n=len(df) - max_rows, t=name)))
     return out
+
+
+def _texty(col: pd.Series) -> bool:
+    """A text column (object dtype, or pandas' string dtype that pandas 3 uses by default)."""
+    return col.dtype == object or pd.api.types.is_string_dtype(col)
+
+
+def _clip_text(s: str, n: int = 160) -> str:
+    return s if len(s) <= n else s[: n - 1] + "…"
 
 
 # -- corpus ---------------------------------------------------------------------------------------
@@ -100,11 +115,14 @@ def summary_section(cat: Catalog, w: Words, songs: pd.DataFrame) -> Section:
         sec.blocks.append(fig_block("popularity", vc.popularity_bars(top["title"].fillna(top["track_id"]).tolist(),
                                                                      top["user_count"].tolist(),
                                                                      xlabel=w("user_count")),
-                                    w("cap_pop")))
+                                    w("cap_pop"), wide=True))
     if not tracks.empty:
         view = tracks.copy()
         if not songs.empty:
             view = view.merge(songs[["track_id", "tempo_bpm", "key"]], on="track_id", how="left")
+            view["tempo_bpm"] = view["tempo_bpm"].round(0)
+        if "duration_s" in view.columns:
+            view["duration_s"] = view["duration_s"].round(0)
         cols = ["rank", "title", "author", "user_count", "user_incr", "duration_s", "tempo_bpm", "key"]
         heads = {"rank": w("rank"), "title": w("song"), "author": w("author"), "user_count": w("user_count"),
                  "user_incr": w("user_incr"), "duration_s": w("duration"), "tempo_bpm": w("tempo"), "key": w("key")}
@@ -179,11 +197,12 @@ def findings_section(cat: Catalog, w: Words) -> Section | None:
     if corr:
         name, df = corr
         used.add(name)
-        df = df.sort_values("q")
+        if "target" in df.columns and df["target"].nunique() > 1:  # popularity = use count, when there
+            tgt = "user_count" if (df["target"] == "user_count").any() else df["target"].iloc[0]
+            df = df[df["target"] == tgt]
+        df = df.sort_values(["q", "p"] if "p" in df.columns else ["q"])
         sig = df[df["q"] < 0.05]
         n_col = "n" if "n" in df.columns else None
-        if "target" in df.columns and df["target"].nunique() > 1:
-            df = df[df["target"] == df["target"].iloc[0]]
         if sig.empty:
             items.append(w("corr_none", q=float(df["q"].min()), m=len(df)))
         else:
@@ -199,7 +218,8 @@ def findings_section(cat: Catalog, w: Words) -> Section | None:
         for _, r in df.head(3).iterrows():
             spread = f" ± {float(r['r2_std']):.2f}" if "r2_std" in df.columns and pd.notna(r["r2_std"]) else ""
             items.append(w("r2", model=r.get("model", "regression"), r2=float(r["r2"]), spread=spread,
-                           n=int(r["n"]) if "n" in df.columns and pd.notna(r["n"]) else "?"))
+                           n=int(r["n"]) if "n" in df.columns and pd.notna(r["n"]) else "?",
+                           target=r.get("target", "popularity")))
     auc = find_table(tables, {"auc"})
     if auc:
         name, df = auc
@@ -275,17 +295,36 @@ def select_section(cat: Catalog, w: Words) -> Section | None:
     conv = find_table(tables, {"generation"})
     if conv:
         name, df = conv
-        best = first_col(df, "best", "max", "best_.*", "fitness_best")
-        mean = first_col(df, "mean", "avg", "mean_.*", "fitness_mean")
+        df = _full_run(df)
+        best = first_col(df, "best_rate", "best", "max", "best_.*", "fitness_best")
+        mean = first_col(df, "mean_rate", "mean", "avg", "mean_.*", "fitness_mean")
         if best:
             used.add(name)
-            if "run" in df.columns:
-                df = df[df["run"] == df["run"].iloc[0]]
             df = df.sort_values("generation")
             sec.blocks.append(fig_block("ga", vc.ga_convergence(df["generation"], df[best], df[mean] if mean else None,
-                                                                ylabel=best), w("cap_ga")))
+                                                                ylabel=best.replace("_", " ")), w("cap_ga")))
+    feats = find_table(tables, {"feature", "selected"})
+    if feats:
+        name, df = feats
+        used.add(name)
+        chosen = df.loc[df["selected"].astype(bool), "feature"].astype(str).tolist()
+        sec.blocks.append(Text(", ".join(chosen), strong=w("selected_n", k=len(chosen), m=len(df))))
+    base = find_table(tables, {"method", "split", "rate"})
+    if base:
+        name, df = base
+        used.add(name)
+        piv = df.pivot_table(index="method", columns="split", values="rate", aggfunc="mean")
+        piv = piv.reset_index()
+        sec.blocks.append(table_from_frame(piv, caption=w("cap_baselines"), max_rows=20))
     sec.blocks += generic_tables(tables, used, w)
     return sec
+
+
+def _full_run(df: pd.DataFrame) -> pd.DataFrame:
+    """The run on all songs when a table also holds the cross-validation folds (fold -1 by convention)."""
+    if "fold" in df.columns and not df.empty:
+        return df[df["fold"] == (-1 if (df["fold"] == -1).any() else df["fold"].min())]
+    return df
 
 
 def cluster_section(cat: Catalog, w: Words, settings) -> Section | None:
@@ -295,11 +334,13 @@ def cluster_section(cat: Catalog, w: Words, settings) -> Section | None:
     sec = Section("cluster", w("cluster"))
     used: set[str] = set()
     pdf = None
+    method = None  # the clustering shown: a label column of the assignments, e.g. 'kmeans'
     assign = find_table(tables, {"pc1", "pc2"})
     if assign:
         name, df = assign
         used.add(name)
-        lab = first_col(df, "cluster", "label", "labels", "cluster_id")
+        lab = first_col(df, *LABEL_COLS)
+        method = lab
         df = df.copy()
         if "title" not in df.columns and "track_id" in df.columns:
             df = df.merge(cat.tracks()[["track_id", "title", "author", "user_count"]], on="track_id", how="left")
@@ -327,31 +368,46 @@ def cluster_section(cat: Catalog, w: Words, settings) -> Section | None:
     if sweep_fig is not None:
         sec.blocks.append(fig_block("k_sweep", sweep_fig, w("cap_sweep") + f" ({w('computed_here')})", wide=True))
     desc = find_table(tables, {"description_en"})
-    members = find_table({k: v for k, v in tables.items() if k not in used}, {"title"})
+    members = find_table({k: v for k, v in tables.items() if k not in used and k != (desc or ("",))[0]}, {"title"})
     if members is None and assign is not None:  # members straight from the assignments
         members = (assign[0], pdf)
     if desc:
         name, ddf = desc
         used.add(name)
+        ddf = _one_method(ddf, method)
         lab = first_col(ddf, "cluster", "label", "cluster_id") or ddf.columns[0]
         col = "description_zh" if w.lang == "zh" and "description_zh" in ddf.columns else "description_en"
-        mdf = members[1] if members else None
+        mdf = _one_method(members[1], method) if members else None
         if members:
             used.add(members[0])
         mlab = first_col(mdf, "cluster", "label", "cluster_id") if mdf is not None else None
         for _, r in ddf.sort_values(lab).iterrows():
             who = mdf[mdf[mlab].astype(str) == str(r[lab])] if mdf is not None and mlab else pd.DataFrame()
-            n = int(r["n"]) if "n" in ddf.columns and pd.notna(r.get("n")) else len(who)
+            size = first_col(ddf, "n", "size", "n_songs")
+            n = int(r[size]) if size and pd.notna(r.get(size)) else len(who)
             sec.blocks.append(Text(str(r[col]), strong=w("cluster_n", c=r[lab], n=n)))
             if not who.empty:
+                who = who.drop_duplicates("track_id") if "track_id" in who.columns else who
                 cols = [c for c in ("title", "author", "user_count") if c in who.columns]
                 sec.blocks.append(table_from_frame(who.sort_values("user_count", ascending=False) if "user_count" in who.columns else who,
-                                                   columns=cols, max_rows=6,
+                                                   columns=cols, max_rows=5,
                                                    headers={"title": w("song"), "author": w("author"),
                                                             "user_count": w("user_count")},
-                                                   more_note=w("more_rows", n=len(who) - 6, t=members[0])))
+                                                   more_note=w("more_rows", n=len(who) - 5, t=members[0])))
     sec.blocks += generic_tables(tables, used, w)
     return sec
+
+
+LABEL_COLS = ("cluster", "label", "labels", "cluster_id", "kmeans", "minibatch", "hdbscan")
+
+
+def _one_method(df: pd.DataFrame, method: str | None) -> pd.DataFrame:
+    """Rows of one clustering method when a table holds several (a ``method`` column)."""
+    if df is None or "method" not in df.columns or df.empty:
+        return df
+    keep = df["method"].astype(str) == str(method) if method in set(df["method"].astype(str)) else \
+        df["method"] == df["method"].iloc[0]
+    return df[keep]
 
 
 def k_sweep_figure(cat: Catalog, settings):
@@ -410,12 +466,12 @@ def genre_section(cat: Catalog, w: Words) -> Section | None:
         return None
     sec = Section("genre", w("genre"))
     used: set[str] = set()
-    conf = _confusion(tables)
+    conf = _confusion(tables, _best_model(tables))
     if conf is not None:
         name, matrix, labels = conf
         used.add(name)
         sec.blocks.append(fig_block("confusion", vc.confusion_matrix(matrix, labels), w("cap_confusion")))
-    pred = find_table(tables, {"track_id"})
+    pred = find_table(tables, {"track_id", "label"}) or find_table(tables, {"track_id"})
     if pred:
         name, df = pred
         lab = first_col(df, "label", "top_label", "predicted", "prediction", "genre", "style")
@@ -425,14 +481,22 @@ def genre_section(cat: Catalog, w: Words) -> Section | None:
                                         w("cap_genre_dist")))
             view = df.merge(cat.tracks()[["track_id", "title", "author"]], on="track_id", how="left") \
                 if "title" not in df.columns else df
-            cols = ["title", "author", lab] + [c for c in df.columns if c.startswith(("prob", "p_", "confidence"))][:4]
+            cols = ["rank", "title", lab, "confidence", "margin", "model"]
             sec.blocks.append(table_from_frame(view, columns=cols, max_rows=12, caption=f"{w('from_table')} {name}",
                                                more_note=w("more_rows", n=len(view) - 12, t=name)))
     sec.blocks += generic_tables(tables, used, w)
     return sec
 
 
-def _confusion(tables: dict[str, pd.DataFrame]) -> tuple[str, np.ndarray, list[str]] | None:
+def _best_model(tables: dict[str, pd.DataFrame]) -> str | None:
+    ev = find_table(tables, {"model", "accuracy"})
+    if not ev:
+        return None
+    df = ev[1]
+    return str(df.loc[df["accuracy"].astype(float).idxmax(), "model"])
+
+
+def _confusion(tables: dict[str, pd.DataFrame], model: str | None = None) -> tuple[str, np.ndarray, list[str]] | None:
     for name, df in tables.items():
         if "confusion" not in name or df.empty:
             continue
@@ -440,8 +504,10 @@ def _confusion(tables: dict[str, pd.DataFrame]) -> tuple[str, np.ndarray, list[s
         p = first_col(df, "pred", "predicted", "pred_label", "y_pred")
         c = first_col(df, "count", "n", "value")
         if t and p:
+            if "dataset" in df.columns:
+                df = df[df["dataset"] == df["dataset"].iloc[0]]
             if "model" in df.columns:
-                df = df[df["model"] == df["model"].iloc[0]]
+                df = df[df["model"].astype(str) == (model if model in set(df["model"].astype(str)) else str(df["model"].iloc[0]))]
             m = df.pivot_table(index=t, columns=p, values=c, aggfunc="sum", fill_value=0) if c else \
                 pd.crosstab(df[t], df[p])
             labels = sorted(set(m.index) | set(m.columns), key=str)
@@ -461,7 +527,7 @@ def midi_section(cat: Catalog, w: Words, data_dir: Path, max_songs: int = 4) -> 
     sec = Section("midi", w("midi"))
     used: set[str] = set()
     for name, df in tables.items():
-        path_cols = [c for c in df.columns if df[c].dtype == object and df[c].astype(str).str.contains(
+        path_cols = [c for c in df.columns if _texty(df[c]) and df[c].astype(str).str.contains(
             r"\.(?:npy|wav|mp3|ogg|flac|mid|midi)$", regex=True).any()]
         if not path_cols:
             continue

@@ -293,8 +293,8 @@ def song_card(y: np.ndarray, sr: int, *, title_text: object = None, contour: Con
     c = contour or pitch_contour(y, sr)
     rel = relative_pitch(c)
     a = axes[2]
-    if np.isfinite(rel).any():
-        a.plot(c.times, rel, color=PALETTE[2], linewidth=1.2)
+    if np.isfinite(rel).any():  # dots too: short voiced runs between gaps still show
+        a.plot(c.times, rel, color=PALETTE[2], linewidth=1.2, marker=".", markersize=2.2)
         a.axhline(0, color="#b0bac1", linewidth=0.6)
         a.set_xlim(0, len(y) / sr)
         a.set_ylabel("pitch (st)")

@@ -71,12 +71,24 @@ def save_figure(fig: Figure, stem: str | Path, formats: Iterable[str] = FORMATS)
     return out
 
 
-def png_bytes(fig: Figure, dpi: int | None = None) -> bytes:
-    """The figure as PNG bytes (for embedding), and close it."""
+def png_bytes(fig: Figure, dpi: int | None = None, *, palette: bool = True) -> bytes:
+    """The figure as PNG bytes (for embedding), and close it.
+
+    ``palette`` stores it with a 256-colour palette: about 4x smaller for spectrograms, with no
+    visible change, which keeps a report with dozens of embedded figures light.
+    """
     buf = io.BytesIO()
     fig.savefig(buf, format="png", facecolor="white", dpi=dpi)
     plt.close(fig)
-    return buf.getvalue()
+    if not palette:
+        return buf.getvalue()
+    from PIL import Image
+
+    buf.seek(0)
+    img = Image.open(buf).convert("RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE)
+    out = io.BytesIO()
+    img.save(out, format="PNG", optimize=True)
+    return out.getvalue()
 
 
 def empty_note(ax, text: str) -> None:

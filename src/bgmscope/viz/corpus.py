@@ -265,7 +265,7 @@ def popularity_bars(names: Sequence[object], values: Sequence[float], *, ax=None
     """The chart's top songs by use count (horizontal bars, top at the top)."""
     v = np.asarray(values, dtype=float)
     if ax is None:
-        fig, ax = new_figure(6.4, max(2.4, 0.26 * len(v) + 0.9))
+        fig, ax = new_figure(9.0, max(2.4, 0.26 * len(v) + 0.9))
     fig = ax.figure
     labels = [_short(s, 26) for s in _labels(names)]
     ax.barh(range(len(v))[::-1], v, color=PALETTE[1])

@@ -139,14 +139,14 @@ def _song_figure(cat: Catalog, settings: Settings, kind: str, row):
 
 
 def _stored_ssm(cat: Catalog, settings: Settings, track_id: str) -> np.ndarray | None:
-    from ..report.sections import _resolve, stage_tables
+    from ..report.sections import _resolve, _texty, stage_tables
 
     for df in stage_tables(cat, "midi_").values():
         if "track_id" not in df.columns:
             continue
         hit = df[df["track_id"] == track_id]
         for c in df.columns:
-            if hit.empty or df[c].dtype != object:
+            if hit.empty or not _texty(df[c]):
                 continue
             p = _resolve(settings.data_dir, hit[c].iloc[0])
             if p is not None and p.suffix == ".npy":
