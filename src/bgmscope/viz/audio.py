@@ -213,7 +213,7 @@ def centroid_over_waveform(y: np.ndarray, sr: int, *, S: np.ndarray | None = Non
 
 def mfcc_heatmap(y: np.ndarray | None = None, sr: int = 16000, *, S: np.ndarray | None = None, n_mfcc: int = 20,
                  ax=None, title_text: object = None, hop_length: int = HOP):
-    """MFCCs over time (coefficient 0, the loudness term, omitted so the others keep contrast)."""
+    """MFCCs 1-19 over time, each standardised over the clip (coefficient 0, loudness, omitted)."""
     import librosa
     import librosa.display
 
@@ -223,15 +223,17 @@ def mfcc_heatmap(y: np.ndarray | None = None, sr: int = 16000, *, S: np.ndarray 
         S = magnitude(y, sr, hop_length=hop_length)
     mel = librosa.feature.melspectrogram(S=S**2, sr=sr)
     m = librosa.feature.mfcc(S=librosa.power_to_db(mel), n_mfcc=n_mfcc)[1:]
+    # each coefficient standardised over time: MFCC 1 would otherwise swamp the colour scale
+    sd = m.std(axis=1, keepdims=True)
+    m = (m - m.mean(axis=1, keepdims=True)) / np.where(sd > 0, sd, 1.0)
     if ax is None:
         fig, ax = new_figure(8, 2.4)
     fig = ax.figure
-    lim = float(np.max(np.abs(m))) or 1.0
     img = librosa.display.specshow(m, sr=sr, hop_length=hop_length, x_axis="time", ax=ax, cmap="coolwarm",
-                                   vmin=-lim, vmax=lim)
+                                   vmin=-3, vmax=3)
     ax.set_yticks(np.arange(0, n_mfcc - 1, 4) + 0.5, [str(i + 1) for i in range(0, n_mfcc - 1, 4)])
     ax.set_ylabel("MFCC")
-    fig.colorbar(img, ax=ax, pad=0.01, fraction=0.04)
+    fig.colorbar(img, ax=ax, pad=0.01, fraction=0.04, label="z per coefficient")
     if title_text is not None:
         ax.set_title(title(title_text), loc="left")
     return fig

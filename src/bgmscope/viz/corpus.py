@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from ..errors import ParameterError
 from .common import PALETTE, empty_note, new_figure, title
@@ -227,6 +228,7 @@ def distribution_bars(counts: pd.Series, *, ax=None, title_text: object = None, 
         ax.barh(range(len(counts)), counts.to_numpy(), color=PALETTE[0])
         ax.set_yticks(range(len(counts)), labels)
         ax.set_xlabel(xlabel)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         for i, v in enumerate(counts.to_numpy()):
             ax.text(v, i, f" {v:g}", va="center", fontsize=7.5, color="#455a64")
     else:
@@ -255,6 +257,7 @@ def histogram(values: Sequence[float], *, bins: int | Sequence[float] = 12, ax=N
     ax.text(med, ax.get_ylim()[1] * 0.95, f" median {med:.0f}", color=PALETTE[3], fontsize=8, va="top")
     ax.set_xlabel(xlabel)
     ax.set_ylabel("songs")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     if title_text is not None:
         ax.set_title(title(title_text), loc="left")
     return fig
