@@ -78,12 +78,12 @@ def _pieces(style: str, rng: random.Random, n: int) -> list[tuple[str, int | Non
         raise ParameterError(f"music21 corpus holds no pieces for style {style!r}")
     rng.shuffle(pool)
     # more candidates than needed: some scores fail to parse or are too short, and are skipped
-    return pool[: min(len(pool), 3 * n + 10)]
+    return pool[: min(len(pool), 4 * n + 20)]
 
 
 def plan_styles(per_class: int = 40, *, styles: tuple[str, ...] | list[str] = STYLES, seed: int = 0,
                 length_s: float = 10.0, clips_per_piece: int = 1) -> list[ClipRecipe]:
-    """Candidate recipes for every style (about 3x ``per_class`` of them, in a seeded order).
+    """Candidate recipes for every style (about 4x ``per_class`` of them, in a seeded order).
 
     :func:`build_styles_corpus` renders them in order until ``per_class`` clips of a style succeed.
     ``clips_per_piece`` > 1 cuts several clips (different offsets, fresh arrangement) per piece.
@@ -125,8 +125,8 @@ def render_clip(job: tuple[ClipRecipe, int]) -> tuple[np.ndarray, int]:
     piece = load_piece(recipe.path, recipe.number)
     need_beats = (recipe.offset_s + recipe.length_s + 1.0) * recipe.tempo / 60.0
     notes = tuple(n for n in piece.notes if n[0] < need_beats)
-    if len({round(n[0], 3) for n in notes}) < 8:
-        raise ValueError(f"{recipe.group}: fewer than 8 note onsets")
+    if len({round(n[0], 3) for n in notes}) < 3:  # slow polyphony may hold 3 chords in a short clip
+        raise ValueError(f"{recipe.group}: fewer than 3 note onsets in the clip")
     piece = dataclasses.replace(piece, notes=notes)
     rng = random.Random(recipe.seed)
     pm = arrange(piece, rng, tempo=recipe.tempo, transpose=recipe.transpose,
