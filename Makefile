@@ -26,6 +26,7 @@ setup: $(BIN)/python
 setup-test: $(BIN)/python
 	$(call apt_install,$(APT_TEST))
 	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q torch==2.13.0
 
 demo: setup
 	$(BIN)/bgmscope demo
