@@ -16,7 +16,7 @@ from . import loudness, pitch, rhythm, seedpitch, spectral, temporal, tonal
 from .spectrum import check_signal, single_threaded, stft
 from .stats42 import STAT42_NAMES, stats42
 
-FEATURE_VERSION = 2  # 2: tempo by pulse trains, Temperley keys, LUFS from the spectrum, f0 median 9
+FEATURE_VERSION = 3  # 2: tempo by pulse trains, Temperley keys, LUFS from spectrum; 3: f0 hop 24 ms
 ID_COLUMNS = ("clip_id", "track_id", "clip_kind", "clip_index")
 META_COLUMNS = ("feature_version", "sample_rate", "duration_s")
 PERCENTILES = (10, 50, 90)
