@@ -106,6 +106,25 @@ def _stage_tables(cat: Catalog) -> None:
         "description_zh": ["比平均更明亮", "比平均更暗"]}))
     cat.write_frame("cluster_sweep", pd.DataFrame({"k": [2, 3], "silhouette": [0.41, 0.22],
                                                    "calinski_harabasz": [5.0, 3.1], "chosen": [True, False]}))
+    # a transcription-shaped table: a MIDI file (rendered by the report) and a stored SSM
+    import pretty_midi
+
+    midi_dir = cat.path.parent / "midi"
+    midi_dir.mkdir(exist_ok=True)
+    pm = pretty_midi.PrettyMIDI()
+    inst = pretty_midi.Instrument(program=0)
+    for i, pitch in enumerate([60, 62, 64, 65, 67, 65, 64, 62]):
+        inst.notes.append(pretty_midi.Note(velocity=100, pitch=pitch, start=0.4 * i, end=0.4 * i + 0.35))
+    pm.instruments.append(inst)
+    pm.write(str(midi_dir / "m1.mid"))
+    y, sr = load_clip(cat.path.parent, clips["path"].iloc[0])
+    import librosa
+
+    chroma = librosa.util.normalize(librosa.feature.chroma_stft(y=y, sr=sr, hop_length=2048), norm=2, axis=0)
+    np.save(midi_dir / "m1_ssm_chroma.npy", chroma.T @ chroma)
+    cat.write_frame("midi_songs", pd.DataFrame({"track_id": ["m1"], "n_notes": [8],
+                                                "midi_path": [str(midi_dir / "m1.mid")],
+                                                "ssm_chroma_path": ["midi/m1_ssm_chroma.npy"]}))
     from bgmscope.analysis.stats import spearman_table
 
     cat.write_frame("hits_spearman", spearman_table(df[["rms", "centroid", "zcr"]], df["user_count"].astype(float),
@@ -130,12 +149,13 @@ def test_report_files_and_sections(built, corpus):
     assert built.html.parent == corpus.report_dir
     assert built.songs == 9  # the broken mp3 never became a clip
     assert built.cards == 3
-    assert {"summary", "findings", "songs", "features", "cluster", "failures"} <= set(built.sections)
+    assert {"summary", "findings", "songs", "features", "cluster", "midi", "failures"} <= set(built.sections)
     # stages that never ran are named, not errors
     assert any("select" in o for o in built.omitted) and any("genre" in o for o in built.omitted)
     page = built.html.read_text(encoding="utf-8")
     assert "Spearman ρ" in page and "brighter than average" in page
-    assert page.count("<audio") >= 3
+    assert page.count("<audio") >= 4  # three cards and the MIDI rendered through the SoundFont
+    assert "midi (FluidSynth)" in page and "Self-similarity" in page
 
 
 def test_report_is_self_contained(built):
