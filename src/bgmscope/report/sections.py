@@ -185,10 +185,15 @@ def features_section(cat: Catalog, w: Words, songs: pd.DataFrame, top_song: tupl
 
 
 # -- findings ---------------------------------------------------------------------------------------
+HITS_EXTRA = ("versions", "version_pairs", "hook_positions", "similar")
+
+
 def findings_section(cat: Catalog, w: Words) -> Section | None:
     tables = stage_tables(cat, "hits_")
     if not tables:
         return None
+    # the hits stage also stores hook positions and version groups under their own names
+    tables.update({t: cat.read_frame(t) for t in HITS_EXTRA if cat.has_table(t)})
     sec = Section("findings", w("findings"))
     items: list[str] = []
     used: set[str] = set()
