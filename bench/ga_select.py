@@ -5,8 +5,8 @@ Beside it, in the same run: the vectorised objective against a per-clip loop (th
 write the seed's nearest-neighbour count), on the same masks, with the results checked equal; and
 the whole ``select`` study (GA on every song + 5-fold held-out check with all baselines).
 
-    .venv/bin/python bench/select.py            # the full figures
-    .venv/bin/python bench/select.py --quick    # a small run (100 songs, 20 x 20)
+    .venv/bin/python bench/ga_select.py            # the full figures
+    .venv/bin/python bench/ga_select.py --quick    # a small run (100 songs, 20 x 20)
 """
 
 from __future__ import annotations
