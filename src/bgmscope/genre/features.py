@@ -20,7 +20,7 @@ from ..errors import ParameterError
 from ..fsutil import atomic_path, short_hash
 from .dataset import load_clip_audio
 
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 _EPS = 1e-10
 
 
@@ -41,6 +41,20 @@ class FeatureParams:
         return asdict(self)
 
 
+MOD_PITCH, MOD_TIME = 36, 6  # kept 2-D modulation bins: pitch (per 72 semitones) x time (per 3 s)
+
+
+def modulation_2d(patches: np.ndarray) -> np.ndarray:
+    """Median over patches of log(1 + |FFT2|) of each log-CQT patch (level-normalised, 60 dB floor),
+    cropped to the low ``MOD_PITCH x MOD_TIME`` modulation bins: a circular shift in pitch
+    (transposition) or time changes only the phase, so this describes texture and rhythm-pitch
+    patterns whatever the key and start (Bertin-Mahieux & Ellis' 2DFTM, on CQT patches)."""
+    P = patches - patches.max(axis=(1, 2), keepdims=True)
+    P = np.maximum(P, -60.0)
+    F = np.abs(np.fft.fft2(P, axes=(1, 2)))[:, :MOD_PITCH, :MOD_TIME]
+    return np.log1p(np.median(F, axis=0)).ravel()
+
+
 def _summary_names() -> list[str]:
     names = [f"mfcc{i:02d}_mean" for i in range(20)] + [f"mfcc{i:02d}_std" for i in range(20)]
     names += [f"dmfcc{i:02d}_std" for i in range(20)]
@@ -59,6 +73,8 @@ def _summary_names() -> list[str]:
     names += [f"simul_ic{i:02d}" for i in range(12)]  # interval classes between simultaneous notes
     names += [f"top_step{i}" for i in range(6)]  # melodic step sizes of the top voice
     names += [f"pc_rot{i:02d}" for i in range(12)] + [f"pc_sorted{i:02d}" for i in range(12)]
+    # 2-D Fourier magnitude of log-CQT patches: invariant to transposition and time shift
+    names += [f"mod2d_p{i:02d}_t{j}" for i in range(MOD_PITCH) for j in range(MOD_TIME)]
     return names
 
 
@@ -205,6 +221,7 @@ def summary_vector(y: np.ndarray, sr: int, *, S: np.ndarray | None = None, C_db:
     out += [len(times) / max(dur, _EPS), float(onset.mean()), float(onset.std()), ioi_cv, pulse,
             min(ratio, 100.0), float(np.log2(max(tempo, 1.0)))]
     out += pitch_structure(C_db, sr, params)
+    out += list(modulation_2d(cqt_patches(y, sr, C_db=C_db, params=params)))
     vec = np.nan_to_num(np.asarray(out, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
     if len(vec) != len(SUMMARY_NAMES):  # a guard for whoever edits the lists above
         raise AssertionError(f"summary has {len(vec)} values for {len(SUMMARY_NAMES)} names")
