@@ -40,7 +40,14 @@ def render_midi(
     sf2 = str(sf2_path or default_soundfont())
     if not pm.instruments:
         raise ParameterError("the MIDI has no instruments to render")
-    tracks = [inst.fluidsynth(fs=sr, sf2_path=sf2) for inst in pm.instruments]
+    import fluidsynth
+
+    synth = fluidsynth.Synth(samplerate=float(sr))  # one synth, the SoundFont loaded once
+    try:
+        sfid = synth.sfload(sf2)
+        tracks = [inst.fluidsynth(fs=sr, synthesizer=synth, sfid=sfid) for inst in pm.instruments]
+    finally:
+        synth.delete()
     n = max((len(t) for t in tracks), default=0)
     if n == 0:
         return np.zeros((2, 0) if stereo else (0,), np.float32)
