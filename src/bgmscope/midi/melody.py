@@ -199,9 +199,12 @@ def _segment(y: np.ndarray, sr: int, times: np.ndarray, midi: np.ndarray, q: np.
     hard = {int(f) for f, st in zip(onset_frames, strong, strict=True) if st}
     for i in change:
         near = onset_frames[np.abs(onset_frames - i) <= snap]
+        after = onset_frames[(i - onset_frames > 0) & (i - onset_frames <= snap)]
         if len(near) == 0:
             bounds.setdefault(i, False)
-        elif q[i] < 0 or q[i - 1] < 0:  # voicing edges stay where the tracker saw them
+        elif (q[i] < 0 or q[i - 1] < 0) and len(after) == 0:
+            # voicing edges stay where the tracker saw them, except inside an attack, where a
+            # tracker often drops out or slips an octave before the new note settles
             bounds.setdefault(i, False)
     cuts = sorted({0, n, *bounds})
     rms = librosa.feature.rms(y=y, frame_length=1024, hop_length=HOP, center=True)[0]
