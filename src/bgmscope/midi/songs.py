@@ -27,7 +27,7 @@ from .melody import notes_to_midi, transcribe_melody
 from .ssm import audio_beat_features, midi_beat_features, repetition_score, self_similarity
 
 STAGE = "transcribe"
-MIDI_VERSION = 1  # bump when transcription or SSM code changes results
+MIDI_VERSION = 2  # bump when transcription or SSM code changes results
 SSM_KINDS = ("pitch", "chroma", "mfcc")
 
 
