@@ -72,7 +72,7 @@ def test_hmm_fits_tiny_classes_by_falling_back():
 
 @pytest.mark.parametrize("kind", ["hmm", "svm", "gbm"])
 def test_saved_model_predicts_identically(synth, tmp_path, kind):
-    model = make_model(kind, random_state=0)
+    model = make_model(kind, random_state=0, **({"max_iter": 40} if kind == "gbm" else {}))
     Xtr, ytr = _xy(synth, "train", model.input_kind)
     Xte, _ = _xy(synth, "test", model.input_kind)
     model.fit(Xtr, ytr)
@@ -117,7 +117,7 @@ def test_bad_input_fails_clearly(synth, tmp_path):
 
 @pytest.mark.skipif(not torch_available(), reason="PyTorch (the optional 'torch' extra) is not installed")
 def test_cnn_learns_and_round_trips(synth, tmp_path):
-    model = make_model("cnn", random_state=0, epochs=12, width=8)
+    model = make_model("cnn", random_state=0, epochs=8, width=8)
     Xtr, ytr = _xy(synth, "train", "patches")
     Xte, yte = _xy(synth, "test", "patches")
     model.fit(Xtr, ytr)

@@ -231,7 +231,8 @@ class SummaryGenre(GenreModel):
     input_kind = "summary"
 
     def __init__(self, *, estimator: str = "svm", C: float = 10.0, gamma: str | float = "scale",
-                 softmax_scale: float = 3.0, params: FeatureParams | None = None, random_state: int = 0):
+                 softmax_scale: float = 3.0, max_iter: int = 200, params: FeatureParams | None = None,
+                 random_state: int = 0):
         super().__init__(params=params, random_state=random_state)
         if estimator not in ("svm", "gbm"):
             raise ParameterError(f"estimator must be svm|gbm, got {estimator!r}")
@@ -239,6 +240,7 @@ class SummaryGenre(GenreModel):
         self.C = C
         self.gamma = gamma
         self.softmax_scale = softmax_scale
+        self.max_iter = max_iter  # boosting rounds (gbm only)
 
     def _fit(self, X: list[np.ndarray], yi: np.ndarray) -> None:
         from sklearn.ensemble import HistGradientBoostingClassifier
@@ -250,7 +252,7 @@ class SummaryGenre(GenreModel):
             # probabilities: a softmax over one-vs-rest decision values (deterministic, no inner CV)
             est = SVC(C=self.C, gamma=self.gamma, decision_function_shape="ovr", random_state=self.random_state)
         else:
-            est = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.1,
+            est = HistGradientBoostingClassifier(max_iter=self.max_iter, learning_rate=0.1,
                                                  random_state=self.random_state)
         self.pipeline_ = make_pipeline(StandardScaler(), est).fit(np.stack(X), yi)
 

@@ -28,7 +28,7 @@ from ..engine import run_map
 from ..errors import ParameterError
 from ..fsutil import atomic_path, atomic_write_text
 
-STYLES_VERSION = 1
+STYLES_VERSION = 2
 # style -> corpus sources: a music21 composer/collection folder, or (multi-tune file, tune range)
 STYLE_SOURCES: dict[str, list[str | tuple[str, int, int]]] = {
     "chinese-folk": [("essenFolksong/han1", 1, 400), ("essenFolksong/han2", 1, 400)],
@@ -74,6 +74,7 @@ def _pieces(style: str, rng: random.Random, n: int) -> list[tuple[str, int | Non
             pool += [(path, k) for k in range(lo, hi + 1)]
         else:
             pool += [(p, None) for p in corpus_paths(src)]
+    pool = list(dict.fromkeys(pool))  # one piece stored twice (.mxl and .xml) is one piece
     if not pool:
         raise ParameterError(f"music21 corpus holds no pieces for style {style!r}")
     rng.shuffle(pool)
