@@ -29,14 +29,17 @@ def register(app: typer.Typer) -> None:
         settings = settings_of(ctx)
         if file is not None:
             from .audio.decode import load
+            from .midi.contour import beat_track
             from .midi.melody import notes_to_midi, transcribe_audio
             from .midi.poly import transcribe_poly
 
             y, sr = load(file, sr=settings.sample_rate, duration=max_seconds)
-            pm, notes, tempo = transcribe_audio(y, sr, source=source)
             if poly:
+                tempo = beat_track(y, sr).tempo_bpm
                 notes = transcribe_poly(y, sr)
-                pm = notes_to_midi(notes, tempo_bpm=tempo, name="polyphonic")
+                pm = notes_to_midi(notes, tempo_bpm=tempo if tempo > 0 else 120.0, name="polyphonic")
+            else:
+                pm, notes, tempo = transcribe_audio(y, sr, source=source)
             target = out or Path(file).with_suffix(".mid")
             if target.suffix.lower() not in (".mid", ".midi"):
                 raise typer.BadParameter("--out must end in .mid")
