@@ -119,6 +119,10 @@ def test_stage_runs_and_cli_commands(catalog_dir: Path, tmp_path: Path) -> None:
                           "--audio", "wav"], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     assert (tmp_path / "c.mid").is_file() and (tmp_path / "c.wav").is_file()
+    res = subprocess.run([*exe, "transcribe", "--file", str(tmp_path / "c.wav"), "--out", str(tmp_path / "t.mid")],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert len(pretty_midi.PrettyMIDI(str(tmp_path / "t.mid")).instruments[0].notes) > 20
     res = subprocess.run([*exe, "render", str(tmp_path / "nope.mid"), "--out", str(tmp_path / "n.wav")],
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 2 and "not found" in res.stdout
