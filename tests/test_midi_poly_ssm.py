@@ -11,8 +11,13 @@ import pytest
 from bgmscope.errors import ParameterError
 from bgmscope.midi.evaluate import note_scores, reference_notes
 from bgmscope.midi.poly import transcribe_poly
-from bgmscope.midi.ssm import (audio_beat_features, midi_beat_features, repetition_score, self_similarity,
-                               stripe_similarity)
+from bgmscope.midi.ssm import (
+    audio_beat_features,
+    midi_beat_features,
+    repetition_score,
+    self_similarity,
+    stripe_similarity,
+)
 from bgmscope.synth import render_midi
 
 SR = 16000
