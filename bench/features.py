@@ -162,7 +162,8 @@ def save_clips(folder: Path, clips: np.ndarray) -> Path:
 def build_corpus(work: Path, n_songs: int, jobs: int):
     from bgmscope.demo import build_demo_corpus
 
-    return build_demo_corpus(work / "demo-corpus", n_songs=n_songs, seed=0, jobs=jobs)
+    # one folder per size: rebuilding a corpus with another song count reuses stale files
+    return build_demo_corpus(work / f"demo-corpus-{n_songs}", n_songs=n_songs, seed=0, jobs=jobs)
 
 
 def cut_clips(corpus, n_clips: int) -> np.ndarray:
