@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import numpy as np
 import pretty_midi
@@ -93,3 +94,19 @@ def test_bad_audio_fails_with_a_clear_error() -> None:
 
 def test_silence_has_no_notes() -> None:
     assert transcribe_melody(np.zeros(SR, np.float32), SR) == []
+
+
+GTZAN = Path("/work/shared/data/gtzan-sample")
+
+
+@pytest.mark.skipif(not GTZAN.is_dir(), reason="development data not present")
+def test_real_recording_gives_a_plausible_melody_and_tempo(tmp_path) -> None:
+    from bgmscope.audio.decode import load
+
+    y, sr = load(GTZAN / "pop" / "pop.00000.au", sr=SR, duration=15)
+    pm, notes, bpm = transcribe_audio(y, sr, source="mix")
+    assert 30 <= len(notes) <= 15 * 12  # a tune, not silence and not one note per frame
+    assert all(55 <= n.pitch <= 96 and n.end > n.start for n in notes)
+    assert 60 <= bpm <= 200
+    pm.write(str(tmp_path / "pop.mid"))
+    assert len(pretty_midi.PrettyMIDI(str(tmp_path / "pop.mid")).instruments[0].notes) == len(notes)
