@@ -255,3 +255,14 @@ def test_every_column_is_described_and_documented():
         describe("no_such_column")
     doc = Path(__file__).resolve().parents[1] / "docs" / "features.md"
     assert markdown_table() in doc.read_text(encoding="utf-8")  # regenerate with python -m bgmscope.features.names
+
+
+def test_clip_curves_for_figures():
+    from bgmscope.features.extract import clip_curves
+
+    y = sine(330, 3) + clicks(120, 3)
+    c = clip_curves(y, SR)
+    assert c["envelope_min"].min() >= -1.0 and c["envelope_max"].max() == pytest.approx(1.0)
+    assert c["frame_t"].shape == c["centroid"].shape == c["zcr"].shape == c["rms"].shape
+    assert c["relpitch"].size == 3 * SR // 8000 and c["relpitch_t"].size == c["relpitch"].size
+    assert np.nanmedian(c["f0_hz"]) == pytest.approx(330, rel=0.01)
