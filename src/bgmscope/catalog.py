@@ -168,17 +168,7 @@ class Catalog:
     def write_frame(self, name: str, df: pd.DataFrame) -> None:
         """Replace table ``name`` with ``df`` atomically (a stage's whole result)."""
         _check_name(name)
-        df = _typed(df)
-        self.con.register("_frame", df)
-        try:
-            self.con.execute("BEGIN TRANSACTION")
-            self.con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _frame")
-            self.con.execute("COMMIT")
-        except Exception:
-            self.con.execute("ROLLBACK")
-            raise
-        finally:
-            self.con.unregister("_frame")
+        self._run_with_frame(_typed(df), f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _frame")
 
     def upsert_frame(self, name: str, df: pd.DataFrame) -> None:
         """Insert or replace rows of an existing table with a primary key, matching columns by name."""
@@ -186,10 +176,14 @@ class Catalog:
         if df.empty:
             return
         cols = ", ".join(f'"{c}"' for c in df.columns)
+        self._run_with_frame(df, f"INSERT OR REPLACE INTO {name} ({cols}) SELECT {cols} FROM _frame")
+
+    def _run_with_frame(self, df: pd.DataFrame, sql: str) -> None:
+        """Run ``sql`` reading ``df`` as ``_frame``, in one transaction."""
         self.con.register("_frame", df)
         try:
             self.con.execute("BEGIN TRANSACTION")
-            self.con.execute(f"INSERT OR REPLACE INTO {name} ({cols}) SELECT {cols} FROM _frame")
+            self.con.execute(sql)
             self.con.execute("COMMIT")
         except Exception:
             self.con.execute("ROLLBACK")

@@ -59,7 +59,7 @@ def run_map(
     """
     items = list(items)
     jobs = jobs or default_jobs()
-    with progress(transient=False) if show_progress else _NullProgress() as bar:
+    with progress(transient=False) if show_progress else NullProgress() as bar:
         task = bar.add_task(desc, total=len(items))
         if engine == "dask":
             from .dask_engine import dask_map
@@ -100,7 +100,9 @@ def _pool_map(func: Callable[[T], R], items: list[T], jobs: int) -> Iterator[tup
                     pending[pool.submit(_call, func, nxt)] = nxt
 
 
-class _NullProgress:
+class NullProgress:
+    """A progress bar that shows nothing (show_progress=False)."""
+
     def __enter__(self):
         return self
 

@@ -24,7 +24,7 @@ import pandas as pd
 
 from ..catalog import Catalog, now
 from ..config import Settings
-from ..engine import progress
+from ..engine import NullProgress, progress
 from ..errors import BgmscopeError, ParameterError
 from .client import (
     AuthError,
@@ -243,7 +243,7 @@ def download(catalog: Catalog, settings: Settings, client: ChartClient, *, jobs:
         summary.failures.append((item, reason))
         catalog.record_failure(run_id, "download", item, reason)
 
-    with progress(transient=False) if show_progress else _quiet() as bar, \
+    with progress(transient=False) if show_progress else NullProgress() as bar, \
             ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="bgmscope-dl") as pool:
         task = bar.add_task("download songs", total=len(todo))
         it = iter(todo)
@@ -305,16 +305,3 @@ def _gone_row(res: FetchResult) -> dict:
             "sample_rate": None, "channels": None, "duration_s": None, "size_bytes": None,
             "status": "gone", "error": "gone: the chart has no play URL (歌曲不存在)", "ingested_at": now()}
 
-
-class _quiet:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        return None
-
-    def add_task(self, *a, **k):
-        return 0
-
-    def advance(self, *a, **k):
-        return None
