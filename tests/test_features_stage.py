@@ -161,3 +161,22 @@ def test_pipeline_stage_runs_and_reports(corpus: Settings, tmp_path: Path):
     with Catalog(empty.catalog_path) as cat:
         with pytest.raises(CatalogError):
             run_stage(PipelineContext(cat, empty, 1, Console(file=open(tmp_path / "log2.txt", "w"))))
+
+
+def test_unreachable_scheduler_fails_clearly_and_closes_the_run(corpus: Settings, tmp_path: Path):
+    pytest.importorskip("distributed")
+    import shutil
+    import socket
+
+    d2 = tmp_path / "data"
+    shutil.copytree(corpus.data_dir, d2)
+    other = Settings(data_dir=d2)
+    with socket.socket() as s:  # a free loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with Catalog(other.catalog_path) as cat:
+        with pytest.raises(ParameterError, match="scheduler"):
+            run_features(cat, other, engine="dask", scheduler=f"tcp://127.0.0.1:{port}", force=True,
+                         show_progress=False)
+        runs = cat.query("SELECT finished_at FROM runs WHERE stage = 'features' ORDER BY started_at DESC LIMIT 1")
+        assert runs["finished_at"].notna().all()

@@ -131,19 +131,25 @@ def run_features(
         summary.rows = len(df)
 
     since = 0
-    for out in run_map(extract_task, tasks, jobs=jobs, desc="features", show_progress=show_progress,
-                       engine=engine, scheduler=scheduler):
-        if out.ok:
-            new_rows.append(out.result)
-            summary.computed += 1
-            since += 1
-            if since >= CHECKPOINT_ROWS:
-                write()
-                since = 0
-        else:
-            summary.failed += 1
-            summary.failures.append((out.item.clip_id, out.error))
-            catalog.record_failure(run_id, "features", out.item.clip_id, out.error)
+    try:
+        for out in run_map(extract_task, tasks, jobs=jobs, desc="features", show_progress=show_progress,
+                           engine=engine, scheduler=scheduler):
+            if out.ok:
+                new_rows.append(out.result)
+                summary.computed += 1
+                since += 1
+                if since >= CHECKPOINT_ROWS:
+                    write()
+                    since = 0
+            else:
+                summary.failed += 1
+                summary.failures.append((out.item.clip_id, out.error))
+                catalog.record_failure(run_id, "features", out.item.clip_id, out.error)
+    except BaseException:  # e.g. an unreachable scheduler or Ctrl-C: keep what was done, close the run
+        if new_rows:
+            write()
+        catalog.finish_run(run_id, summary.computed, summary.failed, summary.cached)
+        raise
     write()
     if export and summary.rows:
         settings.export_dir.mkdir(parents=True, exist_ok=True)
