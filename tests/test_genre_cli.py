@@ -79,6 +79,9 @@ def test_train_predict_eval_commands(chart, tmp_path):
         conf = cat.read_frame("genre_confusion")
     assert set(ev["model"]) == {"hmm", "svm"} and (ev["folds"] == 3).all()
     assert conf.groupby("model")["count"].sum().tolist() == [18, 18]
+    # inputs are cached under the data dir, never written into the (possibly read-only) dataset
+    assert any((chart.data_dir / "cache" / "genre-inputs").glob("*.npz"))
+    assert sorted(p.name for p in ds.iterdir()) == ["clicks", "sweeps", "tones"]
 
     r = run.invoke(app, ["--data-dir", str(chart.data_dir), "genre", "eval", str(ds), "--model", "lstm"])
     assert isinstance(r.exception, ParameterError)

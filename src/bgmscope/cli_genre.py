@@ -95,6 +95,7 @@ def register(app: typer.Typer) -> None:
         from .genre.evaluate import compute_inputs, cross_validate, inputs_for, store_eval
         from .genre.features import FeatureParams
         from .genre.models import torch_available
+        from .genre.train import input_cache
 
         kinds = ["hmm", "svm", "cnn"] if model == "all" else [m.strip() for m in model.split(",")]
         if model == "all" and not torch_available():
@@ -106,7 +107,7 @@ def register(app: typer.Typer) -> None:
         settings = settings_of(ctx)
         ds = load_dataset(dataset)
         data = compute_inputs(ds, kinds=inputs_for(kinds), params=FeatureParams(sr=settings.sample_rate), jobs=jobs,
-                              cache_dir=Path(dataset) / ".bgmscope-cache")
+                              cache_dir=input_cache(settings))
         res = cross_validate(data, kinds, n_splits=folds, seed=settings.seed)
         t = Table(title=f"genre eval: {dataset} ({len(data.items)} clips, {res.summary['folds'].iloc[0]} folds by piece)")
         for col in ("model", "accuracy", "macro-F1", "fit s/fold", "predict ms/clip"):

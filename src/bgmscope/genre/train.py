@@ -19,6 +19,11 @@ from .features import FeatureParams
 from .models import GenreModel, load_model, make_model
 
 
+def input_cache(settings: Settings) -> Path:
+    """Where per-clip model inputs are cached (under the data dir: dataset folders may be read-only)."""
+    return settings.data_dir / "cache" / "genre-inputs"
+
+
 def model_folder(settings: Settings) -> Path:
     return settings.model_dir / "genre"
 
@@ -73,7 +78,7 @@ def train(dataset_dir: str | Path, kind: str, settings: Settings, *, jobs: int =
     if len(ds.labels) < 2:
         raise ParameterError(f"{dataset_dir}: need at least two labels, found {ds.labels}")
     data = compute_inputs(ds, kinds=(INPUT_OF[kind],), params=params, jobs=jobs, show_progress=show_progress,
-                          cache_dir=Path(dataset_dir) / ".bgmscope-cache" if cache else None)
+                          cache_dir=input_cache(settings) if cache else None)
     if data.items.empty:
         raise ParameterError(f"{dataset_dir}: no clip could be decoded ({len(data.failures)} failed)")
     model = make_model(kind, random_state=settings.seed, params=params, **(options or {}))
