@@ -30,3 +30,13 @@ def test_small_corpus_renders_real_mp3s_and_a_marked_chart(tmp_path):
     again = build_demo_corpus(tmp_path / "demo", n_songs=5, seed=1, jobs=2)
     assert {p: p.stat().st_mtime for p in again.audio_dir.iterdir()} == mtimes  # reused, not re-rendered
     assert again.chart_csv.read_bytes() == c.chart_csv.read_bytes()
+
+
+def test_rebuilding_with_another_plan_replaces_every_file(tmp_path):
+    small = build_demo_corpus(tmp_path / "demo", n_songs=3, seed=1, jobs=1)
+    old = {p.name: p.read_bytes() for p in small.audio_dir.iterdir()}
+    other = build_demo_corpus(tmp_path / "demo", n_songs=3, seed=2, jobs=1)
+    chart = pd.read_csv(other.chart_csv, dtype={"音乐ID": str})
+    files = sorted(p.name for p in other.audio_dir.iterdir())
+    assert files == sorted(f"{m}.mp3" for m in chart["音乐ID"])  # nothing stale left beside them
+    assert all(old.get(name) != (other.audio_dir / name).read_bytes() for name in files)

@@ -150,12 +150,20 @@ def build_demo_corpus(root: Path, *, n_songs: int = 48, seed: int = 0, jobs: int
     chart_csv = root / "demo-chart.csv"
     manifest = root / "manifest.json"
     key = {"version": DEMO_VERSION, "seed": seed, "songs": n_songs}
-    if manifest.exists() and chart_csv.exists() and json.loads(manifest.read_text("utf-8")) == key:
+    state = json.loads(manifest.read_text("utf-8")) if manifest.exists() else {}
+    if state.get("key") == key and state.get("complete") and chart_csv.exists():
         songs = pd.read_csv(chart_csv, dtype={"音乐ID": str})
         if all((audio_dir / f"{m}.mp3").exists() for m in songs["音乐ID"]):
             if console:
                 console.print(f"demo corpus: reusing {len(songs)} songs in {root}")
             return DemoCorpus(root, audio_dir, midi_dir, chart_csv, songs)
+    if state.get("key") != key:
+        # another plan (seed, size, version): its files would sit under this plan's ids
+        for folder in (audio_dir, midi_dir):
+            for f in folder.iterdir():
+                f.unlink()
+        chart_csv.unlink(missing_ok=True)
+    atomic_write_text(manifest, json.dumps({"key": key, "complete": False}))
     recipes = plan_corpus(n_songs, seed)
     rows, failed = [], []
     jobs_list = [(r, str(audio_dir), str(midi_dir)) for r in recipes]
@@ -176,5 +184,5 @@ def build_demo_corpus(root: Path, *, n_songs: int = 48, seed: int = 0, jobs: int
         "edit_of": songs["edit_of"], "score": songs["source"],
     })
     atomic_write_text(chart_csv, chart.to_csv(index=False))
-    atomic_write_text(manifest, json.dumps(key))
+    atomic_write_text(manifest, json.dumps({"key": key, "complete": True}))
     return DemoCorpus(root, audio_dir, midi_dir, chart_csv, chart)
