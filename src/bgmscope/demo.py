@@ -22,7 +22,7 @@ import soundfile as sf
 from .engine import run_map
 from .fsutil import atomic_path, atomic_write_text
 
-DEMO_VERSION = 1
+DEMO_VERSION = 2
 SOURCES = [  # (style, corpus path or folder, share, chinese label)
     ("chinese-folk", "essenFolksong/han1", 0.35, "中国民歌"),
     ("chinese-folk", "essenFolksong/han2", 0.25, "中国民歌"),

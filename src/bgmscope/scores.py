@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pretty_midi
 
-LEAD_PROGRAMS = [0, 4, 11, 24, 40, 56, 65, 71, 73, 75, 80, 81, 104, 110]
+# no sitar (104): its drone patch has no single pitch, so it makes poor melody ground truth
+LEAD_PROGRAMS = [0, 4, 11, 24, 40, 56, 65, 71, 73, 75, 80, 81, 110]
 PAD_PROGRAMS = [4, 48, 49, 52, 88, 89, 0, 24]
 BASS_PROGRAMS = [32, 33, 34, 38, 39]
 
