@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..catalog import Catalog
-from ..errors import CatalogError, ParameterError
+from ..errors import CatalogError, NotEnoughData, ParameterError
 from . import stats
 
 TARGETS = ("user_count", "user_incr", "rank")
@@ -155,7 +155,7 @@ def analyse(catalog: Catalog, options: HitsOptions | None = None, *,
         merged = int((v["group_size"] > 1).sum() - (v.loc[v["group_size"] > 1, "group_id"].nunique()))
         notes.append(f"counted each version group once ({merged} edits folded into their full song)")
     if len(chart) < stats.MIN_SONGS:
-        raise CatalogError(f"only {len(chart)} songs with chart numbers and features; need >= {stats.MIN_SONGS}")
+        raise NotEnoughData(f"only {len(chart)} songs with chart numbers and features; need >= {stats.MIN_SONGS}")
 
     res.tables["hits_correlations"] = corr = _correlations(chart, cols, options, notes)
     growth = growth_table(catalog)
