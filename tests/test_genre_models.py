@@ -141,3 +141,15 @@ def test_cnn_without_torch_says_how_to_install(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_torch)
     with pytest.raises(ParameterError, match=r"bgmscope\[torch\]"):
         make_model("cnn")
+
+
+def test_svm_probabilities_are_calibrated_not_fixed(synth):
+    Xtr, ytr = _xy(synth, "train", "summary")
+    Xte, yte = _xy(synth, "test", "summary")
+    model = SummaryGenre().fit(Xtr, ytr)
+    assert 0.05 <= model.scale_ <= 20
+    fixed = SummaryGenre(softmax_scale=0.1).fit(Xtr, ytr)
+    assert fixed.scale_ == 0.1
+    # same ranking, different confidence: the scale changes probabilities, never the label
+    assert list(fixed.predict(Xte)) == list(model.predict(Xte))
+    assert fixed.predict_proba(Xte).max() < model.predict_proba(Xte).max()
