@@ -11,23 +11,18 @@ that mode's); the server runs in another process.
 
 from __future__ import annotations
 
+import argparse
+import json
+import multiprocessing as mp
 import os
+import resource
+import shutil
+import socket
+import subprocess
 import sys
-
-# bench/ holds scripts named like stdlib modules (select.py): keep this folder off the import path
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import multiprocessing as mp  # noqa: E402
-import resource  # noqa: E402
-import shutil  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import tempfile
+import time
+from pathlib import Path
 
 
 def _serve(root: str, port: int) -> None:

@@ -19,21 +19,15 @@ accuracy within 2 points of pyin; the full set including f0 <= 50 ms per 15 s cl
 
 from __future__ import annotations
 
+import argparse
+import multiprocessing as mp
 import os
-import sys
+import resource
+import tempfile
+import time
+from pathlib import Path
 
-# bench/ holds scripts named like stdlib modules (select.py): keep this folder off the import path
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
-
-import argparse  # noqa: E402
-import multiprocessing as mp  # noqa: E402
-import resource  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
+import numpy as np
 
 SR = 16000
 CLIP_S = 15.0

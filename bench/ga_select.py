@@ -11,21 +11,13 @@ the whole ``select`` study (GA on every song + 5-fold held-out check with all ba
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import argparse
+import time
 
-# This file shares its name with the standard library's `select` module (which subprocess imports):
-# keep its own folder off the import path so `import select` finds the real one.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if p and Path(p).resolve() != _HERE]
+import numpy as np
+from threadpoolctl import threadpool_limits
 
-import argparse  # noqa: E402
-import time  # noqa: E402
-
-import numpy as np  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
-
-from bgmscope.select import (  # noqa: E402
+from bgmscope.select import (
     PairMatchObjective,
     SelectOptions,
     pair_partners,

@@ -15,19 +15,13 @@ and the most repeated window (repetition only). Target: find_hook >= 80 %.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import argparse
+import random
+import time
 
-# a script in bench/ named like a stdlib module would shadow it: keep bench/ off the import path
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+import numpy as np
 
-import argparse  # noqa: E402
-import random  # noqa: E402
-import time  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-from bgmscope.engine import run_map  # noqa: E402
+from bgmscope.engine import run_map
 
 LAYOUTS = ["IVCVCBCC", "VCVCBC", "IVVCVCC", "IVCVCC", "VVCVCBC"]
 TOLERANCE_S = 3.0

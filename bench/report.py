@@ -11,16 +11,11 @@ report stage in < 60 s on 2 cores.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# bench/select.py would shadow the standard library's select module for every script run from here
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
 import argparse
 import re
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd

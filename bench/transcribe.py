@@ -13,25 +13,18 @@ note or 50 ms. Target (issue 7): melody note-onset F1 >= 0.85 on the solo set.
 
 from __future__ import annotations
 
-import os
-import sys
+import argparse
+import random
+import time
 
-# bench/ holds a select.py that would shadow the standard library's select module (mido needs it)
-if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
-    sys.path.pop(0)
+import numpy as np
 
-import argparse  # noqa: E402
-import random  # noqa: E402
-import time  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-from bgmscope.midi.contour import HOP  # noqa: E402
-from bgmscope.midi.evaluate import note_scores, reference_notes  # noqa: E402
-from bgmscope.midi.melody import Contour, transcribe_audio, transcribe_melody  # noqa: E402
-from bgmscope.midi.poly import transcribe_poly  # noqa: E402
-from bgmscope.scores import LEAD_PROGRAMS, arrange, corpus_paths, load_piece  # noqa: E402
-from bgmscope.synth import render_midi  # noqa: E402
+from bgmscope.midi.contour import HOP
+from bgmscope.midi.evaluate import note_scores, reference_notes
+from bgmscope.midi.melody import Contour, transcribe_audio, transcribe_melody
+from bgmscope.midi.poly import transcribe_poly
+from bgmscope.scores import LEAD_PROGRAMS, arrange, corpus_paths, load_piece
+from bgmscope.synth import render_midi
 
 SR = 16000
 
