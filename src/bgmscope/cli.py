@@ -40,9 +40,8 @@ def _main(
     if version:
         console.print(f"bgmscope {__version__}")
         raise typer.Exit()
-    settings = Settings(sample_rate=sample_rate)
-    if data_dir is not None:
-        settings.data_dir = Path(data_dir).expanduser()
+    settings = Settings(sample_rate=sample_rate) if data_dir is None else \
+        Settings(data_dir=data_dir, sample_rate=sample_rate)
     ctx.obj = settings
 
 

@@ -26,7 +26,7 @@ class Settings:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        self.data_dir = Path(self.data_dir).expanduser()
+        self.data_dir = Path(self.data_dir).expanduser().absolute()  # printed paths are usable anywhere
 
     @property
     def catalog_path(self) -> Path:

@@ -17,8 +17,8 @@ from .predict import predict_catalog
 from .styles import build_styles_corpus
 from .train import model_path
 
-DEMO_PER_CLASS = 10
-DEMO_LENGTH_S = 8.0
+DEMO_PER_CLASS = 24
+DEMO_LENGTH_S = 10.0
 DEMO_MODELS = ("hmm", "svm")
 
 
