@@ -85,3 +85,17 @@ def test_write_frame_accepts_a_column_of_only_none(tmp_path):
         cat.write_frame("t", pd.DataFrame({"note": [None, None], "v": [1, 2]}))
         back = cat.read_frame("t")
         assert back["note"].isna().all() and back["v"].tolist() == [1, 2]
+
+
+def test_atomic_writes_get_normal_permissions(tmp_path):
+    import os
+    import stat
+
+    from bgmscope.fsutil import atomic_write_text
+
+    out = tmp_path / "report.html"
+    atomic_write_text(out, "<p>报告</p>")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~mask
+    assert out.read_text("utf-8") == "<p>报告</p>" and not list(tmp_path.glob(".tmp-*"))

@@ -24,6 +24,7 @@ def atomic_path(final: Path, suffix: str | None = None, *, durable: bool = True)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; the final file gets normal rights
         if durable:
             with open(tmp_path, "rb+") as fh:
                 os.fsync(fh.fileno())
@@ -31,6 +32,12 @@ def atomic_path(final: Path, suffix: str | None = None, *, durable: bool = True)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_bytes(final: Path, data: bytes) -> None:
