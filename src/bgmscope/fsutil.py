@@ -24,7 +24,7 @@ def atomic_path(final: Path, suffix: str | None = None, *, durable: bool = True)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
-        os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; the final file gets normal rights
+        os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; the final file gets normal rights
         if durable:
             with open(tmp_path, "rb+") as fh:
                 os.fsync(fh.fileno())
@@ -34,10 +34,13 @@ def atomic_path(final: Path, suffix: str | None = None, *, durable: bool = True)
             tmp_path.unlink()
 
 
-def _umask() -> int:
+def _read_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+_UMASK = _read_umask()  # read once: os.umask is process-wide, so no set/reset while threads write
 
 
 def atomic_write_bytes(final: Path, data: bytes) -> None:
