@@ -20,7 +20,7 @@ from ..errors import CatalogError, ParameterError
 from ..fsutil import atomic_path
 from . import versions as V
 
-SCAN_VERSION = 1  # bump when the signature or the hook finder changes
+SCAN_VERSION = 2  # bump when the signature or the hook finder changes
 MIN_SCAN_S = 2.0  # shorter audio (a truncated download) has no structure to compare
 
 

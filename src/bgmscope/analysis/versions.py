@@ -46,7 +46,7 @@ def version_signature(y: np.ndarray, sr: int, *, S: np.ndarray | None = None) ->
     hop = stft_hop(sr)
     S = check_stft(S, y, sr) ** 2 if S is not None else np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=hop)) ** 2
     mel = librosa.feature.melspectrogram(S=S, sr=sr, n_mels=40, fmax=min(8000.0, sr / 2))
-    chroma = librosa.feature.chroma_stft(S=S, sr=sr)
+    chroma = librosa.feature.chroma_stft(S=S, sr=sr, tuning=0.0)  # edits share tuning; no estimate (fails on silence)
     size = max(1, int(round(SMOOTH_S * sr / hop)))
     step = max(1, int(round(HOP_S * sr / hop)))
     energy = scipy.ndimage.uniform_filter1d(mel.sum(axis=0), size=size)[::step]
