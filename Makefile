@@ -9,6 +9,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup setup-test demo test bench lint clean
 
+apt_cmd = $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(1)
+
 define apt_install
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing system packages:$$missing"; \
@@ -16,7 +18,8 @@ define apt_install
 endef
 
 $(BIN)/python:
-	$(PY) -m venv $(VENV)
+	@# Debian's own python3 needs python3-venv for ensurepip; install it only when venv fails
+	$(PY) -m venv $(VENV) || { rm -rf $(VENV); $(call apt_cmd,python3-venv) && $(PY) -m venv $(VENV); }
 	$(BIN)/pip install -q --upgrade pip
 
 setup: $(BIN)/python
