@@ -58,3 +58,12 @@ def test_ingest_and_prepare_user_files_via_cli(tmp_path):
         clips = cat.clips("two")
         assert sorted(set(clips["title"])) == ["一", "三三三", "二"] and len(clips) == 6
         assert len(cat.failures()) == 1
+
+
+def test_version_and_help_need_no_command():
+    from bgmscope import __version__
+
+    r = subprocess.run([str(BIN), "--version"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and __version__ in r.stdout
+    r = subprocess.run([str(BIN), "--help"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "prepare" in r.stdout and "report" in r.stdout

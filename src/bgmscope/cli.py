@@ -29,17 +29,21 @@ AREA_MODULES = ("cli_core", "cli_chart", "cli_features", "cli_select", "cli_genr
                 "cli_hits", "cli_report")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        console.print(f"bgmscope {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _main(
     ctx: typer.Context,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", envvar="BGMSCOPE_DATA",
                                                   help="Where the catalog, clips and outputs live.")] = None,
     sample_rate: Annotated[int, typer.Option("--sr", help="Analysis sample rate (Hz).")] = 16000,
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
 ) -> None:
-    if version:
-        console.print(f"bgmscope {__version__}")
-        raise typer.Exit()
     settings = Settings(sample_rate=sample_rate) if data_dir is None else \
         Settings(data_dir=data_dir, sample_rate=sample_rate)
     ctx.obj = settings
