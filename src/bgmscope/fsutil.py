@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -50,11 +50,6 @@ def atomic_write_bytes(final: Path, data: bytes) -> None:
 
 def atomic_write_text(final: Path, text: str) -> None:
     atomic_write_bytes(final, text.encode("utf-8"))
-
-
-def atomic_write_with(final: Path, writer: Callable[[Path], None]) -> None:
-    with atomic_path(final) as tmp:
-        writer(tmp)
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:

@@ -120,18 +120,10 @@ def _song_figure(cat: Catalog, settings: Settings, kind: str, row):
                          duration=float(row.length_s or settings.clip_length_s), mono=False)
             return va.waveform(y, sr, title_text=title)
     y, sr = load_clip(settings.data_dir, row.path)
-    if kind == "waveform":
-        return va.waveform(y, sr, title_text=title)
-    if kind == "spectrogram":
-        return va.spectrogram(y, sr, title_text=title)
-    if kind == "pitch":
-        return va.pitch(y, sr, title_text=title)
-    if kind == "centroid":
-        return va.centroid_over_waveform(y, sr, title_text=title)
-    if kind == "mfcc":
-        return va.mfcc_heatmap(y, sr, title_text=title)
-    if kind == "card":
-        return va.song_card(y, sr, title_text=title)
+    drawers = {"waveform": va.waveform, "spectrogram": va.spectrogram, "pitch": va.pitch,
+               "centroid": va.centroid_over_waveform, "mfcc": va.mfcc_heatmap, "card": va.song_card}
+    if kind in drawers:
+        return drawers[kind](y, sr, title_text=title)
     if kind == "ssm":
         m = _stored_ssm(cat, settings, row.track_id)
         return va.self_similarity(matrix=m, title_text=title) if m is not None else va.self_similarity(y, sr, title_text=title)
