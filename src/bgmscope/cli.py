@@ -65,6 +65,25 @@ def print_failures(failures: list[tuple[str, str]], limit: int = 20) -> None:
         console.print(f"  … and {len(failures) - limit} more (see the catalog's failures table)")
 
 
+# Exit codes, the same in every command (README "Exit codes"):
+EXIT_OK = 0  # everything asked for was done
+EXIT_PARTIAL = 1  # finished, but some items failed (the summary says which) or nothing was produced
+EXIT_USAGE = 2  # bad usage or an unusable environment (data dir, busy or broken catalog)
+
+
+def finish(*, failed: int = 0, produced: int | None = None, nothing: str = "nothing was produced") -> None:
+    """End a command with the exit code its summary deserves.
+
+    ``failed`` items make it exit 1; so does ``produced == 0`` (a stage that made nothing and had
+    nothing cached is not a success), after printing ``nothing``. Otherwise it returns (exit 0).
+    """
+    if failed:
+        raise typer.Exit(EXIT_PARTIAL)
+    if produced == 0:
+        console.print(f"[yellow]{nothing}[/yellow]", highlight=False)
+        raise typer.Exit(EXIT_PARTIAL)
+
+
 def summary_table(title: str, rows: dict[str, object]) -> Table:
     t = Table(title=title, show_header=False)
     for k, v in rows.items():
@@ -82,7 +101,7 @@ def main() -> None:
         app()
     except BgmscopeError as exc:
         console.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise SystemExit(2) from None
+        raise SystemExit(EXIT_USAGE) from None
 
 
 if __name__ == "__main__":
