@@ -72,3 +72,13 @@ def test_shared_stft_gives_the_same_answer():
     assert np.allclose(version_signature(y, sr, S=S), version_signature(y, sr))
     with pytest.raises(ParameterError, match="S must be"):
         find_hook(y, sr, S=S[:, :10])
+
+
+@pytest.mark.parametrize("seconds", [6.0, 8.0, 9.0])
+def test_short_song_still_gets_a_hook(seconds):
+    # an 8 s song once hit librosa's strict width < (n - 1) // 2 and raised
+    sr = 16000
+    t = np.arange(int(seconds * sr)) / sr
+    y = (0.3 * np.sin(2 * np.pi * 440 * t) * (1 + np.sign(np.sin(2 * np.pi * 0.5 * t)))).astype(np.float32)
+    start = find_hook(y, sr, length_s=3.0)
+    assert 0.0 <= start <= seconds - 3.0

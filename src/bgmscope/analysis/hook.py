@@ -95,7 +95,8 @@ def hook_curves(y: np.ndarray, sr: int, *, S: np.ndarray | None = None) -> HookC
     if n < 8:
         return HookCurves(times, np.zeros(n), energy, np.zeros(n), np.array([0.0]))
     width = max(1, int(round(MIN_LAG_S / FRAME_S)))
-    R = librosa.segment.recurrence_matrix(emb, width=min(width, (n - 1) // 2), mode="affinity",
+    # librosa needs width < (n - 1) // 2 (strictly), so short songs cap it one lower
+    R = librosa.segment.recurrence_matrix(emb, width=min(width, (n - 1) // 2 - 1), mode="affinity",
                                           metric="cosine", sym=True, k=max(2, int(2 * np.sqrt(n))))
     R = librosa.segment.path_enhance(R, max(3, int(round(ENHANCE_S / FRAME_S))), window="hann",
                                      n_filters=3, max_ratio=1.1, min_ratio=1 / 1.1)
