@@ -51,6 +51,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Describe one audio file outside the catalog (the same vector as the features table)."""
         from .audio.decode import load
+        from .audio.paths import display
         from .features.extract import extract_clip
         from .features.tonal import key_label
 
@@ -70,7 +71,8 @@ def register(app: typer.Typer) -> None:
             "onsets": f"{v['onset_rate']:.2f} /s, beat strength {v['beat_strength']:.2f}",
             "descriptors": len(v),
         }
-        console.print(summary_table(f"describe {file.name}", rows))
+        # a name that is not UTF-8 is shown with U+FFFD (printing its raw form would crash)
+        console.print(summary_table(f"describe {display(file.name)}", rows), highlight=False)
         if out is not None:
             out.write_text(json.dumps(v, ensure_ascii=False, indent=1), encoding="utf-8")
-            console.print(f"wrote {out}")
+            console.print(f"wrote {display(out)}", highlight=False)

@@ -6,15 +6,19 @@ no row becomes its own track ('file:<sha16>'), titled by its stem. Titles are da
 
 from __future__ import annotations
 
+import math
+import os
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
 import pandas as pd
 
 from .audio.decode import AUDIO_EXTENSIONS, probe
+from .audio.paths import display, needs_escape, not_a_file, to_catalog
 from .catalog import Catalog, now
 from .errors import BgmscopeError, ParameterError
 from .fsutil import sha256_file
@@ -42,12 +46,60 @@ class IngestSummary:
     audio_ok: int = 0
     audio_failed: int = 0
     skipped: int = 0
-    failures: list[tuple[str, str]] = field(default_factory=list)
+    rows_rejected: int = 0  # chart CSV rows not registered (bad number, duplicate id)
+    failures: list[tuple[str, str]] = field(default_factory=list)  # item (printable), reason
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # kept, but a value was blanked
+
+    @property
+    def failed(self) -> int:
+        """Items that were asked for and not registered (files, folders, CSVs, CSV rows)."""
+        return len(self.failures)
 
 
-def read_chart_csv(path: str | Path) -> pd.DataFrame:
-    """A chart CSV (seed headers or English) as a tracks frame. UTF-8 (with or without BOM) or GB18030."""
+INT64_MAX = 2**63 - 1  # DuckDB BIGINT
+INT32_MAX = 2**31 - 1  # DuckDB INTEGER (rank)
+# 万 = 10^4, 亿 = 10^8 as charts print big counts ('12.3万'); 'w' is the pinyin shorthand of 万
+_UNITS = {"万": 10**4, "w": 10**4, "W": 10**4, "亿": 10**8}
+# name in the seed CSV, lowest allowed, highest allowed
+_INT_COLUMNS = {"user_count": ("使用人数", 0, INT64_MAX), "user_incr": ("使用人数增量", -INT64_MAX - 1, INT64_MAX),
+                "rank": ("排名", 1, INT32_MAX)}
+
+
+class BadValue(ValueError):
+    """A cell that is a number but out of range: its row is rejected."""
+
+
+def parse_count(value: object, lo: int = 0, hi: int = INT64_MAX) -> int | None:
+    """'123', '3,456', '12.3万', '1.2亿', '10万+' -> int; '' -> None.
+
+    Raises BadValue when the number is outside ``lo..hi`` and ValueError when it is not a number.
+    """
+    s = _clean(value).replace(",", "").replace("，", "").replace(" ", "").rstrip("+")
+    if not s:
+        return None
+    scale = 1
+    if s[-1] in _UNITS:
+        scale, s = _UNITS[s[-1]], s[:-1]
+    try:
+        d = Decimal(s) * scale  # Decimal: '12.3万' is exactly 123000, and huge values stay exact
+    except InvalidOperation:
+        raise ValueError("not a number") from None
+    if not d.is_finite():
+        raise ValueError("not a finite number")
+    n = int(d.to_integral_value(ROUND_HALF_UP))
+    if not lo <= n <= hi:
+        raise BadValue(f"out of range ({lo}..{hi})")
+    return n
+
+
+def read_chart_csv(path: str | Path, problems: list[tuple[str, str, bool]] | None = None) -> pd.DataFrame:
+    """A chart CSV (seed headers or English) as a tracks frame. UTF-8 (with or without BOM) or GB18030.
+
+    A row with a number out of range (使用人数=-5) or a repeated track id is left out; a cell that
+    is not a number is kept as NULL. Each is appended to ``problems`` as (item, reason, rejected).
+    """
     path = Path(path)
+    problems = [] if problems is None else problems
     for enc in ("utf-8-sig", "gb18030"):
         try:
             raw = pd.read_csv(path, dtype=str, encoding=enc, keep_default_na=False)
@@ -55,32 +107,70 @@ def read_chart_csv(path: str | Path) -> pd.DataFrame:
         except UnicodeDecodeError:
             continue
     else:
-        raise ParameterError(f"{path}: not UTF-8 or GB18030 text")
+        raise ParameterError(f"{display(path)}: not UTF-8 or GB18030 text")
     rename = {c: CSV_COLUMNS[c.strip()] for c in raw.columns if c.strip() in CSV_COLUMNS}
     df = raw.rename(columns=rename)
     if "music_id" not in df.columns and "title" not in df.columns:
-        raise ParameterError(f"{path}: no 音乐ID/music_id or 音乐名/title column (found {list(raw.columns)})")
+        raise ParameterError(f"{display(path)}: no 音乐ID/music_id or 音乐名/title column (found {list(raw.columns)})")
     df = df[[c for c in dict.fromkeys(rename.values())]].copy()
+    df.index = pd.RangeIndex(2, len(df) + 2)  # the CSV line of each row (line 1 is the header)
     for col in ("music_id", "title", "author", "chart"):
         if col not in df.columns:
             df[col] = None
     df["music_id"] = df["music_id"].map(lambda v: _clean(v) or None)
     df["title"] = df["title"].map(_clean)
     df["author"] = df["author"].map(_clean)
-    df["duration_s"] = df["duration_s"].map(parse_duration) if "duration_s" in df.columns else None
-    for col in ("user_count", "user_incr"):
-        df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64") if col in df.columns else pd.NA
-    if "rank" in df.columns:
-        df["rank"] = pd.to_numeric(df["rank"], errors="coerce").astype("Int64")
-    else:
-        df["rank"] = pd.array(range(1, len(df) + 1), dtype="Int64")
+    rejected: set[int] = set()
+    df["duration_s"] = ([_duration_cell(path, line, v, rejected, problems) for line, v in df["duration_s"].items()]
+                        if "duration_s" in df.columns else None)
+    for col, (label, lo, hi) in _INT_COLUMNS.items():
+        if col in df.columns:
+            df[col] = pd.array([_cell(path, line, label, v, lo, hi, rejected, problems)
+                                for line, v in df[col].items()], dtype="Int64")
+        elif col == "rank":
+            df["rank"] = pd.array(range(1, len(df) + 1), dtype="Int64")
+        else:
+            df[col] = pd.NA
     df["is_demo"] = df["is_demo"].astype(str).str.lower().isin({"1", "true", "yes"}) if "is_demo" in df.columns else False
     df["track_id"] = [m if m else f"title:{t}" for m, t in zip(df["music_id"], df["title"], strict=True)]
     df["chart"] = df["chart"].fillna(path.stem)
     df["fetched_at"] = now()
-    df["source"] = str(path)
-    df = df.drop_duplicates("track_id", keep="first")
-    return df[TRACK_COLUMNS]
+    df["source"] = to_catalog(path)
+    df = df[~df.index.isin(rejected)]
+    dup = df["track_id"].duplicated(keep="first")
+    first_line = {t: line for line, t in df.loc[~dup, "track_id"].items()}
+    for line, t in df.loc[dup, "track_id"].items():
+        problems.append((f"{display(path)} line {line}",
+                         f"repeats {'音乐ID' if not t.startswith('title:') else '音乐名'} {t.removeprefix('title:')!r} "
+                         f"of line {first_line[t]}; the first row is kept", True))
+    return df[~dup][TRACK_COLUMNS].reset_index(drop=True)
+
+
+def _duration_cell(path: Path, line: int, value: object, rejected: set[int],
+                   problems: list[tuple[str, str, bool]]) -> float | None:
+    secs = parse_duration(value)
+    if secs is None and _clean(value):
+        problems.append((f"{display(path)} line {line}", f"歌曲时间={_clean(value)!r} is not a duration; "
+                         "stored as empty", False))
+    elif secs is not None and not (math.isfinite(secs) and secs >= 0):
+        rejected.add(line)
+        problems.append((f"{display(path)} line {line}", f"row rejected: 歌曲时间={_clean(value)!r} is not a "
+                         "duration >= 0", True))
+        return None
+    return secs
+
+
+def _cell(path: Path, line: int, label: str, value: object, lo: int, hi: int, rejected: set[int],
+          problems: list[tuple[str, str, bool]]) -> int | None:
+    """One integer cell: out of range rejects the row, not a number blanks the cell (both recorded)."""
+    try:
+        return parse_count(value, lo, hi)
+    except BadValue as exc:
+        rejected.add(line)
+        problems.append((f"{display(path)} line {line}", f"row rejected: {label}={_clean(value)!r} is {exc}", True))
+    except ValueError as exc:
+        problems.append((f"{display(path)} line {line}", f"{label}={_clean(value)!r} is {exc}; stored as empty", False))
+    return None
 
 
 def parse_duration(value: object) -> float | None:
@@ -109,42 +199,92 @@ def _norm_title(s: str) -> str:
     return re.sub(r"\s+", " ", _clean(s)).casefold()
 
 
-def iter_inputs(paths: Iterable[str | Path]) -> tuple[list[Path], list[Path], list[tuple[str, str]]]:
-    """Split paths (files or folders, recursive) into chart CSVs and audio files; report the rest."""
+def iter_inputs(paths: Iterable[str | bytes | Path]) -> tuple[list[Path], list[Path], list[tuple[Path, str]]]:
+    """Split paths (files or folders, recursive) into chart CSVs and audio files.
+
+    The third list holds what cannot be read, with why: a missing path, an unlistable folder, a
+    FIFO, device or socket (reading one would never end), a broken link, a folder named like audio.
+    Regular files of other types (cover.jpg) are passed over, as before.
+    """
     csvs: list[Path] = []
     audio: list[Path] = []
-    missing: list[tuple[str, str]] = []
-    for p in map(Path, paths):
-        if not p.exists():
-            missing.append((str(p), "no such file or folder"))
+    problems: list[tuple[Path, str]] = []
+    for p in map(_as_path, paths):
+        if not os.path.lexists(p):
+            problems.append((p, "no such file or folder"))
             continue
-        files = sorted(x for x in p.rglob("*") if x.is_file()) if p.is_dir() else [p]
+        files = sorted(_walk(p, problems)) if p.is_dir() else [p]
         for f in files:
             ext = f.suffix.lower()
-            if ext == ".csv":
+            if (why := not_a_file(f)) is not None:
+                problems.append((f, why))
+            elif ext == ".csv":
                 csvs.append(f)
             elif ext in AUDIO_EXTENSIONS:
                 audio.append(f)
-    return csvs, audio, missing
+            elif f == p:  # named on the command line, so meant to be read
+                problems.append((f, f"not an audio file or chart CSV (extensions: .csv, "
+                                    f"{', '.join(sorted(AUDIO_EXTENSIONS))})"))
+    return csvs, audio, problems
 
 
-def ingest(paths: Iterable[str | Path], catalog: Catalog) -> IngestSummary:
-    """Register chart CSVs first (so audio can match their rows), then audio files."""
-    summary = IngestSummary()
-    run_id = catalog.start_run("ingest", {"paths": [str(p) for p in paths]})
-    csvs, audio, missing = iter_inputs(paths)
-    for item, reason in missing:
-        summary.failures.append((item, reason))
-        catalog.record_failure(run_id, "ingest", item, reason)
-    for csv in csvs:
+def _as_path(p: str | bytes | Path) -> Path:
+    return Path(os.fsdecode(p)) if isinstance(p, bytes) else Path(p)
+
+
+def _walk(root: Path, problems: list[tuple[Path, str]]) -> Iterator[Path]:
+    """Every non-folder entry under ``root``, following folder links once each (no loops).
+
+    A folder named like an audio file or CSV is reported (someone meant it as a file); an
+    unlistable folder is reported instead of being skipped in silence.
+    """
+    seen: set[tuple[int, int]] = set()
+    stack = [root]
+    while stack:
+        folder = stack.pop()
         try:
-            df = read_chart_csv(csv)
-        except (BgmscopeError, pd.errors.ParserError, OSError) as exc:
-            summary.failures.append((str(csv), str(exc)))
-            catalog.record_failure(run_id, "ingest", str(csv), str(exc))
+            st = folder.stat()
+            if (st.st_dev, st.st_ino) in seen:
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            entries = list(os.scandir(folder))
+        except OSError as exc:
+            problems.append((folder, f"cannot list folder: {exc.strerror or exc}"))
             continue
-        catalog.upsert_frame("tracks", df)
-        summary.tracks += len(df)
+        for e in entries:
+            path = Path(e.path)
+            try:
+                is_dir = e.is_dir()  # follows links
+            except OSError:
+                is_dir = False
+            if not is_dir:
+                yield path
+                continue
+            ext = path.suffix.lower()
+            if ext == ".csv" or ext in AUDIO_EXTENSIONS:
+                problems.append((path, "a folder named like an audio file or CSV, not a file"))
+            stack.append(path)
+
+
+def ingest(paths: Iterable[str | bytes | Path], catalog: Catalog) -> IngestSummary:
+    """Register chart CSVs first (so audio can match their rows), then audio files.
+
+    Every input that cannot be registered is recorded in the summary and the failures table;
+    one bad file, name or row never stops the others.
+    """
+    paths = [_as_path(p) for p in paths]
+    summary = IngestSummary()
+    run_id = catalog.start_run("ingest", {"paths": [to_catalog(p) for p in paths]})
+
+    def fail(item: Path | str, reason: str) -> None:
+        summary.failures.append((display(item), display(reason)))
+        catalog.record_failure(run_id, "ingest", to_catalog(item), display(reason))
+
+    csvs, audio, problems = iter_inputs(paths)
+    for item, reason in problems:
+        fail(item, reason)
+    for csv in csvs:
+        _ingest_csv(csv, catalog, summary, run_id, fail)
 
     tracks = catalog.tracks()
     by_id = {m: t for m, t in zip(tracks["music_id"], tracks["track_id"], strict=True) if m}
@@ -158,28 +298,27 @@ def ingest(paths: Iterable[str | Path], catalog: Catalog) -> IngestSummary:
     rows = []
     new_tracks = []
     for f in audio:
-        key = str(f.resolve())
-        size = f.stat().st_size
+        try:
+            key = to_catalog(f.resolve())
+            size = f.stat().st_size
+        except OSError as exc:  # vanished or unreadable since the walk
+            fail(f, f"cannot read: {exc.strerror or exc}")
+            continue
+        if needs_escape(f) and os.path.lexists(key):
+            fail(f, f"its escaped catalog name is the name of another file ({display(key)})")
+            continue
         if known_sizes.get(key) == size and known_status.get(key) == "ok":
             summary.skipped += 1
             continue
-        row = {"path": key, "sha256": None, "track_id": None, "format": None, "sample_rate": None,
-               "channels": None, "duration_s": None, "size_bytes": size, "status": "ok", "error": None,
-               "ingested_at": now()}
-        try:
-            info = probe(f)
-            row.update(format=info.format, sample_rate=info.sample_rate, channels=info.channels,
-                       duration_s=info.duration_s)
-            row["sha256"] = sha256_file(f)
-        except (BgmscopeError, OSError) as exc:
-            row.update(status="failed", error=str(exc))
+        row = _audio_row(f, key, size)
+        if row["status"] == "failed":
             summary.audio_failed += 1
-            summary.failures.append((str(f), str(exc)))
-            catalog.record_failure(run_id, "ingest", str(f), str(exc))
-        track_id = by_id.get(f.stem) or by_title.get(_norm_title(f.stem))
+            fail(f, row["error"])
+        stem = display(f.stem)
+        track_id = by_id.get(stem) or by_title.get(_norm_title(stem))
         if track_id is None and row["sha256"]:
             track_id = f"file:{row['sha256'][:16]}"
-            new_tracks.append({"track_id": track_id, "title": f.stem, "source": "file",
+            new_tracks.append({"track_id": track_id, "title": stem, "source": "file",
                                "fetched_at": now(), "is_demo": False})
         row["track_id"] = track_id
         if row["status"] == "ok":
@@ -191,6 +330,38 @@ def ingest(paths: Iterable[str | Path], catalog: Catalog) -> IngestSummary:
         catalog.upsert_frame("tracks", nt[~nt["track_id"].isin(existing)])
     if rows:
         catalog.upsert_frame("audio_files", pd.DataFrame(rows))
-    catalog.finish_run(run_id, summary.audio_ok + summary.tracks, summary.audio_failed + len(missing),
-                       summary.skipped)
+    catalog.finish_run(run_id, summary.audio_ok + summary.tracks, summary.failed, summary.skipped)
     return summary
+
+
+def _ingest_csv(csv: Path, catalog: Catalog, summary: IngestSummary, run_id: str, fail) -> None:
+    problems: list[tuple[str, str, bool]] = []
+    try:
+        df = read_chart_csv(csv, problems)
+    except (BgmscopeError, pd.errors.ParserError, pd.errors.EmptyDataError, OSError, ValueError) as exc:
+        fail(csv, str(exc))
+        return
+    for item, reason, rejected in problems:
+        if rejected:
+            summary.rows_rejected += 1
+            fail(item, reason)
+        else:
+            summary.warnings.append((item, reason))
+            catalog.record_failure(run_id, "ingest", item, reason)
+    catalog.upsert_frame("tracks", df)
+    summary.tracks += len(df)
+
+
+def _audio_row(f: Path, key: str, size: int) -> dict:
+    """The audio_files row of one file: probed and hashed, or failed with a one-line reason."""
+    row = {"path": key, "sha256": None, "track_id": None, "format": None, "sample_rate": None,
+           "channels": None, "duration_s": None, "size_bytes": size, "status": "ok", "error": None,
+           "ingested_at": now()}
+    try:
+        info = probe(f)
+        row.update(format=info.format, sample_rate=info.sample_rate, channels=info.channels,
+                   duration_s=info.duration_s)
+        row["sha256"] = sha256_file(f)
+    except (BgmscopeError, OSError, ValueError) as exc:
+        row.update(status="failed", error=display(str(exc)))
+    return row

@@ -3,10 +3,16 @@
 libsndfile (through soundfile) reads WAV, FLAC, OGG/Opus, MP3 and Sun .au and can seek, so a
 15 s clip of a 4 min MP3 costs a 15 s decode. What it can't read (m4a/aac, odd containers) goes
 through PyAV (FFmpeg). Resampling is soxr's. Every failure becomes a one-line DecodeError.
+
+Paths may be given as the catalog stores them (:mod:`.paths`: names that are not UTF-8 are
+%XX-escaped); both backends are handed the exact bytes of the name. A probe's duration is what
+really decodes: a truncated MP3 keeps its header's total, so the tail is checked.
 """
 
 from __future__ import annotations
 
+import os
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +21,7 @@ import soundfile as sf
 import soxr
 
 from ..errors import DecodeError, ParameterError
+from .paths import display, from_catalog, needs_escape, not_a_file
 
 AUDIO_EXTENSIONS = {".mp3", ".wav", ".flac", ".ogg", ".opus", ".au", ".snd", ".m4a", ".aac", ".aiff", ".aif"}
 
@@ -31,16 +38,38 @@ class AudioInfo:
 
 def probe(path: str | Path) -> AudioInfo:
     """Format, rate, channels and duration of an audio file, or DecodeError saying why not."""
-    path = Path(path)
+    path = from_catalog(path)
     _check_file(path)
     try:
-        info = sf.info(str(path))
-        if info.frames <= 0 or info.samplerate <= 0:
-            raise DecodeError("no audio frames")
-        return AudioInfo(info.format, int(info.samplerate), int(info.channels), int(info.frames),
-                         float(info.frames) / info.samplerate, "soundfile")
+        with sf.SoundFile(_sf_name(path)) as f:
+            if f.frames <= 0 or f.samplerate <= 0:
+                raise DecodeError("no audio frames")
+            frames = _frames_that_decode(f)
+            return AudioInfo(f.format, int(f.samplerate), int(f.channels), frames,
+                             float(frames) / f.samplerate, "soundfile")
     except (sf.LibsndfileError, RuntimeError, DecodeError):
         return _probe_av(path)
+
+
+def _frames_that_decode(f: sf.SoundFile) -> int:
+    """The header's frame count if its last second reads, else the frames that really decode.
+
+    A cut-off MP3 keeps its Xing header's total (274 s for 3 KB), so trusting it would plan clips
+    that are not there. The tail read is cheap; only a file that fails it is decoded in full.
+    """
+    if not f.seekable():
+        return int(f.frames)
+    tail = min(int(f.frames), int(f.samplerate))
+    f.seek(int(f.frames) - tail)
+    if f.read(tail, dtype="float32", always_2d=True).shape[0] >= tail:
+        return int(f.frames)
+    f.seek(0)
+    n = 0
+    while (got := f.read(1 << 16, dtype="float32", always_2d=True).shape[0]) > 0:
+        n += got
+    if n == 0:
+        raise DecodeError("no audio frames decode (truncated or damaged file)")
+    return n
 
 
 def load(
@@ -58,7 +87,7 @@ def load(
     """
     if offset < 0 or (duration is not None and duration <= 0):
         raise ParameterError(f"offset must be >= 0 and duration > 0, got {offset=}, {duration=}")
-    path = Path(path)
+    path = from_catalog(path)
     _check_file(path)
     try:
         y, native_sr = _load_soundfile(path, offset, duration)
@@ -78,14 +107,27 @@ def load(
 
 
 def _check_file(path: Path) -> None:
-    if not path.is_file():
-        raise DecodeError(f"not a file: {path}")
+    if (why := not_a_file(path)) is not None:  # a FIFO or /dev/zero would be read for ever
+        raise DecodeError(f"{why}: {display(path)}")
     if path.stat().st_size == 0:
         raise DecodeError("empty file (0 bytes)")
 
 
+def _sf_name(path: Path) -> bytes:
+    """soundfile encodes a str name strictly (a non-UTF-8 name raises); bytes are passed as they are."""
+    return os.fsencode(path)
+
+
+def _av_open(path: Path, stack: ExitStack):
+    """av.open on the name, or on an open file when the name is not UTF-8 (av cannot encode it)."""
+    av = _import_av()
+    if needs_escape(path):
+        return stack.enter_context(av.open(stack.enter_context(open(path, "rb"))))
+    return stack.enter_context(av.open(str(path)))
+
+
 def _load_soundfile(path: Path, offset: float, duration: float | None) -> tuple[np.ndarray, int]:
-    with sf.SoundFile(str(path)) as f:
+    with sf.SoundFile(_sf_name(path)) as f:
         native_sr = f.samplerate
         start = int(round(offset * native_sr))
         if f.frames > 0 and start >= f.frames:
@@ -98,9 +140,9 @@ def _load_soundfile(path: Path, offset: float, duration: float | None) -> tuple[
 
 
 def _probe_av(path: Path) -> AudioInfo:
-    av = _import_av()
     try:
-        with av.open(str(path)) as container:
+        with ExitStack() as stack:
+            container = _av_open(path, stack)
             streams = container.streams.audio
             if not streams:
                 raise DecodeError("no audio stream")
@@ -114,17 +156,33 @@ def _probe_av(path: Path) -> AudioInfo:
                 dur = container.duration / 1_000_000
             if not sr or not dur or dur <= 0:
                 raise DecodeError("no decodable audio (unknown rate or duration)")
-            return AudioInfo(container.format.name, sr, channels, int(dur * sr), dur, "pyav")
+            fmt = container.format.name
     except DecodeError:
         raise
     except Exception as exc:  # av raises many types (InvalidDataError, ValueError, ...)
         raise DecodeError(f"not decodable audio: {_one_line(exc)}") from None
+    dur = _av_duration_that_decodes(path, dur, sr)
+    return AudioInfo(fmt, sr, channels, int(round(dur * sr)), dur, "pyav")
+
+
+def _av_duration_that_decodes(path: Path, claimed: float, sr: int) -> float:
+    """``claimed`` if the last second decodes, else the seconds that really decode (as for soundfile)."""
+    tail = min(1.0, claimed / 2)
+    try:
+        y, _ = _load_av(path, max(0.0, claimed - 1.0), tail)
+        if y.shape[0] >= int(tail * sr) - 1:
+            return claimed
+    except DecodeError:
+        pass
+    y, native_sr = _load_av(path, 0.0, None)  # raises DecodeError when nothing decodes
+    return y.shape[0] / native_sr
 
 
 def _load_av(path: Path, offset: float, duration: float | None) -> tuple[np.ndarray, int]:
     av = _import_av()
     try:
-        with av.open(str(path)) as container:
+        with ExitStack() as stack:
+            container = _av_open(path, stack)
             if not container.streams.audio:
                 raise DecodeError("no audio stream")
             stream = container.streams.audio[0]
