@@ -113,3 +113,19 @@ def test_decoder_never_uses_a_shell(tmp_path):
     p = write_audio(tmp_path / name, sine(440, 1), 16000)
     y, _ = load(p)
     assert len(y) == 16000 and not canary.exists()
+
+
+@pytest.mark.parametrize("kw", [{"sr": 0}, {"sr": -16000}, {"offset": float("nan")}, {"offset": float("inf")},
+                                {"duration": float("nan")}, {"duration": float("inf")}, {"duration": 0}])
+def test_non_finite_or_non_positive_arguments_refused(tmp_path, kw):
+    p = write_audio(tmp_path / "a.wav", sine(440, 1), 16000)
+    with pytest.raises(ParameterError):
+        load(p, **kw)
+
+
+def test_clip_plan_refuses_a_nan_length():
+    from bgmscope.audio.clips import plan_clips
+
+    for bad in (float("nan"), float("inf"), 0.0):
+        with pytest.raises(ParameterError):
+            plan_clips(60.0, length_s=bad)

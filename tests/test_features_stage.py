@@ -180,3 +180,34 @@ def test_unreachable_scheduler_fails_clearly_and_closes_the_run(corpus: Settings
                          show_progress=False)
         runs = cat.query("SELECT finished_at FROM runs WHERE stage = 'features' ORDER BY started_at DESC LIMIT 1")
         assert runs["finished_at"].notna().all()
+
+
+def test_twins_sharing_audio_each_get_a_feature_row_from_one_extraction(tmp_path):
+    from test_prepare import twin_corpus
+
+    twin_corpus(tmp_path / "in")
+    settings = Settings(data_dir=tmp_path / "data")
+    with Catalog(settings.catalog_path) as cat:
+        ingest([tmp_path / "in"], cat)
+        prepare(cat, settings, jobs=1, show_progress=False)
+        s = run_features(cat, settings, jobs=1, export=False, show_progress=False)
+        assert (s.computed, s.shared, s.rows, s.failed) == (2, 6, 8, 0)
+        df = cat.read_frame("features")
+        twins = df[df["track_id"].str.startswith("1")].sort_values("track_id")
+        assert twins["track_id"].tolist() == [str(100 + i) for i in range(7)]
+        assert twins["clip_id"].nunique() == 7
+        values = twins[feature_columns(df)].to_numpy()
+        assert (values == values[0]).all()  # the same file, the same description
+        # a twin added later is described from the cached row, with no extraction
+        (tmp_path / "in2").mkdir()
+        (tmp_path / "in2" / "copy.wav").write_bytes((tmp_path / "in" / "100.wav").read_bytes())
+        ingest([tmp_path / "in2"], cat)
+        prepare(cat, settings, jobs=1, show_progress=False)
+        late = run_features(cat, settings, jobs=1, export=False, show_progress=False)
+        assert (late.computed, late.shared, late.cached, late.rows) == (0, 1, 8, 9)
+
+
+@pytest.mark.parametrize("jobs", [0, -3])
+def test_features_refuses_bad_jobs(corpus: Settings, jobs):
+    with Catalog(corpus.catalog_path) as cat, pytest.raises(ParameterError, match="jobs"):
+        run_features(cat, corpus, jobs=jobs, show_progress=False)

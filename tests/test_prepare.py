@@ -154,3 +154,105 @@ def test_killed_prepare_resumes_with_identical_clips(tmp_path):
     assert not list((killed / "clips").rglob(".tmp-*"))
     with Catalog(killed / "catalog.duckdb", read_only=True) as cat:
         assert len(cat.clips()) == 24
+
+
+def twin_corpus(folder: Path, n: int = 7) -> Path:
+    """A chart CSV of ``n`` songs whose files are byte-identical, and one other song."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = "\n".join(f"{100 + i},twin {i},a,20,{10 * i},1" for i in range(n))
+    (folder / "chart.csv").write_text(f"音乐ID,音乐名,创作者,歌曲时间,使用人数,使用人数增量\n{rows}\n", encoding="utf-8")
+    first = write_audio(folder / "100.wav", sine(440, 20), 16000)
+    for i in range(1, n):
+        (folder / f"{100 + i}.wav").write_bytes(first.read_bytes())
+    write_audio(folder / "other.wav", sine(660, 20), 16000)
+    return folder
+
+
+def count_decodes(monkeypatch) -> list[str]:
+    import bgmscope.audio.cutter as cutter
+
+    calls: list[str] = []
+    real = cutter.load
+
+    def counting(path, **kw):
+        calls.append(str(path))
+        return real(path, **kw)
+
+    monkeypatch.setattr(cutter, "load", counting)
+    return calls
+
+
+def test_twins_each_get_clips_from_one_decode(tmp_path, data_dir, monkeypatch):
+    twin_corpus(tmp_path / "in")
+    settings = Settings(data_dir=data_dir)
+    calls = count_decodes(monkeypatch)
+    with Catalog(settings.catalog_path) as cat:
+        ingest([tmp_path / "in"], cat)
+        s = prepare(cat, settings, jobs=1, show_progress=False)
+        assert (s.ok, s.twins, s.clips, s.failed) == (8, 6, 8, 0)
+        assert len(calls) == 2  # one decode per distinct audio, not per song
+        clips = cat.clips()
+        twins = clips[clips["track_id"].str.startswith("1")]
+        assert sorted(twins["track_id"]) == [str(100 + i) for i in range(7)]
+        assert twins["path"].nunique() == 1 and twins["clip_id"].nunique() == 7  # one file, own rows
+        assert len(list(settings.clip_dir.rglob("*.wav"))) == 2
+        again = prepare(cat, settings, jobs=1, show_progress=False)
+        assert (again.ok, again.skipped, again.twins) == (0, 8, 6) and len(calls) == 2
+        # a new twin arrives later: registered from the clip on disk, no decode
+        (tmp_path / "in2").mkdir()
+        (tmp_path / "in2" / "copy.wav").write_bytes((tmp_path / "in" / "100.wav").read_bytes())
+        ingest([tmp_path / "in2"], cat)
+        late = prepare(cat, settings, jobs=1, show_progress=False)
+        assert (late.ok, late.skipped, late.twins) == (1, 8, 7) and len(calls) == 2
+        assert len(cat.clips()) == 9
+
+
+def test_legacy_clip_ids_move_to_per_track_ids_without_work(tmp_path, data_dir, monkeypatch):
+    from bgmscope.features.stage import run_features
+
+    src = tmp_path / "in"
+    write_audio(src / "a.wav", sine(440, 20), 16000)
+    write_audio(src / "b.wav", sine(550, 20), 16000)
+    settings = Settings(data_dir=data_dir)
+    with Catalog(settings.catalog_path) as cat:
+        ingest([src], cat)
+        prepare(cat, settings, jobs=1, show_progress=False)
+        run_features(cat, settings, jobs=1, export=False, show_progress=False)
+        new_ids = set(cat.clips()["clip_id"])
+        # what an older bgmscope wrote: the clip id was the file name
+        cat.con.execute("UPDATE features SET clip_id = (SELECT regexp_extract(c.path, '([^/]+)\\.wav$', 1) "
+                        "FROM clips c WHERE c.clip_id = features.clip_id)")
+        legacy = cat.clips()[cat.read_frame("clips").columns]
+        legacy["clip_id"] = legacy["path"].map(lambda p: Path(p).stem)
+        cat.con.execute("DELETE FROM clips")
+        cat.upsert_frame("clips", legacy)
+        calls = count_decodes(monkeypatch)
+        s = prepare(cat, settings, jobs=1, show_progress=False)
+        assert (s.ok, s.skipped) == (0, 2) and not calls
+        assert set(cat.clips()["clip_id"]) == new_ids
+        f = run_features(cat, settings, jobs=1, export=False, show_progress=False)
+        assert (f.computed, f.cached, f.rows) == (0, 2, 2)
+
+
+@pytest.mark.parametrize("kw", [{"length_s": float("nan")}, {"length_s": float("inf")}, {"length_s": 0},
+                                {"length_s": -3}, {"offset_s": float("nan")}, {"offset_s": -1},
+                                {"jobs": 0}, {"jobs": -3}, {"kind": "middle"}])
+def test_prepare_refuses_bad_parameters_before_any_work(tmp_path, data_dir, kw):
+    from bgmscope.errors import ParameterError
+
+    write_audio(tmp_path / "in" / "a.wav", sine(440, 2), 16000)
+    settings = Settings(data_dir=data_dir)
+    with Catalog(settings.catalog_path) as cat:
+        ingest([tmp_path / "in"], cat)
+        with pytest.raises(ParameterError):
+            prepare(cat, settings, show_progress=False, **kw)
+        assert set(cat.query("SELECT stage FROM runs")["stage"]) == {"ingest"}  # refused at the start
+
+
+@pytest.mark.parametrize("sr", [0, -16000])
+def test_prepare_refuses_a_bad_sample_rate(tmp_path, data_dir, sr):
+    from bgmscope.errors import ParameterError
+
+    settings = Settings(data_dir=data_dir, sample_rate=sr)
+    with Catalog(settings.catalog_path) as cat, pytest.raises(ParameterError, match="sample rate"):
+        prepare(cat, settings, show_progress=False)

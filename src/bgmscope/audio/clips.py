@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ..errors import ParameterError
@@ -26,8 +27,8 @@ def plan_clips(duration_s: float, *, kind: str = "first", length_s: float = 15.0
     enough; a shorter song is split in halves (kept, marked short by the caller).
     ``hook`` positions come from :func:`bgmscope.analysis.hook.find_hook` on the decoded song.
     """
-    if length_s <= 0:
-        raise ParameterError(f"clip length must be > 0 s, got {length_s}")
+    if not (0 < length_s < math.inf):  # NaN fails this too
+        raise ParameterError(f"clip length must be a finite number of seconds > 0, got {length_s}")
     if kind not in CLIP_KINDS:
         raise ParameterError(f"clip kind must be one of {CLIP_KINDS}, got {kind!r}")
     if kind == "first":

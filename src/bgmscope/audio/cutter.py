@@ -1,5 +1,10 @@
 """The prepare worker: cut one song's clips into the cache. Kept light (numpy, soundfile, soxr) so
-pool workers start fast; the catalog side lives in :mod:`bgmscope.prepare`."""
+pool workers start fast; the catalog side lives in :mod:`bgmscope.prepare`.
+
+A clip *file* is keyed by the audio's bytes and the clip parameters (:func:`clip_file_key`), so
+chart songs whose audio is byte-identical (twins) share one decode and one file; each song still
+gets its own clip row, whose id (:func:`clip_id_for`) adds the track id to the file key.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from .clips import ClipSpec, plan_clips
 from .decode import load
 
 CLIP_VERSION = 1  # bump when the way clips are cut changes
+SHORT_SLACK_S = 0.05  # resampling and decoder rounding; a clip this much shorter than asked is short
 
 
 @dataclass(frozen=True)
@@ -30,15 +36,30 @@ class PrepareTask:
     pad: bool
     clip_dir: str
     data_dir: str
+    twins: tuple[str, ...] = ()  # other tracks with the same audio bytes: same clip file, own rows
+
+    @property
+    def track_ids(self) -> tuple[str, ...]:
+        return (self.track_id, *self.twins)
 
 
-def clip_id_for(sha256: str, spec: ClipSpec, sample_rate: int, pad: bool) -> str:
+def clip_file_key(sha256: str, spec: ClipSpec, sample_rate: int, pad: bool) -> str:
+    """The clip file's name: what the audio is and how it was cut (not which song it belongs to)."""
     return short_hash(sha256, spec.kind, spec.index, spec.offset_s, spec.length_s, sample_rate, pad,
                       CLIP_VERSION, n=20)
 
 
-def clip_path(clip_dir: Path, clip_id: str) -> Path:
-    return Path(clip_dir) / clip_id[:2] / f"{clip_id}.wav"
+def clip_id_from_key(file_key: str, track_id: str) -> str:
+    return short_hash(file_key, track_id, n=20)
+
+
+def clip_id_for(sha256: str, spec: ClipSpec, sample_rate: int, pad: bool, track_id: str) -> str:
+    """A clip row's id: its file plus the song, so twins sharing the file have distinct rows."""
+    return clip_id_from_key(clip_file_key(sha256, spec, sample_rate, pad), track_id)
+
+
+def clip_path(clip_dir: Path, file_key: str) -> Path:
+    return Path(clip_dir) / file_key[:2] / f"{file_key}.wav"
 
 
 def plan_task(task: PrepareTask) -> list[ClipSpec]:
@@ -52,11 +73,11 @@ def plan_task(task: PrepareTask) -> list[ClipSpec]:
 
 
 def prepare_one(task: PrepareTask) -> list[dict]:
-    """Worker: cut every clip of one song. Returns catalog rows (one per clip)."""
+    """Worker: cut every clip of one audio file once. Returns catalog rows (one per clip per track)."""
     rows = []
     for spec in plan_task(task):
-        cid = clip_id_for(task.sha256, spec, task.sample_rate, task.pad)
-        out = clip_path(Path(task.clip_dir), cid)
+        key = clip_file_key(task.sha256, spec, task.sample_rate, task.pad)
+        out = clip_path(Path(task.clip_dir), key)
         if out.exists():  # finished by an earlier (maybe killed) run: register, don't decode
             n = sf.info(str(out)).frames
         else:
@@ -72,13 +93,18 @@ def prepare_one(task: PrepareTask) -> list[dict]:
                 sf.write(str(tmp), y, sr, subtype="PCM_16", format="WAV")
             n = y.shape[0]
         duration = n / task.sample_rate
-        # short: the song could not give the clip length asked for (a halved 'two' clip included)
-        short = bool(spec.length_s < task.length_s - 1e-3 or task.duration_s - spec.offset_s < spec.length_s - 1e-3)
-        rows.append({
-            "clip_id": cid, "track_id": task.track_id, "audio_sha256": task.sha256,
-            "clip_kind": spec.kind, "clip_index": spec.index, "offset_s": spec.offset_s,
-            "length_s": spec.length_s, "duration_s": duration, "sample_rate": task.sample_rate,
-            "padded": bool(task.pad and short), "short": short,
-            "path": str(out.relative_to(task.data_dir)), "created_at": datetime.now(UTC).replace(tzinfo=None),
-        })
+        # short: the song could not give the clip length asked for (a halved 'two' clip included),
+        # or fewer samples decoded than asked (the file ends early, whatever its header said).
+        # Judged from the file as written, so a clip found on disk after a kill gets the same row.
+        short = bool(spec.length_s < task.length_s - 1e-3 or task.duration_s - spec.offset_s < spec.length_s - 1e-3
+                     or n < round(spec.length_s * task.sample_rate) - SHORT_SLACK_S * task.sample_rate)
+        created = datetime.now(UTC).replace(tzinfo=None)
+        for track_id in task.track_ids:
+            rows.append({
+                "clip_id": clip_id_from_key(key, track_id), "track_id": track_id, "audio_sha256": task.sha256,
+                "clip_kind": spec.kind, "clip_index": spec.index, "offset_s": spec.offset_s,
+                "length_s": spec.length_s, "duration_s": duration, "sample_rate": task.sample_rate,
+                "padded": bool(task.pad and short), "short": short,
+                "path": str(out.relative_to(task.data_dir)), "created_at": created,
+            })
     return rows

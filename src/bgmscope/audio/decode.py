@@ -11,6 +11,7 @@ really decodes: a truncated MP3 keeps its header's total, so the tail is checked
 
 from __future__ import annotations
 
+import math
 import os
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -85,8 +86,11 @@ def load(
     Returns ``(y, sr)``; ``y`` has shape ``(n,)`` when mono else ``(channels, n)``.
     Raises DecodeError for unreadable, empty or non-finite audio.
     """
-    if offset < 0 or (duration is not None and duration <= 0):
-        raise ParameterError(f"offset must be >= 0 and duration > 0, got {offset=}, {duration=}")
+    # written as 'not (x >= 0)' so NaN is refused too
+    if not (math.isfinite(offset) and offset >= 0) or (duration is not None and not (0 < duration < math.inf)):
+        raise ParameterError(f"offset must be finite and >= 0 and duration finite and > 0, got {offset=}, {duration=}")
+    if sr is not None and (isinstance(sr, bool) or not isinstance(sr, int | np.integer) or sr <= 0):
+        raise ParameterError(f"sample rate must be a whole number of Hz > 0 (or None), got {sr!r}")
     path = from_catalog(path)
     _check_file(path)
     try:

@@ -2,8 +2,9 @@
 
 Rows are cached by clip id (a hash of the audio and the clip parameters) and
 :data:`~.extract.FEATURE_VERSION`, so a rerun computes only new clips, and a new extractor
-version recomputes everything. Workers load and describe clips; only this process writes the
-catalog. The table is also exported to ``<data>/exports/features.parquet``.
+version recomputes everything. Clips of twin songs (byte-identical audio) share one clip file:
+it is described once and the row is copied to each twin. Workers load and describe clips; only
+this process writes the catalog. The table is also exported to ``<data>/exports/features.parquet``.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class FeatureSummary:
     computed: int = 0
     cached: int = 0
     failed: int = 0
+    shared: int = 0  # rows copied from a twin's clip (same file), not computed again
     rows: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
     parquet: Path | None = None
@@ -101,6 +103,8 @@ def run_features(
         raise ParameterError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if scheduler and engine != "dask":
         raise ParameterError("--scheduler needs --engine dask")
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise ParameterError(f"jobs must be a whole number >= 1, got {jobs!r}")
     if not catalog.has_table("clips"):
         raise CatalogError("no clips table: run 'bgmscope prepare' first")
     clips = catalog.clips(kind)
@@ -121,8 +125,10 @@ def run_features(
                          str(Path(settings.data_dir) / r.path))
              for r in clips.itertuples() if r.clip_id not in done]
     summary.cached = len(clips) - len(tasks)
-
-    new_rows: list[dict] = []
+    new_rows: list[dict] = _rows_from_twins(catalog, settings, keep, tasks)
+    summary.shared = len(new_rows)
+    copied = {r["clip_id"] for r in new_rows}
+    twins = _group_by_file([t for t in tasks if t.clip_id not in copied])
 
     def write() -> None:
         parts = [df for df in (keep, _frame(new_rows)) if not df.empty]
@@ -132,30 +138,60 @@ def run_features(
 
     since = 0
     try:
-        for out in run_map(extract_task, tasks, jobs=jobs, desc="features", show_progress=show_progress,
+        for out in run_map(extract_task, list(twins), jobs=jobs, desc="features", show_progress=show_progress,
                            engine=engine, scheduler=scheduler):
             if out.ok:
-                new_rows.append(out.result)
+                rows = [_as_twin(out.result, t) for t in twins[out.item]]
+                new_rows.extend(rows)
                 summary.computed += 1
-                since += 1
+                summary.shared += len(rows) - 1
+                since += len(rows)
                 if since >= CHECKPOINT_ROWS:
                     write()
                     since = 0
             else:
-                summary.failed += 1
-                summary.failures.append((out.item.clip_id, out.error))
-                catalog.record_failure(run_id, "features", out.item.clip_id, out.error)
+                for t in twins[out.item]:
+                    summary.failed += 1
+                    summary.failures.append((t.clip_id, out.error))
+                    catalog.record_failure(run_id, "features", t.clip_id, out.error)
     except BaseException:  # e.g. an unreachable scheduler or Ctrl-C: keep what was done, close the run
         if new_rows:
             write()
-        catalog.finish_run(run_id, summary.computed, summary.failed, summary.cached)
+        catalog.finish_run(run_id, summary.computed + summary.shared, summary.failed, summary.cached)
         raise
     write()
     if export and summary.rows:
         settings.export_dir.mkdir(parents=True, exist_ok=True)
         summary.parquet = catalog.export(TABLE, settings.export_dir / "features.parquet")
-    catalog.finish_run(run_id, summary.computed, summary.failed, summary.cached)
+    catalog.finish_run(run_id, summary.computed + summary.shared, summary.failed, summary.cached)
     return summary
+
+
+def _group_by_file(tasks: list[FeatureTask]) -> dict[FeatureTask, list[FeatureTask]]:
+    """First task per clip file -> every task on that file (twins share one file): one extraction each."""
+    groups: dict[str, list[FeatureTask]] = {}
+    for t in tasks:
+        groups.setdefault(t.path, []).append(t)
+    return {g[0]: g for g in groups.values()}
+
+
+def _as_twin(row: dict, task: FeatureTask) -> dict:
+    """A row computed for one clip of a file, relabelled for another clip of the same file."""
+    return {**row, "clip_id": task.clip_id, "track_id": task.track_id, "clip_kind": task.clip_kind,
+            "clip_index": task.clip_index}
+
+
+def _rows_from_twins(catalog: Catalog, settings: Settings, keep: pd.DataFrame,
+                     tasks: list[FeatureTask]) -> list[dict]:
+    """Rows for new clips whose file a cached row already describes (a twin added later)."""
+    if keep.empty or not tasks:
+        return []
+    paths = catalog.query("SELECT clip_id, path FROM clips")
+    path_of = {c: str(Path(settings.data_dir) / p) for c, p in zip(paths["clip_id"], paths["path"], strict=True)}
+    by_path = {}
+    for row in keep.to_dict("records"):
+        by_path.setdefault(path_of.get(row["clip_id"]), row)
+    return [_as_twin(by_path[t.path], t) for t in tasks if t.path in by_path]
 
 
 def run_stage(ctx) -> dict:
@@ -163,4 +199,4 @@ def run_stage(ctx) -> dict:
     s = run_features(ctx.catalog, ctx.settings, jobs=ctx.jobs, show_progress=True)
     if s.parquet:
         ctx.outputs["features"] = s.parquet
-    return {"clips": s.rows, "computed": s.computed, "cached": s.cached, "failed": s.failed}
+    return {"clips": s.rows, "computed": s.computed, "cached": s.cached, "shared": s.shared, "failed": s.failed}
