@@ -47,6 +47,22 @@ def test_ill_typed_field_is_rejected(field, value):
     assert item is None and reason.startswith(field)
 
 
+@pytest.mark.parametrize("field,value", [
+    ("user_count", 2**63), ("user_count", "9223372036854775808"), ("user_incr", 2**63),
+    ("user_incr", -(2**63) - 1), ("audition_duration", float("nan")), ("audition_duration", float("inf")),
+    ("audition_duration", "1e400"),
+])
+def test_numbers_the_catalog_cannot_hold_are_rejected(field, value):
+    # BIGINT columns: a count past int64 used to pass here and then fail the whole snapshot's INSERT
+    item, reason = validate_item({**GOOD, field: value})
+    assert item is None and reason.startswith(field), reason
+
+
+def test_int64_limits_themselves_are_kept():
+    item, reason = validate_item({**GOOD, "user_count": 2**63 - 1, "user_incr": -(2**63)})
+    assert reason is None and item.user_count == 2**63 - 1 and item.user_incr == -(2**63)
+
+
 def test_non_object_item_is_rejected():
     assert validate_item(["not", "a", "dict"]) == (None, "item is list, not an object")
 
