@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import datetime
 
 import pytest
@@ -105,6 +107,28 @@ def test_page_that_keeps_failing_stops_the_crawl_but_keeps_what_came(httpserver,
     s, tracks, entries, failures = run(httpserver, tmp_path, top=10)
     assert not s.complete and s.kept == 3 and len(entries) == 3
     assert "gave up after retries" in failures["reason"].iloc[-1] and "503" in failures["reason"].iloc[-1]
+
+
+def test_count_past_int64_rejects_that_item_and_the_rest_are_stored(httpserver, tmp_path):
+    serve_pages(httpserver, [[item(0), item(1, user_count=2**63), item(2, user_incr=-(2**63) - 1)],
+                             [item(3)], []])
+    s, tracks, entries, failures = run(httpserver, tmp_path, top=100)
+    assert (s.kept, s.rejected, s.complete) == (2, 2, True)
+    assert list(entries.sort_values("rank")["music_id"]) == ["1000", "1003"] and len(tracks) == 2
+    reasons = dict(zip(failures["item"], failures["reason"], strict=True))
+    assert "user_count" in reasons["page 1 item 2 (music_id 1001)"]
+    assert "user_incr" in reasons["page 1 item 3 (music_id 1002)"]
+
+
+def test_seed_csv_neutralises_formula_cells(httpserver, tmp_path):
+    evil = "=cmd|' /C calc'!A0"
+    serve_pages(httpserver, [[item(0, title=evil, author="@SUM(A1)"), item(1, title="+1", user_incr=-7)], []])
+    s, tracks, *_ = run(httpserver, tmp_path, top=10, csv_path=tmp_path / "c.csv", excel=True)
+    rows = list(csv.reader(io.StringIO((tmp_path / "c.csv").read_text("utf-8-sig"))))
+    assert rows[1][1:3] == ["'" + evil, "'@SUM(A1)"] and rows[2][1] == "'+1"
+    assert rows[2][5] == "-7"  # numbers are numbers, not text to neutralise
+    assert not any(cell.startswith(("=", "+", "@")) for row in rows for cell in row)
+    assert evil in set(tracks["title"])  # the catalog keeps the data as it came
 
 
 def test_bad_top_fails_fast(httpserver, tmp_path):

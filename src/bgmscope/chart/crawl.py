@@ -17,9 +17,10 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from ..catalog import Catalog, now
+from ..csvsafe import neutralize_cell
 from ..errors import ParameterError
 from ..fsutil import atomic_write_bytes
-from .client import AuthError, ChartClient
+from .client import AuthError, ChartClient, is_transient
 from .models import ChartItem, validate_item
 
 SEED_CSV_HEADER = ["音乐ID", "音乐名", "创作者", "歌曲时间", "使用人数", "使用人数增量"]
@@ -93,8 +94,9 @@ def crawl(
             break
         except ParameterError:
             raise
-        except Exception as exc:  # transport or server errors that outlasted the retries
-            fail(f"search page {page}", f"gave up after retries: {client.describe(exc)}")
+        except Exception as exc:  # transport or server errors that outlasted the retries, a reply too large
+            why = "gave up after retries: " if is_transient(exc) else ""
+            fail(f"search page {page}", why + client.describe(exc))
             summary.complete = False
             break
         summary.pages += 1
@@ -167,14 +169,18 @@ def store_snapshot(catalog: Catalog, summary: CrawlSummary, *, order_by: str, wi
 
 
 def write_seed_csv(items: list[ChartItem], path: str | Path, *, excel: bool = False) -> Path:
-    """The seed's CSV (音乐ID, 音乐名, 创作者, 歌曲时间, 使用人数, 使用人数增量), UTF-8; a BOM for Excel."""
+    """The seed's CSV (音乐ID, 音乐名, 创作者, 歌曲时间, 使用人数, 使用人数增量), UTF-8; a BOM for Excel.
+
+    Text cells that a spreadsheet would run as a formula (leading ``= + - @``) get a leading ``'``
+    (:func:`bgmscope.csvsafe.neutralize_cell`): titles come from an untrusted chart. Numbers stay.
+    """
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(SEED_CSV_HEADER)
     for it in items:
         dur = it.audition_duration
-        w.writerow([it.music_id, it.title, it.author or "", int(dur) if float(dur).is_integer() else dur,
-                    it.user_count, it.user_incr])
+        w.writerow([neutralize_cell(it.music_id), neutralize_cell(it.title), neutralize_cell(it.author or ""),
+                    int(dur) if float(dur).is_integer() else dur, it.user_count, it.user_incr])
     path = Path(path)
     atomic_write_bytes(path, buf.getvalue().encode("utf-8-sig" if excel else "utf-8"))
     return path
