@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import time
 
@@ -15,6 +16,7 @@ from bgmscope.chart.client import (
     ChartError,
     RateLimiter,
     RetryPolicy,
+    TooLarge,
     TransientError,
 )
 from bgmscope.errors import ParameterError
@@ -123,7 +125,8 @@ def test_token_goes_to_the_api_origin_only(httpserver):
     assert cdn != api
     httpserver.expect_request("/api/getPlayUrl").respond_with_json({"data": cdn})
     httpserver.expect_request("/cdn/1.mp3").respond_with_data(b"ID3data", content_type="audio/mpeg")
-    with client(httpserver, auth=ChartAuth(token="tok-origin-only")) as c:
+    cdn_host = cdn.split("//")[1].split("/")[0]  # another origin: it must be allowed to be followed
+    with client(httpserver, auth=ChartAuth(token="tok-origin-only"), allow_hosts=[cdn_host]) as c:
         url = c.play_url("1")
         with c.stream(url) as r:
             assert r.read() == b"ID3data"
@@ -154,3 +157,45 @@ def test_rate_limiter_spaces_request_starts():
     assert min(gaps) >= 0.015  # 20 ms interval, some scheduler slack
     with pytest.raises(ParameterError):
         RateLimiter(-1)
+
+
+def _big_page(n_bytes: int) -> bytes:
+    filler = "x" * 1000
+    items = [{"music_id": str(i), "title": filler, "author": "a", "audition_duration": 1, "user_count": 1,
+              "user_incr": 0} for i in range(n_bytes // 1000 + 1)]
+    return json.dumps({"data": {"list": items}}).encode()
+
+
+@pytest.mark.parametrize("how", ["sized", "chunked", "gzip"])
+def test_json_reply_over_the_cap_stops_with_a_clear_error(httpserver, how):
+    cap = 1 << 20
+    body = _big_page(4 * cap)  # a few MB over a 1 MiB test cap
+    if how == "sized":
+        resp = Response(body, content_type="application/json")
+    elif how == "chunked":  # no Content-Length: only reading tells
+        resp = Response((body[i:i + 65536] for i in range(0, len(body), 65536)), content_type="application/json")
+    else:  # small on the wire, large once decoded: the cap is on what we hold in memory
+        resp = Response(gzip.compress(body), content_type="application/json", headers={"Content-Encoding": "gzip"})
+    httpserver.expect_request("/api/search").respond_with_response(resp)
+    with client(httpserver, max_json_bytes=cap) as c, pytest.raises(TooLarge) as ei:
+        c.search(page=1)
+    assert f"JSON size cap of {cap} bytes" in str(ei.value) and "--max-json-mb" in str(ei.value)
+    assert len(httpserver.log) == 1  # not retried
+
+
+def test_json_reply_under_the_cap_is_read(httpserver):
+    httpserver.expect_request("/api/search").respond_with_data(_big_page(200_000), content_type="application/json")
+    with client(httpserver, max_json_bytes=1 << 20) as c:
+        assert len(c.search(page=1)) > 100
+
+
+def test_crawl_records_an_oversized_page_without_retrying(httpserver, tmp_path):
+    from bgmscope.catalog import Catalog
+    from bgmscope.chart.crawl import crawl
+
+    httpserver.expect_request("/api/search").respond_with_data(_big_page(3 << 20), content_type="application/json")
+    with Catalog(tmp_path / "c.duckdb") as cat, client(httpserver, max_json_bytes=1 << 20) as c:
+        s = crawl(c, cat, top=10)
+    assert not s.complete and s.kept == 0 and len(httpserver.log) == 1
+    (item, reason), = s.failures
+    assert item == "search page 1" and "JSON size cap" in reason and "after retries" not in reason

@@ -2,16 +2,20 @@
 
 Retried, with exponential backoff and jitter: timeouts, connection errors, truncated bodies,
 malformed JSON, 5xx and 429 (waiting what Retry-After asks, capped). Not retried: 401/403
-(:class:`AuthError`, "token rejected or expired"), other 4xx and a response of the wrong shape.
+(:class:`AuthError`, "token rejected or expired"), other 4xx, a response of the wrong shape, a
+JSON reply over the size cap (:class:`TooLarge`) and a URL the host rule refuses (:class:`RefusedURL`,
+see :mod:`bgmscope.chart.hosts`). A caller may give a deadline (``time.monotonic()`` value) that
+ends retries and clips each request's timeouts (:class:`DeadlineExceeded`).
 The token goes only to the API's own origin (audio may live on a CDN), never into a message.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -20,16 +24,19 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity.stop import stop_base
 from tenacity.wait import wait_base, wait_exponential_jitter
 
 from ..errors import BgmscopeError, ParameterError
 from .auth import ChartAuth, Redactor
+from .hosts import AllowedHost, HostPolicy, origin_of, parse_allow_host
 
 log = logging.getLogger("bgmscope.chart")
 T = TypeVar("T")
 USER_AGENT = "bgmscope-chart/1 (+https://github.com/; research crawler)"
 ORDER_BY = ("user_count", "user_incr")
 WINDOWS = ("1d", "7d", "30d")
+DEFAULT_MAX_JSON_BYTES = 16 * 2**20  # a chart page of 500 items is ~0.5 MB; 16 MB is far beyond honest
 
 
 class ChartError(BgmscopeError):
@@ -54,6 +61,14 @@ class RangeNotSatisfiable(TransientError):
 
 class TooLarge(ChartError):
     """A body over the size cap (not retried)."""
+
+
+class RefusedURL(ChartError):
+    """A play URL or redirect the host rule refuses (another origin not allowed, an internal address)."""
+
+
+class DeadlineExceeded(ChartError):
+    """The caller's total deadline passed (not retried)."""
 
 
 @dataclass(frozen=True)
@@ -130,18 +145,26 @@ class RateLimiter:
             time.sleep(start - now)
 
 
-def _origin(url: str) -> tuple[str, str, int | None]:
-    u = urlsplit(url)
-    port = u.port or {"http": 80, "https": 443}.get(u.scheme)
-    return u.scheme, (u.hostname or "").lower(), port
-
-
 def check_http_url(url: str) -> str:
     """The URL if it is http(s) with a host, else ChartError (file:, ftp:, javascript: are refused)."""
     u = urlsplit(url)
     if u.scheme not in ("http", "https") or not u.hostname:
         raise ChartError(f"refusing to follow a non-http(s) URL (scheme {u.scheme or 'none'!r})")
+    try:
+        u.port  # noqa: B018 - raises on a port that is not a number in 0..65535
+    except ValueError:
+        raise ChartError(f"not a usable URL (bad port): {u.scheme}://{u.netloc.rpartition('@')[2]}") from None
     return url
+
+
+class _StopAtDeadline(stop_base):
+    """Stop retrying when the next attempt would start after ``deadline`` (monotonic seconds)."""
+
+    def __init__(self, deadline: float):
+        self.deadline = deadline
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return time.monotonic() + (retry_state.upcoming_sleep or 0.0) >= self.deadline
 
 
 class ChartClient:
@@ -159,6 +182,11 @@ class ChartClient:
         Connect/read timeout; a body that stalls longer than this is retried (downloads resume).
     retry : RetryPolicy
         Attempts and backoff.
+    allow_hosts : iterable of str
+        Hosts besides the API's origin that play URLs and redirects may lead to (``HOST``,
+        ``HOST:PORT`` or ``*.domain``); see :mod:`bgmscope.chart.hosts`.
+    max_json_bytes : int
+        Size cap of a JSON reply (after decompression); a larger one raises :class:`TooLarge`.
 
     Examples
     --------
@@ -167,10 +195,13 @@ class ChartClient:
     """
 
     def __init__(self, base_url: str, *, auth: ChartAuth | None = None, rps: float = 4.0,
-                 timeout_s: float = 20.0, retry: RetryPolicy | None = None, max_connections: int = 16):
+                 timeout_s: float = 20.0, retry: RetryPolicy | None = None, max_connections: int = 16,
+                 allow_hosts: Iterable[str | AllowedHost] = (), max_json_bytes: int = DEFAULT_MAX_JSON_BYTES):
         check_http_url(base_url)
         if timeout_s <= 0:
             raise ParameterError(f"timeout must be > 0, got {timeout_s}")
+        if max_json_bytes < 1:
+            raise ParameterError(f"the JSON size cap must be >= 1 byte, got {max_json_bytes}")
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.auth = auth or ChartAuth()
         self.redact = Redactor(self.auth.token)
@@ -178,12 +209,15 @@ class ChartClient:
         self.limiter = RateLimiter(rps)
         headers = {"user-agent": USER_AGENT, "accept": "application/json, */*"}
         headers.update({k.lower(): v for k, v in self.auth.headers.items()})
+        self.timeout_s = timeout_s
+        self.max_json_bytes = int(max_json_bytes)
         self._http = httpx.Client(
-            headers=headers, follow_redirects=False,
-            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
+            headers=headers, follow_redirects=False, timeout=self._timeout(None),
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
         )
-        self._origin = _origin(self.base_url)
+        self._origin = origin_of(self.base_url)
+        self.hosts = HostPolicy(self.base_url, [a if isinstance(a, AllowedHost) else parse_allow_host(a)
+                                                for a in allow_hosts])
         self._count_lock = threading.Lock()
         self.requests = 0  # every HTTP attempt, for the summary
 
@@ -211,17 +245,43 @@ class ChartClient:
         with self._count_lock:
             self.requests += 1
 
+    # -- deadlines -------------------------------------------------------------------------------
+    @staticmethod
+    def check_deadline(deadline: float | None, what: str) -> None:
+        """:class:`DeadlineExceeded` when the monotonic ``deadline`` has passed."""
+        if deadline is not None and time.monotonic() >= deadline:
+            raise DeadlineExceeded(f"{what}: the deadline passed")
+
+    def _timeout(self, deadline: float | None) -> httpx.Timeout:
+        # a read may block for the whole read timeout: clip it so no single wait outlives the deadline
+        t = self.timeout_s if deadline is None else max(0.05, min(self.timeout_s, deadline - time.monotonic()))
+        return httpx.Timeout(t, connect=min(t, 10.0))
+
+    def check_url(self, url: str, what: str) -> str:
+        """``url`` if it is http(s) and the host rule lets it be fetched, else :class:`RefusedURL`."""
+        check_http_url(url)
+        reason = self.hosts.refusal(url)
+        if reason is not None:
+            raise RefusedURL(self.redact(f"refusing {what}: {reason}"))
+        return url
+
     # -- retries ---------------------------------------------------------------------------------
-    def call(self, what: str, func: Callable[[], T]) -> T:
-        """Run ``func`` under the retry policy; ``what`` names it in log lines."""
+    def call(self, what: str, func: Callable[[], T], *, deadline: float | None = None) -> T:
+        """Run ``func`` under the retry policy; ``what`` names it in log lines.
+
+        With a ``deadline`` (``time.monotonic()`` seconds) no retry starts after it.
+        """
         def before_sleep(rs: RetryCallState) -> None:
             exc = rs.outcome.exception() if rs.outcome else None
             wait = rs.next_action.sleep if rs.next_action else 0.0
             log.info("retry %s in %.2fs after %s (attempt %d/%d)", what, wait, self.describe(exc),
                      rs.attempt_number, self.retry.attempts)
 
+        stop = stop_after_attempt(self.retry.attempts)
+        if deadline is not None:
+            stop = stop | _StopAtDeadline(deadline)
         retrying = Retrying(
-            retry=retry_if_exception(is_transient), stop=stop_after_attempt(self.retry.attempts),
+            retry=retry_if_exception(is_transient), stop=stop,
             wait=_WaitRetryAfterOrBackoff(self.retry), before_sleep=before_sleep, reraise=True)
         return retrying(func)
 
@@ -233,7 +293,7 @@ class ChartClient:
 
     def _auth_headers(self, url: str) -> dict[str, str]:
         # the token is for the API's origin only; a CDN or a redirect elsewhere never sees it
-        if self.auth.token and _origin(url) == self._origin:
+        if self.auth.token and origin_of(url) == self._origin:
             return {self.auth.auth_header: self.auth.token}
         return {}
 
@@ -250,19 +310,40 @@ class ChartClient:
             raise ChartError(f"HTTP {code} from {what}")
 
     # -- JSON endpoints ------------------------------------------------------------------------------
-    def get_json(self, endpoint: str, params: dict[str, Any]) -> Any:
+    def get_json(self, endpoint: str, params: dict[str, Any], *, deadline: float | None = None) -> Any:
+        """GET ``endpoint`` and parse its JSON reply, under retries and the size cap."""
         url = urljoin(self.base_url, endpoint)
 
         def once() -> Any:
+            self.check_deadline(deadline, endpoint)
             self._count()
-            r = self._http.get(url, params=params, headers=self._auth_headers(url))
-            self.check_status(r, endpoint)
+            with self._http.stream("GET", url, params=params, headers=self._auth_headers(url),
+                                   timeout=self._timeout(deadline)) as r:
+                if r.is_redirect:  # the token must not follow a redirect; the user can pass the target
+                    raise ChartError(f"HTTP {r.status_code} from {endpoint}: the API redirects; "
+                                     f"pass the URL it points to as --base-url")
+                self.check_status(r, endpoint)
+                body = self._read_capped(r, endpoint)
             try:
-                return r.json()
+                return json.loads(body)
             except ValueError as exc:  # includes UnicodeDecodeError
                 raise TransientError(f"malformed JSON from {endpoint}: {' '.join(str(exc).split())[:120]}") from None
 
-        return self.call(endpoint, once)
+        return self.call(endpoint, once, deadline=deadline)
+
+    def _read_capped(self, r: httpx.Response, what: str) -> bytes:
+        """The (decoded) body of a streamed response, or :class:`TooLarge` once it passes the cap."""
+        cap = self.max_json_bytes
+        too_large = f"reply from {what} is over the JSON size cap of {cap} bytes ({cap / 2**20:g} MiB, --max-json-mb)"
+        declared = r.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap and "content-encoding" not in r.headers:
+            raise TooLarge(too_large)
+        buf = bytearray()
+        for chunk in r.iter_bytes():  # decompressed: a gzip bomb is capped too
+            buf += chunk
+            if len(buf) > cap:
+                raise TooLarge(too_large)
+        return bytes(buf)
 
     def search(self, *, page: int, size: int = 50, order_by: str = "user_count", window: str = "7d",
                keyword: str = "", order: str = "desc") -> list[Any]:
@@ -284,9 +365,12 @@ class ChartClient:
                              f"got keys {sorted(body) if isinstance(body, dict) else type(body).__name__}")
         return items
 
-    def play_url(self, music_id: str) -> str | None:
-        """The song's audio URL, or None when the chart says it is gone (empty data, as '歌曲不存在')."""
-        body = self.get_json("getPlayUrl", {"music_id": music_id})
+    def play_url(self, music_id: str, *, deadline: float | None = None) -> str | None:
+        """The song's audio URL, or None when the chart says it is gone (empty data, as '歌曲不存在').
+
+        A URL the host rule refuses raises :class:`RefusedURL` (see :mod:`bgmscope.chart.hosts`).
+        """
+        body = self.get_json("getPlayUrl", {"music_id": music_id}, deadline=deadline)
         if not isinstance(body, dict) or "data" not in body:
             raise ChartError(f"getPlayUrl {music_id}: expected {{'data': '<url>'}}")
         data = body["data"]
@@ -294,24 +378,29 @@ class ChartClient:
             return None
         if not isinstance(data, str):
             raise ChartError(f"getPlayUrl {music_id}: data is {type(data).__name__}, not a URL")
-        return check_http_url(urljoin(self.base_url, data.strip()))
+        return self.check_url(urljoin(self.base_url, data.strip()), f"the play URL of {music_id}")
 
     # -- streaming ---------------------------------------------------------------------------------
     @contextmanager
     def stream(self, url: str, headers: dict[str, str] | None = None, *,
-               max_redirects: int = 5) -> Iterator[httpx.Response]:
+               max_redirects: int = 5, deadline: float | None = None) -> Iterator[httpx.Response]:
         """GET ``url`` streamed, following redirects ourselves (http/https only, token per origin).
 
-        Yields the final response after its status was checked (2xx; 4xx/5xx raise as above).
+        Every hop is checked against the host rule (:class:`RefusedURL`); with a ``deadline`` each
+        hop's timeouts end by it. Yields the final response after its status was checked (2xx;
+        4xx/5xx raise as above).
         """
+        what = "the audio URL"
         for _ in range(max_redirects + 1):
-            check_http_url(url)
+            self.check_url(url, what)
+            self.check_deadline(deadline, "audio")
             self._count()
-            req = self._http.build_request("GET", url, headers={**(headers or {}), **self._auth_headers(url)})
+            req = self._http.build_request("GET", url, headers={**(headers or {}), **self._auth_headers(url)},
+                                           timeout=self._timeout(deadline))
             r = self._http.send(req, stream=True)
             try:
                 if r.is_redirect and r.headers.get("location"):
-                    url = urljoin(url, r.headers["location"])
+                    url, what = urljoin(url, r.headers["location"]), f"a redirect (HTTP {r.status_code})"
                     continue
                 self.check_status(r, "audio")
                 yield r
