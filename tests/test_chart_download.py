@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
 import pytest
 from rich.console import Console
 
@@ -196,3 +202,94 @@ def test_part_of_a_file_that_changed_is_not_continued(corpus, tmp_path):
     assert len(req) == 1 and req[0].range_start is None and req[0].sent == len(blob)  # If-Range: sent whole
     assert s.downloaded == 1 and s.resumed == 0 and final.read_bytes() == blob
     assert not part.exists() and not validator.exists()
+
+
+class _DripHandler(BaseHTTPRequestHandler):
+    """A chart whose song 'slow' drips one byte every 2 s (each read succeeds, no read timeout fires)."""
+
+    protocol_version = "HTTP/1.1"
+    songs: dict[str, bytes] = {}
+    stop = threading.Event()
+
+    def do_GET(self):  # noqa: N802 - the stdlib's name
+        path, _, query = self.path.partition("?")
+        if path == "/api/search":
+            page = parse_qs(query).get("page", ["1"])[0]
+            items = [{"music_id": m, "title": m, "author": "a", "audition_duration": 1, "user_count": 10 - i,
+                      "user_incr": 0} for i, m in enumerate(self.songs)] if page == "1" else []
+            return self._send(json.dumps({"data": {"list": items}}).encode())
+        if path == "/api/getPlayUrl":
+            mid = parse_qs(query)["music_id"][0]
+            return self._send(json.dumps({"data": f"/audio/{mid}.mp3"}).encode())
+        mid = path.removeprefix("/audio/").removesuffix(".mp3")
+        blob = self.songs[mid]
+        if mid != "slow":
+            return self._send(blob, "audio/mpeg")
+        self.send_response(200)
+        self.send_header("Content-Type", "audio/mpeg")
+        self.send_header("Content-Length", str(len(blob)))
+        self.end_headers()
+        try:
+            for i in range(len(blob)):
+                self.wfile.write(blob[i:i + 1])
+                self.wfile.flush()
+                if self.stop.wait(2.0):
+                    break
+        except OSError:
+            pass  # the client gave up
+        self.close_connection = True
+
+    def _send(self, body: bytes, ctype: str = "application/json") -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture()
+def drip_server(corpus):
+    _, files = corpus
+    blobs = [p.read_bytes() for p in files.values()]
+    _DripHandler.songs = {"slow": blobs[0], "fast": blobs[1]}
+    _DripHandler.stop.clear()
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), _DripHandler)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}/api/", _DripHandler.songs
+    _DripHandler.stop.set()
+    srv.shutdown()
+    srv.server_close()
+
+
+@pytest.mark.timeout(60)
+def test_a_dripping_server_hits_the_deadline_per_file_and_the_rest_go_on(drip_server, tmp_path):
+    base_url, songs = drip_server
+    settings = Settings(data_dir=tmp_path / "d").ensure()
+    # the read timeout (5 s) never fires on a byte every 2 s: only a total deadline ends it
+    with Catalog(settings.catalog_path) as cat, ChartClient(base_url, rps=0, retry=FAST, timeout_s=5.0) as c:
+        crawl(c, cat, top=10)
+        t0 = time.monotonic()
+        s = download(cat, settings, c, jobs=2, deadline_s=3.0, show_progress=False)
+        took = time.monotonic() - t0
+        failures = cat.failures()
+    assert took < 8.0, f"download took {took:.1f}s with a 3 s deadline"
+    assert (s.downloaded, s.failed) == (1, 1), s.failures
+    (item, reason), = s.failures
+    assert item == "slow" and "3 s deadline per file" in reason
+    assert "deadline" in failures[failures["stage"] == "download"]["reason"].iloc[0]
+    final, part = audio_paths(settings.audio_dir, "slow")
+    assert not final.exists()  # what came is kept only as .part, to resume
+    assert not part.exists() or songs["slow"].startswith(part.read_bytes())
+    assert (settings.audio_dir / "fast.mp3").read_bytes() == songs["fast"]
+
+
+def test_deadline_must_be_positive(tmp_path):
+    settings = Settings(data_dir=tmp_path / "d").ensure()
+    with Catalog(settings.catalog_path) as cat, ChartClient("http://127.0.0.1:9/api/") as c:
+        for bad in (0, -1, float("nan")):
+            with pytest.raises(ParameterError, match="--deadline"):
+                download(cat, settings, c, deadline_s=bad)

@@ -8,6 +8,10 @@ complete (Content-Length / Content-Range), matches the server's sha256 ETag when
 stays under the size cap and decodes — then it is fsynced and renamed atomically. A song whose
 play URL is empty is *gone* (the seed's '歌曲不存在'): it gets an ``audio_files`` row with
 status 'gone' (path = where the file would be) and is asked for again on the next run.
+
+Each file has a total deadline (``deadline_s``, over the play URL lookup, every attempt and the
+waits between them): a server that drips a byte at a time cannot hold a worker for ever. A file
+past its deadline is that song's failure; its ``.part`` stays, to be resumed on the next run.
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ import hashlib
 import os
 import re
 import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import pandas as pd
 
 from ..catalog import Catalog, now
@@ -30,6 +36,7 @@ from .client import (
     AuthError,
     ChartClient,
     ChartError,
+    DeadlineExceeded,
     RangeNotSatisfiable,
     TooLarge,
     TransientError,
@@ -40,6 +47,7 @@ PART_SUFFIX = ".part"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 _ID = re.compile(MUSIC_ID_PATTERN)
+DEFAULT_DEADLINE_S = 120.0  # a 50 MB file at ~420 KiB/s; real chart MP3s are 1-5 MB
 
 
 @dataclass
@@ -81,13 +89,32 @@ def parse_content_range(value: str | None) -> tuple[int, int, int | None] | None
 
 
 def fetch_song(client: ChartClient, music_id: str, audio_dir: Path, *, max_bytes: int,
-               verify_decode: bool = True) -> FetchResult:
-    """Download one song to ``audio_dir/<music_id>.mp3`` (runs in a worker thread)."""
-    final, part = audio_paths(audio_dir, music_id)
+               verify_decode: bool = True, deadline_s: float | None = DEFAULT_DEADLINE_S) -> FetchResult:
+    """Download one song to ``audio_dir/<music_id>.mp3`` (runs in a worker thread).
+
+    Raises :class:`DeadlineExceeded` when it takes more than ``deadline_s`` seconds in all (None = no
+    deadline); the partial file is kept under its ``.part`` name only.
+    """
+    final, _ = audio_paths(audio_dir, music_id)
     if final.exists():
         final.with_name(final.name + PART_SUFFIX + ".validator").unlink(missing_ok=True)  # a kill's leftover
         return FetchResult(music_id, "present", final)
-    url = client.play_url(music_id)
+    deadline = time.monotonic() + deadline_s if deadline_s else None
+    try:
+        return _fetch(client, music_id, audio_dir, max_bytes=max_bytes, verify_decode=verify_decode,
+                      deadline=deadline)
+    except (TransientError, httpx.TransportError, DeadlineExceeded) as exc:
+        # a timeout clipped by the deadline, or retries cut short by it: name the real cause
+        if deadline is None or time.monotonic() < deadline:
+            raise
+        raise DeadlineExceeded(f"not finished within the {deadline_s:g} s deadline per file (--deadline); "
+                               f"the partial file is kept to resume") from exc
+
+
+def _fetch(client: ChartClient, music_id: str, audio_dir: Path, *, max_bytes: int, verify_decode: bool,
+           deadline: float | None) -> FetchResult:
+    final, part = audio_paths(audio_dir, music_id)
+    url = client.play_url(music_id, deadline=deadline)
     if url is None:
         return FetchResult(music_id, "gone", final)
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -104,7 +131,7 @@ def fetch_song(client: ChartClient, music_id: str, audio_dir: Path, *, max_bytes
             if validator.exists():  # only continue the same file: a changed one comes back whole (200)
                 headers["if-range"] = validator.read_text("utf-8").strip()
         try:
-            with client.stream(url, headers) as r:
+            with client.stream(url, headers, deadline=deadline) as r:
                 if have and r.status_code == 206:
                     cr = parse_content_range(r.headers.get("content-range"))
                     if cr is None or cr[0] != have:
@@ -128,6 +155,7 @@ def fetch_song(client: ChartClient, music_id: str, audio_dir: Path, *, max_bytes
                 size = have
                 with open(part, mode) as fh:
                     for chunk in r.iter_raw():  # as received: a sized chunker would drop a partial tail
+                        client.check_deadline(deadline, f"audio {music_id}")
                         size += len(chunk)
                         received += len(chunk)
                         if size > max_bytes:
@@ -148,7 +176,7 @@ def fetch_song(client: ChartClient, music_id: str, audio_dir: Path, *, max_bytes
                 raise TransientError("body does not match the server's sha256 ETag")
 
     try:
-        client.call(f"audio {music_id}", attempt)
+        client.call(f"audio {music_id}", attempt, deadline=deadline)
     except TooLarge:
         part.unlink(missing_ok=True)
         validator.unlink(missing_ok=True)
@@ -208,16 +236,19 @@ def pending_songs(catalog: Catalog, music_ids: list[str] | None = None) -> tuple
 
 def download(catalog: Catalog, settings: Settings, client: ChartClient, *, jobs: int = 4,
              max_mb: float = 50.0, music_ids: list[str] | None = None, verify_decode: bool = True,
-             show_progress: bool = True) -> DownloadSummary:
+             show_progress: bool = True, deadline_s: float = DEFAULT_DEADLINE_S) -> DownloadSummary:
     """Download every chart song without audio into ``settings.audio_dir``, then register the files.
 
     Worker threads share the client (HTTP is I/O-bound); only this thread touches the catalog. A
-    rejected token stops the run (recorded, then :class:`AuthError` is raised).
+    rejected token stops the run (recorded, then :class:`AuthError` is raised). ``deadline_s`` is
+    the most one file may take in all; a slower one is that song's failure.
     """
     if jobs < 1:
         raise ParameterError(f"--jobs must be >= 1, got {jobs}")
     if max_mb <= 0:
         raise ParameterError(f"--max-mb must be > 0, got {max_mb}")
+    if not deadline_s > 0:
+        raise ParameterError(f"--deadline must be > 0 s, got {deadline_s}")
     from ..ingest import ingest
 
     summary = DownloadSummary()
@@ -225,7 +256,7 @@ def download(catalog: Catalog, settings: Settings, client: ChartClient, *, jobs:
     audio_dir.mkdir(parents=True, exist_ok=True)
     todo, summary.had_audio = pending_songs(catalog, music_ids)
     run_id = catalog.start_run("download", {"base_url": client.public_base_url, "jobs": jobs,
-                                            "max_mb": max_mb, "songs": len(todo)})
+                                            "max_mb": max_mb, "deadline_s": deadline_s, "songs": len(todo)})
     max_bytes = int(max_mb * 1024 * 1024)
     finals: list[Path] = []
     gone_rows: list[dict] = []
@@ -235,7 +266,8 @@ def download(catalog: Catalog, settings: Settings, client: ChartClient, *, jobs:
     def work(mid: str) -> FetchResult:
         if stop.is_set():
             raise ChartError("not attempted: the token was rejected")
-        return fetch_song(client, mid, audio_dir, max_bytes=max_bytes, verify_decode=verify_decode)
+        return fetch_song(client, mid, audio_dir, max_bytes=max_bytes, verify_decode=verify_decode,
+                          deadline_s=deadline_s)
 
     def fail(item: str, reason: str) -> None:
         reason = client.redact(reason)
