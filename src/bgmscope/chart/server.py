@@ -19,6 +19,7 @@ then silence for ``stall_s``), and a download cut halfway (audio only).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import hmac
 import json
@@ -102,12 +103,23 @@ def _num(v: Any, cast: type, default: Any = 0) -> Any:
 
 
 def load_songs(path: str | Path, audio_dir: str | Path | None = None) -> list[Song]:
-    """Songs from a chart CSV (+ audio folder), a corpus folder, or a catalog (.duckdb)."""
+    """Songs from a chart CSV (+ audio folder), a corpus folder, or a catalog (.duckdb).
+
+    A source with no chart song raises ParameterError saying why: a chart with nothing in it is a
+    mistake to report, not an empty API to serve.
+    """
     path = Path(path)
     if not path.exists():
         raise ParameterError(f"nothing to serve at {path}")
     if path.suffix == ".duckdb":
         return _songs_from_catalog(path)
+    songs = _songs_from_csv(path, audio_dir)
+    if not songs:
+        raise ParameterError(f"{path}: the chart CSV has no rows with a music_id (音乐ID); nothing to serve")
+    return songs
+
+
+def _songs_from_csv(path: Path, audio_dir: str | Path | None) -> list[Song]:
     if path.is_dir():
         csvs = [path / "demo-chart.csv"] if (path / "demo-chart.csv").exists() else sorted(path.glob("*.csv"))
         if not csvs:
@@ -140,13 +152,28 @@ def load_songs(path: str | Path, audio_dir: str | Path | None = None) -> list[So
 
 
 def _songs_from_catalog(path: Path) -> list[Song]:
+    import duckdb
+
     from ..catalog import Catalog
 
-    with Catalog(path, read_only=True) as cat:
-        df = cat.query("""
-            SELECT t.*, (SELECT a.path FROM audio_files a WHERE a.track_id = t.track_id AND a.status = 'ok'
-                         ORDER BY a.path LIMIT 1) AS audio_path
-            FROM tracks t WHERE t.music_id IS NOT NULL ORDER BY t.rank NULLS LAST, t.track_id""")
+    try:
+        with Catalog(path, read_only=True) as cat:
+            df = cat.query("""
+                SELECT t.*, (SELECT a.path FROM audio_files a WHERE a.track_id = t.track_id AND a.status = 'ok'
+                             ORDER BY a.path LIMIT 1) AS audio_path
+                FROM tracks t WHERE t.music_id IS NOT NULL ORDER BY t.rank NULLS LAST, t.track_id""")
+            others = 0 if not df.empty else int(cat.query("SELECT count(*) AS n FROM tracks")["n"][0])
+    except duckdb.Error as exc:
+        if "lock" in str(exc).lower():
+            raise ParameterError(f"another bgmscope command is using {path}; wait for it to finish") from None
+        raise ParameterError(f"{path}: not a readable bgmscope catalog "
+                             f"({type(exc).__name__}: {' '.join(str(exc).split())[:160]})") from None
+    if df.empty:
+        # chosen over inventing chart data: ingested files have no music_id, rank or user counts
+        what = (f"its {others} tracks have no music_id: they came from audio files, not a chart" if others
+                else "it has no tracks")
+        raise ParameterError(f"{path}: no chart songs in this catalog ({what}); to serve a chart, ingest "
+                             f"its chart CSV too (bgmscope ingest chart.csv audio/) or crawl one")
     songs = []
     for r in df.to_dict("records"):
         p = Path(r["audio_path"]) if isinstance(r.get("audio_path"), str) else None
@@ -214,6 +241,19 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s %s", self.address_string(), format % args)
 
 
+def _listen(host: str, port: int) -> _HTTPServer:
+    """The bound server, or a one-line ParameterError (port out of range, in use, not allowed)."""
+    if not 0 <= port <= 65535:
+        raise ParameterError(f"--port must be in 0..65535, got {port}")
+    try:
+        return _HTTPServer((host, port), _Handler)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ParameterError(f"port {port} on {host} is already in use; pick another --port "
+                                 f"(0 = any free port)") from None
+        raise ParameterError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
 class ChartServer:
     """The loopback chart server. ``with ChartServer(songs) as srv: srv.base_url`` runs it in a thread.
 
@@ -254,7 +294,7 @@ class ChartServer:
         self._etags: dict[Path, str] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._httpd = _HTTPServer((host, port), _Handler)
+        self._httpd = _listen(host, port)
         self._httpd.app = self
         self._thread: threading.Thread | None = None
 
