@@ -101,3 +101,22 @@ def test_bad_server_arguments(tmp_path, corpus):
         serve_chart(tmp_path / "empty")
     with pytest.raises(ParameterError, match="loopback"):
         serve_chart(root, host="0.0.0.0")
+
+
+def test_server_refuses_an_empty_chart_and_bad_ports(tmp_path, corpus):
+    import socket
+
+    from bgmscope.errors import ParameterError
+
+    root, _ = corpus
+    empty = tmp_path / "empty.csv"
+    empty.write_text("音乐ID,音乐名,创作者,歌曲时间,使用人数,使用人数增量\n", "utf-8")
+    with pytest.raises(ParameterError, match="no rows with a music_id"):
+        serve_chart(empty)
+    with pytest.raises(ParameterError, match=r"0\.\.65535"):
+        serve_chart(root, port=70000)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        with pytest.raises(ParameterError, match="already in use"):
+            serve_chart(root, port=busy.getsockname()[1])
