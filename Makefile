@@ -2,12 +2,14 @@
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# The versions CI tested: every install is constrained by it, so a new machine gets the same set.
+LOCK := requirements.lock
 # Debian packages: FluidSynth (SoundFont rendering), CJK + emoji fonts (figures: Symbola draws emoji as outlines), Chromium (report test)
 APT_RUN := libfluidsynth3 fonts-noto-cjk fonts-noto-color-emoji fonts-symbola
 APT_TEST := $(APT_RUN) chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup setup-test demo test bench lint clean
+.PHONY: setup setup-test demo test bench lint lock clean
 
 apt_cmd = $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(1)
 
@@ -24,11 +26,11 @@ $(BIN)/python:
 
 setup: $(BIN)/python
 	$(call apt_install,$(APT_RUN))
-	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q -c $(LOCK) -e .
 
 setup-test: $(BIN)/python
 	$(call apt_install,$(APT_TEST))
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -c $(LOCK) -e '.[dev]'
 	$(BIN)/pip install -q torch==2.13.0
 
 demo: setup
@@ -42,6 +44,15 @@ bench: setup-test
 
 lint: setup-test
 	$(BIN)/ruff check src tests bench
+
+# Refresh the lock: resolve the newest versions pyproject.toml allows in a clean venv, freeze them.
+# Then run `make test` and commit requirements.lock with the result.
+lock:
+	rm -rf .lock-venv && $(PY) -m venv .lock-venv && .lock-venv/bin/pip install -q --upgrade pip
+	.lock-venv/bin/pip install -q '.[dev]'
+	{ echo "# make lock: pip freeze of a clean venv with '.[dev]' ($$(date -u +%F), $$($(PY) -V))"; \
+	  .lock-venv/bin/pip freeze --exclude-editable | grep -viE '^(bgmscope|torch)([= @]|$$)'; } > $(LOCK).tmp
+	mv $(LOCK).tmp $(LOCK) && rm -rf .lock-venv
 
 clean:
 	rm -rf bgmscope-data .pytest_cache

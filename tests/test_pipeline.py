@@ -13,10 +13,22 @@ BIN = Path(sys.executable).parent / "bgmscope"
 
 @pytest.mark.slow
 def test_demo_runs_every_stage_and_reuses_its_cache(tmp_path):
+    # a cold numba cache, as on a user's fresh machine: warm it as the engine does, then check
+    # that the pooled stages compiled nothing the warm-up missed (their workers would race)
+    from test_warmup import WARM, cache_files, numba_env
+
+    cache = tmp_path / "numba"
+    cache.mkdir()
+    assert subprocess.run([sys.executable, "-c", WARM], env=numba_env(cache), timeout=600).returncode == 0
+    warmed = cache_files(cache)
+    assert warmed, "the warm-up compiled nothing into NUMBA_CACHE_DIR"
     data = tmp_path / "data"
     r = subprocess.run([str(BIN), "--data-dir", str(data), "demo", "--songs", "12", "-j", "2"],
-                       capture_output=True, text=True, timeout=1500)
+                       env=numba_env(cache), capture_output=True, text=True, timeout=1500)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    after = cache_files(cache)
+    missed = sorted(set(after) - set(warmed)) + sorted(k for k in warmed if after.get(k) != warmed[k])
+    assert not missed, f"compiled after the warm-up (make warmup.exercise reach it): {missed}"
     assert "failed:" not in r.stdout, r.stdout[-3000:]
     report = data / "report" / "report.html"
     assert report.exists() and str(report) in r.stdout.replace("\n", "")

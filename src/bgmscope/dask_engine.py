@@ -36,8 +36,12 @@ def dask_map(func: Callable, items: list, *, jobs: int, scheduler: str | None = 
     """Yield ``(item, result, error)`` for every item, in completion order."""
     from distributed import as_completed
 
+    from .warmup import warm_up
+
+    warm_up()  # LocalCluster workers share this machine's numba cache: fill it from one process
     client, cluster = _client(jobs, scheduler)
     try:
+        client.run(warm_up)  # remote workers: each machine's first worker compiles, under its lock
         n_workers = max(1, len(client.scheduler_info().get("workers", {})) or jobs)
         in_flight = n_workers * 4
         it = iter(items)

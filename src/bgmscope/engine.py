@@ -5,15 +5,19 @@ which writes them. A worker's exception comes back as a one-line failure, never 
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing as mp
+import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from .config import default_jobs
+from .warmup import warm_up
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -74,30 +78,88 @@ def run_map(
             yield Outcome(item, result, error)
 
 
+def _death(exc: BaseException) -> str:
+    """One line for a worker that died: the signal's name when a signal killed it."""
+    code = getattr(exc, "exitcode", None)
+    if isinstance(code, int) and code < 0:
+        try:
+            return f"worker died: killed by {signal.Signals(-code).name} (signal {-code})"
+        except ValueError:
+            return f"worker died: killed by signal {-code}"
+    if isinstance(code, int):
+        return f"worker died: exit code {code}"
+    return " ".join(f"worker failed: {type(exc).__name__}: {exc}".split())[:500]
+
+
+_live_pools: set = set()
+
+
+def _stop_live_pools() -> None:
+    for pool in list(_live_pools):
+        pool.stop()
+        pool.join()
+        _live_pools.discard(pool)
+
+
+atexit.register(_stop_live_pools)  # Ctrl-C or an error: no worker outlives the process
+
+
+def _on_terminate(signum, frame) -> None:
+    # SIGTERM's default kills the process at once and leaves the workers running: stop them first
+    _stop_live_pools()
+    raise SystemExit(128 + signum)
+
+
+def _stop_pools_on_terminate() -> None:
+    """Make SIGTERM stop the workers of live pools (any other exit does, through atexit)."""
+    if threading.current_thread() is threading.main_thread() and \
+            signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+        signal.signal(signal.SIGTERM, _on_terminate)
+
+
 def _pool_map(func: Callable[[T], R], items: list[T], jobs: int) -> Iterator[tuple[T, Any, str | None]]:
+    """A pebble pool: a worker killed by a signal (segfault, OOM killer) costs only the item it
+    was running, which is reported with the signal's name; pebble starts a new worker and the
+    rest go on. Leaving early (an error, Ctrl-C, SIGTERM) stops every worker."""
+    from pebble import ProcessExpired, ProcessPool
+
+    # numba's cache must be written by one process, before workers load it (see warmup.py)
+    warm_up()
     # forkserver: workers start clean (no inherited DuckDB handle or threads), and cheaply.
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload([func.__module__])  # workers fork with the worker's imports done
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-        pending = {}
+    pool = ProcessPool(max_workers=jobs, context=ctx)
+    _live_pools.add(pool)
+    _stop_pools_on_terminate()
+    try:
+        pending: dict = {}
         it = iter(items)
+
+        def submit_next() -> None:
+            for item in it:
+                pending[pool.schedule(_call, args=(func, item))] = item
+                return
+
         # keep a bounded number of tasks in flight so memory stays flat on huge corpora
-        for item in it:
-            pending[pool.submit(_call, func, item)] = item
-            if len(pending) >= jobs * 4:
-                break
+        for _ in range(jobs * 4):
+            submit_next()
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 item = pending.pop(fut)
                 try:
                     result, error = fut.result()
-                except Exception as exc:  # the worker died (e.g. killed by the OS)
-                    result, error = None, f"worker failed: {type(exc).__name__}: {exc}"
+                except ProcessExpired as exc:
+                    result, error = None, _death(exc)
+                except Exception as exc:  # e.g. the result could not be pickled back
+                    result, error = None, _death(exc)
                 yield item, result, error
-                nxt = next(it, None)
-                if nxt is not None:
-                    pending[pool.submit(_call, func, nxt)] = nxt
+                submit_next()
+        pool.close()
+    finally:
+        pool.stop()  # no-op after close(); on an early exit it terminates the workers
+        pool.join()
+        _live_pools.discard(pool)
 
 
 class NullProgress:
