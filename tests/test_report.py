@@ -270,3 +270,27 @@ def test_report_in_chromium(built, tmp_path):
     assert shot.stat().st_size > 10000
     keep = Path("/tmp/bgmscope-report-screenshot.png")
     shutil.copy(shot, keep)
+
+
+def test_problems_recorded_are_only_those_still_standing(tmp_path):
+    # issue 12 defect 14: a failure of an earlier run that a later run of the same stage fixed is gone
+    from bgmscope.catalog import Catalog
+    from bgmscope.report.i18n import Words
+    from bgmscope.report.sections import current_failures, failures_section
+
+    with Catalog(tmp_path / "c.duckdb") as cat:
+        first = cat.start_run("prepare", {"kind": "first"})
+        cat.record_failure(first, "prepare", "fixed.mp3", "DecodeError: truncated")
+        cat.record_failure(first, "prepare", "still.mp3", "DecodeError: empty")
+        cat.finish_run(first, 0, 2, 0)
+        two = cat.start_run("prepare", {"kind": "two"})
+        cat.record_failure(two, "prepare", "other-params.mp3", "DecodeError: empty")
+        cat.finish_run(two, 0, 1, 0)
+        again = cat.start_run("prepare", {"kind": "first"})
+        cat.record_failure(again, "prepare", "still.mp3", "DecodeError: empty")
+        cat.finish_run(again, 1, 1, 0)
+        assert sorted(current_failures(cat)["item"]) == ["other-params.mp3", "still.mp3"]
+        assert len(cat.failures()) == 4  # the log itself keeps everything
+        sec = failures_section(cat, Words("en"))
+        html = str(sec.blocks[0].__dict__)
+        assert "still.mp3" in html and "fixed.mp3" not in html

@@ -98,7 +98,7 @@ def summary_section(cat: Catalog, w: Words, songs: pd.DataFrame) -> Section:
     tracks = cat.tracks()
     audio = cat.audio_files()
     clips = cat.clips()
-    fails = cat.failures()
+    fails = current_failures(cat)
     sec = Section("summary", w("summary"))
     tiles = [(fmt(len(tracks)), w("n_tracks")), (fmt(len(audio)), w("n_audio")),
              (fmt(clips["track_id"].nunique() if not clips.empty else 0), w("n_clips")),
@@ -615,8 +615,18 @@ def _embed_audio(path: Path, max_s: float = 30.0) -> str | None:
         return None
 
 
+def current_failures(cat: Catalog) -> pd.DataFrame:
+    """Failures still standing: those of the latest run of each (stage, parameters). An item that
+    failed once and succeeded in a later run of the same stage is no longer a problem."""
+    if not (cat.has_table("runs") and cat.has_table("failures")):
+        return pd.DataFrame(columns=["run_id", "stage", "item", "reason", "failed_at"])
+    return cat.query("""
+        WITH latest AS (SELECT arg_max(run_id, started_at) AS run_id FROM runs GROUP BY stage, params)
+        SELECT f.* FROM failures f JOIN latest USING (run_id) ORDER BY f.failed_at""")
+
+
 def failures_section(cat: Catalog, w: Words, limit: int = 20) -> Section | None:
-    f = cat.failures()
+    f = current_failures(cat)
     if f.empty:
         return None
     sec = Section("failures", w("failures"))
