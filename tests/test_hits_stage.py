@@ -75,3 +75,24 @@ def test_no_audio_is_a_clear_error(tmp_path):
     with Catalog(settings.catalog_path) as cat:
         with pytest.raises(CatalogError, match="no audio"):
             scan_songs(cat, settings, jobs=1)
+
+
+def test_chart_songs_sharing_bytes_each_get_a_hook_and_one_group(tmp_path):
+    # issue 12 defect 4, in the scan: twins were dropped by sha256 and got no hook or version row
+    song = chord_song(4, 30)
+    for mid in ("111", "222", "333"):
+        write_audio(tmp_path / "in" / f"{mid}.wav", song, SR)
+    write_audio(tmp_path / "in" / "444.wav", chord_song(5, 30), SR)
+    chart = tmp_path / "chart.csv"
+    chart.write_text("音乐ID,音乐名,创作者,歌曲时间,使用人数,使用人数增量\n111,一,甲,30,100,5\n"
+                     "222,二,乙,30,50,2\n333,三,丙,30,10,1\n444,四,丁,30,5,1\n", encoding="utf-8")
+    settings = Settings(data_dir=tmp_path / "data").ensure()
+    with Catalog(settings.catalog_path) as cat:
+        ingest([tmp_path / "in", chart], cat)
+        s = scan_songs(cat, settings, jobs=1, show_progress=False)
+        hooks = cat.read_frame("hook_positions")
+        v = cat.read_frame("versions").set_index("track_id")
+    assert s.songs == 2 and s.failed == 0  # two distinct audios decoded
+    assert sorted(hooks["track_id"]) == ["111", "222", "333", "444"]
+    assert hooks.set_index("track_id").loc[["111", "222", "333"], "hook_start_s"].nunique() == 1
+    assert v.loc["111", "group_id"] == v.loc["222", "group_id"] == v.loc["333", "group_id"] != v.loc["444", "group_id"]

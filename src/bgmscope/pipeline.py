@@ -70,8 +70,17 @@ def resolve(stage: Stage | str) -> Stage | None:
     return importlib.import_module(stage).run_stage
 
 
+def _failed_items(result: dict) -> int:
+    """How many items a stage's result says failed (its ``failed`` count, or a list of them)."""
+    failed = result.get("failed", 0)
+    return len(failed) if isinstance(failed, list | tuple | set) else int(failed or 0)
+
+
 def run_stages(ctx: PipelineContext, stages: list[tuple[str, Stage]] | None = None) -> bool:
-    """Run the stages, each isolated: one failing is reported and the rest go on. True if all ran."""
+    """Run the stages, each isolated: one failing is reported and the rest go on.
+
+    True if every stage ran (or was skipped for too little data) and no item of any stage failed:
+    the commands exit 1 otherwise."""
     table = Table(title="bgmscope run")
     table.add_column("stage")
     table.add_column("result")
@@ -86,6 +95,9 @@ def run_stages(ctx: PipelineContext, stages: list[tuple[str, Stage]] | None = No
         try:
             result = func(ctx) or {}
             text = ", ".join(f"{k}={v}" for k, v in result.items())
+            if _failed_items(result):  # the stage ran, but some of its items failed: not all done
+                all_ok = False
+                text = f"[yellow]{text}[/yellow]"
         except NotEnoughData as exc:
             text = f"[yellow]skipped: {exc}[/yellow]"
         except Exception as exc:  # a failed stage is reported; later stages may still run

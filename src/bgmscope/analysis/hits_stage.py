@@ -80,7 +80,10 @@ def scan_songs(catalog: Catalog, settings: Settings, *, jobs: int | None = None,
     audio = catalog.audio_files(status="ok")
     if audio.empty:
         raise CatalogError("no audio in the catalog: run 'bgmscope ingest' (or 'bgmscope demo') first")
-    audio = audio[audio["track_id"].notna()].drop_duplicates("track_id").drop_duplicates("sha256")
+    audio = audio[audio["track_id"].notna()].drop_duplicates("track_id")
+    # songs sharing the same bytes (twins) are scanned once and all get the result
+    twins = audio.groupby("sha256")["track_id"].apply(lambda ids: sorted(map(str, ids))).to_dict()
+    audio = audio.drop_duplicates("sha256")
     summary = ScanSummary()
     run_id = catalog.start_run("versions", {"threshold": threshold, "min_overlap_s": min_overlap_s,
                                             "scan_version": SCAN_VERSION})
@@ -98,9 +101,11 @@ def scan_songs(catalog: Catalog, settings: Settings, *, jobs: int | None = None,
             continue
         summary.songs += 1
         summary.cached += out.result["cached"]
-        sigs[t.track_id] = out.result["signature"]
-        hooks.append({"track_id": t.track_id, "audio_sha256": t.sha256, "hook_start_s": out.result["hook_start_s"],
-                      "hook_length_s": t.hook_length_s, "duration_s": out.result["duration_s"]})
+        for track_id in twins.get(t.sha256, [t.track_id]):
+            sigs[track_id] = out.result["signature"]
+            hooks.append({"track_id": track_id, "audio_sha256": t.sha256,
+                          "hook_start_s": out.result["hook_start_s"], "hook_length_s": t.hook_length_s,
+                          "duration_s": out.result["duration_s"]})
     sigs = dict(sorted(sigs.items()))  # deterministic pair order whatever order workers finished in
     pairs, groups = V.find_versions(sigs, threshold=threshold, min_overlap_s=min_overlap_s)
     tracks = catalog.tracks()[["track_id", "title", "user_count", "rank"]]
