@@ -120,3 +120,28 @@ def test_server_refuses_an_empty_chart_and_bad_ports(tmp_path, corpus):
         busy.listen()
         with pytest.raises(ParameterError, match="already in use"):
             serve_chart(root, port=busy.getsockname()[1])
+
+
+def test_catalog_songs_in_a_folder_with_a_non_utf8_name_are_served(tmp_path):
+    # the catalog stores such paths %XX-escaped; the server must open the real bytes
+    import os
+
+    import soundfile as sf
+    from conftest import sine
+
+    from bgmscope.catalog import Catalog
+    from bgmscope.chart.server import load_songs
+    from bgmscope.ingest import ingest
+
+    folder = os.path.join(os.fsencode(tmp_path), b"caf\xe9")
+    os.mkdir(folder)
+    sf.write(tmp_path / "111.wav", sine(440, 3, 16000), 16000)
+    os.rename(os.fsencode(tmp_path / "111.wav"), os.path.join(folder, b"111.wav"))
+    chart = tmp_path / "chart.csv"
+    chart.write_text("音乐ID,音乐名,创作者,歌曲时间,使用人数,使用人数增量\n111,一,甲,3,100,5\n", encoding="utf-8")
+    with Catalog(tmp_path / "data" / "catalog.duckdb") as cat:
+        ingest([chart, os.fsdecode(folder)], cat)
+        assert "%E9" in cat.audio_files()["path"].iloc[0]
+    songs = load_songs(tmp_path / "data" / "catalog.duckdb")
+    assert [s.music_id for s in songs] == ["111"] and songs[0].audio is not None
+    assert os.fsencode(songs[0].audio).endswith(b"caf\xe9/111.wav")

@@ -36,6 +36,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 
+from ..audio.paths import from_catalog
 from ..errors import ParameterError
 from .client import ORDER_BY, WINDOWS
 
@@ -176,7 +177,8 @@ def _songs_from_catalog(path: Path) -> list[Song]:
                              f"its chart CSV too (bgmscope ingest chart.csv audio/) or crawl one")
     songs = []
     for r in df.to_dict("records"):
-        p = Path(r["audio_path"]) if isinstance(r.get("audio_path"), str) else None
+        # the catalog stores non-UTF-8 names %XX-escaped: open the real bytes
+        p = from_catalog(r["audio_path"]) if isinstance(r.get("audio_path"), str) else None
         songs.append(Song(str(r["music_id"]), r.get("title") or "", r.get("author") or "",
                           _num(r.get("duration_s"), float, 0.0), _num(r.get("user_count"), int),
                           _num(r.get("user_incr"), int), p if p and p.is_file() else None,
