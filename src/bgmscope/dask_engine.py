@@ -1,7 +1,7 @@
 """Run the engine's map on a Dask cluster: an existing scheduler (``tcp://HOST:PORT``) or, without
 an address, a LocalCluster of single-threaded worker processes on loopback.
 
-Workers run :func:`bgmscope.engine._call`, so an exception comes back as the item's one-line
+Workers run :func:`bgmscope.tasks.call_item`, so an exception comes back as the item's one-line
 failure exactly as with the local pool; a worker that dies is reported the same way. A bounded
 number of tasks is in flight, so a map over millions of clips keeps the scheduler's memory flat.
 """
@@ -12,8 +12,8 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .engine import _call
 from .errors import ParameterError
+from .tasks import bounded, call_item, one_line
 
 
 def _client(jobs: int, scheduler: str | None):
@@ -34,7 +34,7 @@ def _client(jobs: int, scheduler: str | None):
 def dask_map(func: Callable, items: list, *, jobs: int, scheduler: str | None = None
              ) -> Iterator[tuple[Any, Any, str | None]]:
     """Yield ``(item, result, error)`` for every item, in completion order."""
-    from distributed import as_completed
+    from distributed import wait
 
     from .warmup import warm_up
 
@@ -43,27 +43,18 @@ def dask_map(func: Callable, items: list, *, jobs: int, scheduler: str | None = 
     try:
         client.run(warm_up)  # remote workers: each machine's first worker compiles, under its lock
         n_workers = max(1, len(client.scheduler_info().get("workers", {})) or jobs)
-        in_flight = n_workers * 4
-        it = iter(items)
-        pending = {}
-        for item in it:
-            pending[client.submit(_call, func, item, pure=False)] = item
-            if len(pending) >= in_flight:
-                break
-        ac = as_completed(list(pending))
-        for fut in ac:
-            item = pending.pop(fut)
+
+        def first_done(futures):
+            return wait(futures, return_when="FIRST_COMPLETED").done
+
+        for item, fut in bounded(lambda x: client.submit(call_item, func, x, pure=False), items,
+                                 window=n_workers * 4, wait_any=first_done):
             try:
                 result, error = fut.result()
             except Exception as exc:  # the worker died or the task could not run
-                result, error = None, " ".join(f"worker failed: {type(exc).__name__}: {exc}".split())[:500]
+                result, error = None, one_line(f"worker failed: {type(exc).__name__}: {exc}")
             fut.release()
             yield item, result, error
-            nxt = next(it, None)
-            if nxt is not None:
-                f = client.submit(_call, func, nxt, pure=False)
-                pending[f] = nxt
-                ac.add(f)
     finally:
         client.close()
         if cluster is not None:

@@ -11,34 +11,16 @@ import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, wait
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from .config import default_jobs
+from .tasks import Outcome, bounded, call_item, one_line
 from .warmup import warm_up
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-@dataclass
-class Outcome(Generic[T, R]):
-    item: T
-    result: R | None = None
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-
-def _call(func: Callable[[T], R], item: T) -> tuple[R | None, str | None]:
-    try:
-        return func(item), None
-    except Exception as exc:  # reported as the item's failure, the run goes on
-        return None, " ".join(f"{type(exc).__name__}: {exc}".split())[:500]
 
 
 def progress(console=None, transient: bool = False) -> Progress:
@@ -70,12 +52,16 @@ def run_map(
 
             source = dask_map(func, items, jobs=jobs, scheduler=scheduler)
         elif jobs <= 1 or len(items) <= 1:
-            source = ((item, *_call(func, item)) for item in items)
+            source = ((item, *call_item(func, item)) for item in items)
         else:
             source = _pool_map(func, items, jobs)
         for item, result, error in source:
             bar.advance(task)
             yield Outcome(item, result, error)
+
+
+def _first_done(futures):
+    return wait(futures, return_when=FIRST_COMPLETED)[0]
 
 
 def _death(exc: BaseException) -> str:
@@ -88,7 +74,7 @@ def _death(exc: BaseException) -> str:
             return f"worker died: killed by signal {-code}"
     if isinstance(code, int):
         return f"worker died: exit code {code}"
-    return " ".join(f"worker failed: {type(exc).__name__}: {exc}".split())[:500]
+    return one_line(f"worker failed: {type(exc).__name__}: {exc}")
 
 
 _live_pools: set = set()
@@ -132,29 +118,16 @@ def _pool_map(func: Callable[[T], R], items: list[T], jobs: int) -> Iterator[tup
     _live_pools.add(pool)
     _stop_pools_on_terminate()
     try:
-        pending: dict = {}
-        it = iter(items)
-
-        def submit_next() -> None:
-            for item in it:
-                pending[pool.schedule(_call, args=(func, item))] = item
-                return
-
         # keep a bounded number of tasks in flight so memory stays flat on huge corpora
-        for _ in range(jobs * 4):
-            submit_next()
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                item = pending.pop(fut)
-                try:
-                    result, error = fut.result()
-                except ProcessExpired as exc:
-                    result, error = None, _death(exc)
-                except Exception as exc:  # e.g. the result could not be pickled back
-                    result, error = None, _death(exc)
-                yield item, result, error
-                submit_next()
+        for item, fut in bounded(lambda x: pool.schedule(call_item, args=(func, x)), items,
+                                 window=jobs * 4, wait_any=_first_done):
+            try:
+                result, error = fut.result()
+            except ProcessExpired as exc:
+                result, error = None, _death(exc)
+            except Exception as exc:  # e.g. the result could not be pickled back
+                result, error = None, _death(exc)
+            yield item, result, error
         pool.close()
     finally:
         pool.stop()  # no-op after close(); on an early exit it terminates the workers

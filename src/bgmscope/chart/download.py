@@ -21,7 +21,7 @@ import os
 import re
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +32,7 @@ from ..catalog import Catalog, now
 from ..config import Settings
 from ..engine import NullProgress, progress
 from ..errors import BgmscopeError, ParameterError
+from ..tasks import bounded
 from .client import (
     AuthError,
     ChartClient,
@@ -278,45 +279,33 @@ def download(catalog: Catalog, settings: Settings, client: ChartClient, *, jobs:
     with progress(transient=False) if show_progress else NullProgress() as bar, \
             ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="bgmscope-dl") as pool:
         task = bar.add_task("download songs", total=len(todo))
-        it = iter(todo)
-        running: dict[Future, str] = {}
-
-        def submit_next() -> None:
-            mid = next(it, None)
-            if mid is not None:
-                running[pool.submit(work, mid)] = mid
-
-        for _ in range(jobs * 2):  # a bounded window keeps memory flat on long charts
-            submit_next()
-        while running:
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for fut in done:
-                mid = running.pop(fut)
-                bar.advance(task)
-                try:
-                    res = fut.result()
-                except AuthError as exc:
-                    stop.set()
-                    auth_error = auth_error or exc
-                    fail(mid, str(exc))
-                except Exception as exc:  # one song's failure is recorded; the run goes on
-                    fail(mid, client.describe(exc))
+        # a bounded window keeps memory flat on long charts; an auth error stops new requests
+        for mid, fut in bounded(lambda m: pool.submit(work, m), todo, window=jobs * 2,
+                                wait_any=lambda fs: wait(fs, return_when=FIRST_COMPLETED)[0],
+                                keep_going=lambda: not stop.is_set()):
+            bar.advance(task)
+            try:
+                res = fut.result()
+            except AuthError as exc:
+                stop.set()
+                auth_error = auth_error or exc
+                fail(mid, str(exc))
+            except Exception as exc:  # one song's failure is recorded; the run goes on
+                fail(mid, client.describe(exc))
+            else:
+                if res.status == "gone":
+                    summary.gone += 1
+                    gone_rows.append(_gone_row(res))
+                    catalog.record_failure(run_id, "download", mid,
+                                           "gone: the chart has no play URL (歌曲不存在)")
                 else:
-                    if res.status == "gone":
-                        summary.gone += 1
-                        gone_rows.append(_gone_row(res))
-                        catalog.record_failure(run_id, "download", mid,
-                                               "gone: the chart has no play URL (歌曲不存在)")
+                    finals.append(res.path)
+                    if res.status == "present":
+                        summary.present += 1
                     else:
-                        finals.append(res.path)
-                        if res.status == "present":
-                            summary.present += 1
-                        else:
-                            summary.downloaded += 1
-                            summary.bytes += res.bytes
-                            summary.resumed += bool(res.resumed_from)
-                if not stop.is_set():
-                    submit_next()
+                        summary.downloaded += 1
+                        summary.bytes += res.bytes
+                        summary.resumed += bool(res.resumed_from)
     if finals:
         s = ingest(finals, catalog)
         summary.registered = s.audio_ok

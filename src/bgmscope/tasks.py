@@ -1,0 +1,65 @@
+"""What every map over items shares, whichever executor runs it: the outcome of one item, the call
+that turns a worker's exception into that item's one-line failure, and the bounded window of
+tasks in flight (so a map over millions of clips keeps memory flat)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+F = TypeVar("F")  # a future of any executor
+_END = object()
+
+
+@dataclass
+class Outcome(Generic[T, R]):
+    """One item's result, or its failure as one line."""
+
+    item: T
+    result: R | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def one_line(text: str, limit: int = 500) -> str:
+    return " ".join(str(text).split())[:limit]
+
+
+def call_item(func: Callable[[T], R], item: T) -> tuple[R | None, str | None]:
+    """``(func(item), None)``, or ``(None, "Type: message")`` when it raises: the run goes on."""
+    try:
+        return func(item), None
+    except Exception as exc:  # reported as the item's failure
+        return None, one_line(f"{type(exc).__name__}: {exc}")
+
+
+def bounded(submit: Callable[[T], F], items: Iterable[T], *, window: int,
+            wait_any: Callable[[Collection[F]], Iterable[F]],
+            keep_going: Callable[[], bool] = lambda: True) -> Iterator[tuple[T, F]]:
+    """Yield ``(item, future)`` as futures finish, with at most ``window`` submitted and unfinished.
+
+    ``submit`` starts one item; ``wait_any`` blocks until at least one of the futures is done and
+    returns the done ones; ``keep_going`` returning False stops new submissions (the running ones
+    still finish and are yielded).
+    """
+    it = iter(items)
+    pending: dict[Any, T] = {}
+
+    def fill() -> None:
+        while len(pending) < window and keep_going():
+            item = next(it, _END)
+            if item is _END:
+                return
+            pending[submit(item)] = item
+
+    fill()
+    while pending:
+        for fut in wait_any(list(pending)):
+            yield pending.pop(fut), fut
+        fill()
