@@ -145,7 +145,7 @@ def test_stage_serves_crawls_and_downloads_the_demo_corpus(tmp_path, corpus):
     from types import SimpleNamespace
 
     from bgmscope.chart.stage import run_stage
-    from bgmscope.pipeline import PipelineContext
+    from bgmscope.context import PipelineContext
 
     root, files = corpus
     settings = Settings(data_dir=tmp_path / "d").ensure()

@@ -148,10 +148,9 @@ def test_dask_local_cluster_gives_the_local_result(corpus: Settings, tmp_path: P
 def test_pipeline_stage_runs_and_reports(corpus: Settings, tmp_path: Path):
     from rich.console import Console
 
+    from bgmscope.context import PipelineContext
     from bgmscope.features.stage import run_stage
-    from bgmscope.pipeline import PipelineContext, resolve
 
-    assert resolve("bgmscope.features.stage") is run_stage
     with Catalog(corpus.catalog_path) as cat:
         ctx = PipelineContext(cat, corpus, 1, Console(file=open(tmp_path / "log.txt", "w")))
         out = run_stage(ctx)

@@ -17,9 +17,9 @@ from typer.testing import CliRunner
 from bgmscope.catalog import Catalog
 from bgmscope.cli import app
 from bgmscope.config import Settings
+from bgmscope.context import PipelineContext
 from bgmscope.errors import ParameterError
 from bgmscope.ingest import ingest
-from bgmscope.pipeline import PipelineContext
 from bgmscope.prepare import prepare
 
 BIN = Path(sys.executable).parent / "bgmscope"

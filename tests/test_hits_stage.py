@@ -11,9 +11,9 @@ from rich.console import Console
 from bgmscope.analysis.hits_stage import run_stage, scan_songs
 from bgmscope.catalog import Catalog
 from bgmscope.config import Settings
+from bgmscope.context import PipelineContext
 from bgmscope.errors import CatalogError
 from bgmscope.ingest import ingest
-from bgmscope.pipeline import PipelineContext
 
 SR = 16000
 

@@ -16,13 +16,13 @@ from rich.console import Console
 
 from bgmscope.catalog import Catalog
 from bgmscope.config import Settings
+from bgmscope.context import PipelineContext
 from bgmscope.errors import CatalogError
 from bgmscope.ingest import ingest
 from bgmscope.midi.evaluate import note_scores, reference_notes
 from bgmscope.midi.melody import Note
 from bgmscope.midi.songs import transcribe_catalog
 from bgmscope.midi.training import compose_from_catalog
-from bgmscope.pipeline import PipelineContext
 from bgmscope.scores import drum_part
 from bgmscope.synth import render_midi
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
@@ -19,22 +17,8 @@ from rich.table import Table
 
 from .catalog import Catalog
 from .config import Settings
+from .context import PipelineContext, Stage
 from .errors import NotEnoughData
-
-
-@dataclass
-class PipelineContext:
-    catalog: Catalog
-    settings: Settings
-    jobs: int
-    console: Console
-    demo: bool = False
-    seed: int = 0
-    demo_corpus: object | None = None  # bgmscope.demo.DemoCorpus when running the demo
-    outputs: dict[str, Path] = field(default_factory=dict)
-
-
-Stage = Callable[[PipelineContext], dict]
 
 
 def _stage_prepare(ctx: PipelineContext) -> dict:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import secrets
 
 from ..catalog import now
+from ..context import PipelineContext
 from ..errors import CatalogError
-from ..pipeline import PipelineContext
 from .auth import ChartAuth
 from .client import ChartClient, RetryPolicy
 from .crawl import crawl, default_csv_path

@@ -8,8 +8,8 @@ model, or say how to train one when there is none.
 
 from __future__ import annotations
 
+from ..context import PipelineContext
 from ..errors import CatalogError, ParameterError
-from ..pipeline import PipelineContext
 from .dataset import load_dataset
 from .evaluate import compute_inputs, cross_validate, inputs_for, store_eval
 from .features import FeatureParams

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..pipeline import PipelineContext
+from ..context import PipelineContext
 from .builder import DEFAULT_CARDS, build_report
 
 
