@@ -17,6 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.signal import correlate, correlation_lags, fftconvolve
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from ..errors import ParameterError
 
@@ -95,16 +98,11 @@ def align(a: np.ndarray, b: np.ndarray, *, min_overlap_s: float = MIN_OVERLAP_S)
         return Alignment(float("nan"), 0.0, 0.0)
     va = (np.abs(a).sum(axis=1) > 0).astype(float)
     vb = (np.abs(b).sum(axis=1) > 0).astype(float)
-    n = na + nb - 1
-    nfft = 1 << (n - 1).bit_length()
-    fa = np.fft.rfft(a, nfft, axis=0)
-    fb = np.fft.rfft(b, nfft, axis=0)
-    # corr[k] = sum_t a[t + k] . b[t]  for lag k in (-(nb-1) .. na-1), wrapped
-    corr = np.fft.irfft((fa * np.conj(fb)).sum(axis=1), nfft)
-    cnt = np.fft.irfft(np.fft.rfft(va, nfft) * np.conj(np.fft.rfft(vb, nfft)), nfft)
-    lags = np.r_[np.arange(0, na), np.arange(-(nb - 1), 0)]
-    idx = np.r_[np.arange(0, na), np.arange(nfft - (nb - 1), nfft)]
-    corr, cnt = corr[idx], np.round(cnt[idx])
+    # corr[k] = sum_t a[t + k] . b[t] for every lag k in -(nb-1) .. na-1: the cross-correlation
+    # along time (b reversed and convolved), summed over the signature's dimensions
+    corr = fftconvolve(a, b[::-1], mode="full", axes=0).sum(axis=1)
+    cnt = np.round(correlate(va, vb, mode="full", method="fft"))  # frames both have at each lag
+    lags = correlation_lags(na, nb, mode="full")
     need = max(1.0, min_overlap_s / HOP_S)
     need = min(need, 0.9 * min(va.sum(), vb.sum()))  # a very short clip still can match as a whole
     ok = cnt >= max(need, 1.0)
@@ -157,14 +155,7 @@ def find_versions(
     sigs = [signatures[i] for i in ids]
     n = len(ids)
     pre = _prefilter(sigs) if n else np.zeros((0, 0))
-    parent = list(range(n))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    dup_edges: list[tuple[int, int]] = []
     rows = []
     best = {i: (None, float("nan"), 0.0) for i in range(n)}
     for i in range(n):
@@ -179,15 +170,19 @@ def find_versions(
                     best[a] = (b, al.score, off)
             dup = al.score >= threshold
             if dup:
-                parent[root(i)] = root(j)
+                dup_edges.append((i, j))
             if al.score >= report_above:
                 rows.append({"track_a": ids[i], "track_b": ids[j], "score": al.score,
                              "offset_s": al.offset_s, "overlap_s": al.overlap_s, "duplicate": dup})
     pairs = pd.DataFrame(rows, columns=["track_a", "track_b", "score", "offset_s", "overlap_s", "duplicate"])
     lengths = np.array([len(s) * HOP_S for s in sigs])
+    # versions are the connected components of the graph of duplicate pairs
+    edges = np.array(dup_edges, dtype=int).reshape(-1, 2)
+    graph = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
     members: dict[int, list[int]] = {}
     for i in range(n):
-        members.setdefault(root(i), []).append(i)
+        members.setdefault(int(label[i]), []).append(i)
     out = []
     for group in members.values():
         rep = max(group, key=lambda k: (lengths[k], ids[k]))  # the longest file is the full version
