@@ -1,7 +1,12 @@
+import os
+import subprocess
+import sys
+
 import pandas as pd
 import pytest
 
-from bgmscope.catalog import MIGRATIONS, Catalog
+from bgmscope.catalog import MIGRATIONS, Catalog, CatalogBusy
+from bgmscope.config import DataDirError
 from bgmscope.errors import CatalogError, ParameterError
 from bgmscope.ingest import ingest, parse_duration, read_chart_csv
 
@@ -19,6 +24,56 @@ def test_schema_is_versioned_and_reopening_does_not_migrate_twice(tmp_path):
 def test_read_only_open_of_missing_catalog_is_a_clear_error(tmp_path):
     with pytest.raises(CatalogError, match="no catalog"):
         Catalog(tmp_path / "nope.duckdb", read_only=True)
+    with pytest.raises(CatalogError, match="no catalog"):
+        Catalog(tmp_path / "new" / "catalog.duckdb", read_only=True)
+    assert not (tmp_path / "new").exists()  # read-only never creates the data dir
+
+
+def test_a_catalog_held_by_another_process_is_busy_for_writers_and_readers(tmp_path):
+    path = tmp_path / "data" / "catalog.duckdb"
+    Catalog(path).close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from bgmscope.catalog import Catalog; c = Catalog(sys.argv[1]); "
+                               "print('ready', flush=True); sys.stdin.read()", str(path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        for read_only in (False, True):
+            with pytest.raises(CatalogBusy) as err:
+                Catalog(path, read_only=read_only)
+            assert str(err.value) == (f"another bgmscope command is using {path.parent}; "
+                                      "wait or use another --data-dir")
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=60)
+    with Catalog(path, read_only=True) as cat:  # free again once the other process is gone
+        assert "tracks" in cat.table_names()
+
+
+def test_garbage_catalog_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "catalog.duckdb"
+    path.write_bytes(os.urandom(32 * 1024))
+    for read_only in (False, True):
+        with pytest.raises(CatalogError, match="is not a DuckDB database"):
+            Catalog(path, read_only=read_only)
+
+
+@pytest.mark.parametrize("parent", ["/proc/x", "{tmp}/a-file", "/dev/null/x"])
+def test_unusable_data_dir_is_a_clear_error(tmp_path, parent):
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(DataDirError, match="as the data dir"):
+        Catalog(os.path.join(parent.format(tmp=tmp_path), "catalog.duckdb"))
+
+
+def test_csv_export_neutralises_formulas_parquet_keeps_them(tmp_path):
+    with Catalog(tmp_path / "c.duckdb") as cat:
+        cat.write_frame("t", pd.DataFrame({"title": ["=cmd|' /C calc'!A0", "+1", "@a", "-x", "普通"],
+                                           "n": [-5, 1, 2, 3, 4]}))
+        csv = pd.read_csv(cat.export("t", tmp_path / "t.csv"), encoding="utf-8")
+        pq = pd.read_parquet(cat.export("t", tmp_path / "t.parquet"))
+    assert csv["title"].tolist() == ["'=cmd|' /C calc'!A0", "'+1", "'@a", "'-x", "普通"]
+    assert csv["n"].tolist() == [-5, 1, 2, 3, 4]
+    assert pq["title"].tolist() == ["=cmd|' /C calc'!A0", "+1", "@a", "-x", "普通"]
 
 
 def test_write_frame_replaces_atomically_and_exports(tmp_path):

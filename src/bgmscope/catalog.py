@@ -18,6 +18,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from .config import check_data_dir, make_data_dir
+from .csvsafe import neutralize_frame
 from .errors import CatalogError, ParameterError
 
 MIGRATIONS: list[str] = [
@@ -102,6 +104,34 @@ MIGRATIONS: list[str] = [
 ]
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+EXPORT_SUFFIXES = (".csv", ".parquet")
+
+
+class CatalogBusy(CatalogError):
+    """Another process holds the catalog's write lock (DuckDB allows one writer, or many readers)."""
+
+
+def busy_message(data_dir: Path) -> str:
+    return f"another bgmscope command is using {data_dir}; wait or use another --data-dir"
+
+
+def _connect(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file, turning its lock and format errors into one-line CatalogErrors."""
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.Error as exc:
+        raise _open_error(path, exc) from exc
+
+
+def _open_error(path: Path, exc: duckdb.Error) -> CatalogError:
+    text = str(exc)
+    if "Could not set lock" in text or "Conflicting lock" in text:
+        return CatalogBusy(busy_message(path.parent))
+    if "not a valid DuckDB database" in text:
+        return CatalogError(f"{path} is not a DuckDB database (damaged, or another kind of file): "
+                            "move it away or use another --data-dir")
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return CatalogError(f"cannot open the catalog {path}: {first}")
 
 
 def now() -> datetime:
@@ -117,12 +147,18 @@ class Catalog:
     def __init__(self, path: str | Path, *, read_only: bool = False):
         self.path = Path(path)
         if not read_only:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        elif not self.path.exists():
-            raise CatalogError(f"no catalog at {self.path}: run 'bgmscope ingest' or 'bgmscope demo' first")
-        self.con = duckdb.connect(str(self.path), read_only=read_only)
+            make_data_dir(self.path.parent)
+        else:
+            check_data_dir(self.path.parent)
+            if not self.path.exists():  # read-only never creates a catalog
+                raise CatalogError(f"no catalog yet at {self.path}: run 'bgmscope ingest' or 'bgmscope demo' first")
+        self.con = _connect(self.path, read_only=read_only)
         if not read_only:
-            self._migrate()
+            try:
+                self._migrate()
+            except BaseException:
+                self.con.close()  # release the lock; the caller never gets this object
+                raise
 
     # -- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> Catalog:
@@ -246,21 +282,22 @@ class Catalog:
 
     # -- export ---------------------------------------------------------------------------------
     def export(self, table: str, out: str | Path) -> Path:
-        """Write a table to CSV (UTF-8) or Parquet, chosen by the file suffix, atomically."""
+        """Write a table to CSV (UTF-8, formula-like text neutralised) or Parquet, by suffix, atomically."""
         from .fsutil import atomic_path
 
         _check_name(table)
         if not self.has_table(table):
             raise ParameterError(f"no table {table!r}; tables: {', '.join(self.table_names())}")
         out = Path(out)
+        suffix = out.suffix.lower()
+        if suffix not in EXPORT_SUFFIXES:
+            raise ParameterError(f"export to .csv or .parquet, not {out.suffix!r}")
         df = self.read_frame(table)
         with atomic_path(out) as tmp:
-            if out.suffix.lower() == ".csv":
-                df.to_csv(tmp, index=False, encoding="utf-8")
-            elif out.suffix.lower() == ".parquet":
+            if suffix == ".csv":  # spreadsheets open CSVs: no cell may run as a formula
+                neutralize_frame(df).to_csv(tmp, index=False, encoding="utf-8")
+            else:  # Parquet is read by programs: keep the data as stored
                 df.to_parquet(tmp, index=False)
-            else:
-                raise ParameterError(f"export to .csv or .parquet, not {out.suffix!r}")
         return out
 
     def table_names(self) -> list[str]:

@@ -6,8 +6,34 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import BgmscopeError
+
 DEFAULT_DATA_DIR = "bgmscope-data"
 ENV_DATA_DIR = "BGMSCOPE_DATA"
+
+
+class DataDirError(BgmscopeError):
+    """The data dir cannot be used (a file, under a file, not creatable or not writable)."""
+
+
+def make_data_dir(path: Path) -> None:
+    """Create ``path`` as a writable folder, or say in one line why it cannot be one."""
+    hint = "pass another --data-dir"
+    if path.exists() and not path.is_dir():
+        raise DataDirError(f"cannot use {path} as the data dir: it is a file, not a folder; {hint}")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataDirError(f"cannot use {path} as the data dir: {exc.strerror or exc}; {hint}") from exc
+    if not os.access(path, os.W_OK | os.X_OK):  # also catches read-only mounts (EROFS)
+        raise DataDirError(f"cannot use {path} as the data dir: it is not writable; {hint}")
+
+
+def check_data_dir(path: Path) -> None:
+    """For read-only use: refuse a data dir that exists but is not a folder (nothing is created)."""
+    if path.exists() and not path.is_dir():
+        raise DataDirError(f"cannot use {path} as the data dir: it is a file, not a folder; "
+                           "pass another --data-dir")
 
 
 def default_jobs() -> int:
@@ -54,5 +80,5 @@ class Settings:
         return self.data_dir / "models"
 
     def ensure(self) -> Settings:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        make_data_dir(self.data_dir)
         return self
