@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from . import __version__
@@ -23,6 +26,11 @@ from .errors import BgmscopeError
 app = typer.Typer(help="bgmscope: what makes a short-video background song a hit.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 console = Console()
+
+# choices checked by click at the boundary (tests keep them equal to the library's tuples)
+ClipKind = Literal["first", "offset", "two", "hook"]
+Lang = Literal["en", "zh"]
+SR_MIN, SR_MAX = 8000, 192000
 
 # area modules that add commands (each has register(app)), in --help order
 AREA_MODULES = ("cli_core", "cli_chart", "cli_features", "cli_select", "cli_genre", "cli_midi",
@@ -40,7 +48,8 @@ def _main(
     ctx: typer.Context,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", envvar="BGMSCOPE_DATA",
                                                   help="Where the catalog, clips and outputs live.")] = None,
-    sample_rate: Annotated[int, typer.Option("--sr", help="Analysis sample rate (Hz).")] = 16000,
+    sample_rate: Annotated[int, typer.Option("--sr", min=SR_MIN, max=SR_MAX,
+                                             help="Analysis sample rate (Hz).")] = 16000,
     version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
 ) -> None:
@@ -53,9 +62,35 @@ def settings_of(ctx: typer.Context) -> Settings:
     return ctx.obj if isinstance(ctx.obj, Settings) else Settings()
 
 
-def open_catalog(ctx: typer.Context) -> Catalog:
-    s = settings_of(ctx).ensure()
-    return Catalog(s.catalog_path)
+def open_catalog(ctx: typer.Context, *, read_only: bool = False) -> Catalog:
+    """The command's catalog. ``read_only`` commands create nothing and can run beside other readers."""
+    s = settings_of(ctx)
+    if read_only:
+        return Catalog(s.catalog_path, read_only=True)
+    return Catalog(s.ensure().catalog_path)
+
+
+def jobs_option(help: str = "Worker processes.") -> typer.models.OptionInfo:
+    """``--jobs/-j``, the same in every command: at least 1 (click refuses 0 and negatives)."""
+    return typer.Option("--jobs", "-j", min=1, help=help)
+
+
+def finite(lo: float | None = None, *, above: bool = False) -> Callable[[float | None], float | None]:
+    """A click callback refusing NaN, infinities and numbers below ``lo`` (or not ``above`` it).
+
+    typer's ``min=`` cannot say "strictly above" and lets ``inf`` through; the wording matches its own.
+    """
+
+    def check(value: float | None) -> float | None:
+        if value is None:
+            return value
+        if not math.isfinite(value):
+            raise typer.BadParameter(f"Input should be a finite number, got {value}")
+        if lo is not None and (value <= lo if above else value < lo):
+            raise typer.BadParameter(f"Input should be greater than {'' if above else 'or equal to '}{lo:g}")
+        return value
+
+    return check
 
 
 def print_failures(failures: list[tuple[str, str]], limit: int = 20) -> None:
@@ -99,8 +134,8 @@ for _name in AREA_MODULES:
 def main() -> None:
     try:
         app()
-    except BgmscopeError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
+    except BgmscopeError as exc:  # usage or environment (busy/broken catalog, bad data dir): one line
+        console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise SystemExit(EXIT_USAGE) from None
 
 

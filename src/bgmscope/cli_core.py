@@ -1,17 +1,40 @@
 """Core commands: ingest, prepare, export, tables, demo, run."""
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: the option annotations below use helpers imported inside
+# register() (importing bgmscope.cli at module level would be circular), so they must be evaluated
+# where they are written, not later by typer in this module's globals.
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from .catalog import EXPORT_SUFFIXES
 from .config import default_jobs
 
 
+def _export_target(to: Path) -> Path:
+    """``export --to``: a .csv/.parquet file in a folder that exists (export never creates folders)."""
+    if to.suffix.lower() not in EXPORT_SUFFIXES:
+        raise typer.BadParameter(f"{to} must end in .csv or .parquet")
+    if to.is_dir():
+        raise typer.BadParameter(f"{to} is a folder; give a file name")
+    if not to.parent.is_dir():
+        raise typer.BadParameter(f"folder {to.parent} does not exist")
+    return to
+
+
 def register(app: typer.Typer) -> None:
-    from .cli import console, open_catalog, print_failures, settings_of, summary_table
+    from .cli import (
+        ClipKind,
+        console,
+        finish,
+        finite,
+        jobs_option,
+        open_catalog,
+        print_failures,
+        settings_of,
+        summary_table,
+    )
 
     @app.command()
     def ingest(
@@ -27,16 +50,20 @@ def register(app: typer.Typer) -> None:
                                                 "audio failed": s.audio_failed, "unchanged": s.skipped}))
         print_failures(s.failures)
         console.print(f"catalog: {settings_of(ctx).catalog_path}")
+        finish(failed=len(s.failures), produced=s.tracks + s.audio_ok + s.skipped,
+               nothing="nothing registered: no chart CSV or audio file found")
 
     @app.command()
     def prepare(
         ctx: typer.Context,
-        clip: Annotated[str, typer.Option("--clip", help="first | offset | two | hook")] = "first",
-        offset: Annotated[float | None, typer.Option("--offset", help="Clip start (s); implies --clip offset.")] = None,
-        length: Annotated[float | None, typer.Option("--length", help="Clip length (s).")] = None,
+        clip: Annotated[ClipKind, typer.Option("--clip", help="Which clip: first | offset | two | hook.")] = "first",
+        offset: Annotated[float | None, typer.Option("--offset", callback=finite(0.0),
+                                                     help="Clip start (s); implies --clip offset.")] = None,
+        length: Annotated[float | None, typer.Option("--length", callback=finite(0.0, above=True),
+                                                     help="Clip length (s).")] = None,
         two_clips: Annotated[bool, typer.Option("--two-clips", help="Two non-overlapping clips per song.")] = False,
         pad: Annotated[bool, typer.Option("--pad", help="Zero-pad songs shorter than the clip.")] = False,
-        jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes.")] = default_jobs(),
+        jobs: Annotated[int, jobs_option()] = default_jobs(),
     ) -> None:
         """Decode once, downmix, resample and cut clips into the cache (resumable)."""
         from .prepare import prepare as run_prepare
@@ -49,22 +76,25 @@ def register(app: typer.Typer) -> None:
                                                  "clips written": s.clips, "shorter than the clip": s.short}))
         print_failures(s.failures)
         console.print(f"clips: {settings.clip_dir}")
+        finish(failed=s.failed, produced=s.ok + s.skipped, nothing="no clips: the catalog has no usable audio "
+                                                                   "(run 'bgmscope ingest' first)")
 
     @app.command()
     def export(
         ctx: typer.Context,
         table: Annotated[str, typer.Argument(help="Catalog table (see 'bgmscope tables').")],
-        to: Annotated[Path, typer.Option("--to", help="out.csv or out.parquet")],
+        to: Annotated[Path, typer.Option("--to", callback=_export_target, help="out.csv or out.parquet "
+                                         "(in an existing folder)")],
     ) -> None:
-        """Export a catalog table to CSV (UTF-8) or Parquet."""
-        with open_catalog(ctx) as cat:
+        """Export a catalog table to CSV (UTF-8, formula-like cells neutralised) or Parquet."""
+        with open_catalog(ctx, read_only=True) as cat:
             out = cat.export(table, to)
         console.print(f"wrote {out}")
 
     @app.command()
     def tables(ctx: typer.Context) -> None:
         """List the catalog's tables with their row counts."""
-        with open_catalog(ctx) as cat:
+        with open_catalog(ctx, read_only=True) as cat:
             rows = {t: cat.query(f"SELECT count(*) AS n FROM {t}")["n"][0] for t in cat.table_names()}
         console.print(summary_table(f"catalog {settings_of(ctx).catalog_path}", rows))
 

@@ -1,10 +1,11 @@
 """Feature commands: ``bgmscope features`` (the table) and ``bgmscope describe FILE`` (one file)."""
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: option annotations use helpers imported inside register()
+# (a module-level import of bgmscope.cli would be circular), so they are evaluated where written.
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -12,16 +13,26 @@ from .config import default_jobs
 
 
 def register(app: typer.Typer) -> None:
-    from .cli import console, open_catalog, print_failures, settings_of, summary_table
+    from .cli import (
+        ClipKind,
+        console,
+        finish,
+        jobs_option,
+        open_catalog,
+        print_failures,
+        settings_of,
+        summary_table,
+    )
 
     @app.command()
     def features(
         ctx: typer.Context,
-        jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (or Dask workers).")] = default_jobs(),
-        engine: Annotated[str, typer.Option("--engine", help="local | dask")] = "local",
+        jobs: Annotated[int, jobs_option("Worker processes (or Dask workers).")] = default_jobs(),
+        engine: Annotated[Literal["local", "dask"], typer.Option("--engine", help="local | dask")] = "local",
         scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler tcp://HOST:PORT "
                                                       "(default: a LocalCluster on loopback).")] = None,
-        kind: Annotated[str | None, typer.Option("--kind", help="Only clips of this kind: first | offset | two | hook.")] = None,
+        kind: Annotated[ClipKind | None, typer.Option("--clip", "--kind",
+                                                      help="Only clips of this kind: first | offset | two | hook.")] = None,
         force: Annotated[bool, typer.Option("--force", help="Recompute cached rows too.")] = False,
         no_export: Annotated[bool, typer.Option("--no-export", help="Skip the Parquet export.")] = False,
     ) -> None:
@@ -40,6 +51,7 @@ def register(app: typer.Typer) -> None:
         console.print(f"table: features in {settings.catalog_path}")
         if s.parquet:
             console.print(f"parquet: {s.parquet}")
+        finish(failed=s.failed, produced=s.rows)
 
     @app.command()
     def describe(

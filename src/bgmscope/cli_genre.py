@@ -1,17 +1,32 @@
 """Genre commands: ``bgmscope genre download | styles-corpus | train | eval | predict``."""
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: option annotations use helpers imported inside register()
+# (a module-level import of bgmscope.cli would be circular), so they are evaluated where written.
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
 from .config import default_jobs
 
+GenreModel = Literal["hmm", "svm", "gbm", "cnn"]
+
 
 def register(app: typer.Typer) -> None:
-    from .cli import console, open_catalog, print_failures, settings_of, summary_table
+    from .cli import (
+        SR_MAX,
+        SR_MIN,
+        ClipKind,
+        console,
+        finish,
+        finite,
+        jobs_option,
+        open_catalog,
+        print_failures,
+        settings_of,
+        summary_table,
+    )
 
     genre = typer.Typer(help="Genre/style classification: datasets, HMM/SVM/CNN models, evaluation, chart labels.",
                         no_args_is_help=True)
@@ -43,12 +58,13 @@ def register(app: typer.Typer) -> None:
     @genre.command("styles-corpus")
     def styles_corpus(
         out: Annotated[Path, typer.Argument(help="Output folder (<style>/<clip>.wav + manifest.csv).")],
-        per_class: Annotated[int, typer.Option("--per-class", help="Clips per style.")] = 40,
-        length: Annotated[float, typer.Option("--length", help="Clip length (s).")] = 10.0,
+        per_class: Annotated[int, typer.Option("--per-class", min=1, help="Clips per style.")] = 40,
+        length: Annotated[float, typer.Option("--length", callback=finite(0.0, above=True),
+                                              help="Clip length (s).")] = 10.0,
         seed: Annotated[int, typer.Option("--seed")] = 0,
-        sr: Annotated[int, typer.Option("--sr", help="Sample rate of the clips (Hz).")] = 16000,
+        sr: Annotated[int, typer.Option("--sr", min=SR_MIN, max=SR_MAX, help="Sample rate of the clips (Hz).")] = 16000,
         styles: Annotated[str | None, typer.Option("--styles", help="Comma-separated subset of the styles.")] = None,
-        jobs: Annotated[int, typer.Option("--jobs", "-j")] = default_jobs(),
+        jobs: Annotated[int, jobs_option()] = default_jobs(),
     ) -> None:
         """Render the offline styles corpus from music21 scores (random instruments, tempo, key, gain)."""
         from .genre.styles import STYLES, build_styles_corpus
@@ -61,14 +77,15 @@ def register(app: typer.Typer) -> None:
                                                       if len(c.manifest) else 0}))
         print_failures(c.failures)
         console.print(f"corpus: {c.root} (manifest: {c.root / 'manifest.csv'})")
+        finish(failed=len(c.failures), produced=len(c.manifest))
 
     @genre.command("train")
     def train(
         ctx: typer.Context,
         dataset: Annotated[Path, typer.Argument(help="Folder-per-label dataset (GTZAN layout, styles corpus).")],
-        model: Annotated[str, typer.Option("--model", "-m", help="hmm | svm | gbm | cnn")] = "svm",
+        model: Annotated[GenreModel, typer.Option("--model", "-m", help="hmm | svm | gbm | cnn")] = "svm",
         out: Annotated[Path | None, typer.Option("--out", help="Model file (default <data-dir>/models/genre/<model>.pkl).")] = None,
-        jobs: Annotated[int, typer.Option("--jobs", "-j")] = default_jobs(),
+        jobs: Annotated[int, jobs_option()] = default_jobs(),
     ) -> None:
         """Train a genre model on every clip of DATASET and save it."""
         from .genre.train import train as run_train
@@ -78,14 +95,15 @@ def register(app: typer.Typer) -> None:
                                                                "fit seconds": f"{res.fit_s:.1f}"}))
         print_failures(res.failures)
         console.print(f"model: {res.path}")
+        finish(failed=len(res.failures))
 
     @genre.command("eval")
     def evaluate(
         ctx: typer.Context,
         dataset: Annotated[Path, typer.Argument(help="Folder-per-label dataset.")],
         model: Annotated[str, typer.Option("--model", "-m", help="hmm | svm | gbm | cnn | all (comma list ok)")] = "all",
-        folds: Annotated[int, typer.Option("--folds", help="k of the stratified, grouped k-fold.")] = 5,
-        jobs: Annotated[int, typer.Option("--jobs", "-j")] = default_jobs(),
+        folds: Annotated[int, typer.Option("--folds", min=2, help="k of the stratified, grouped k-fold.")] = 5,
+        jobs: Annotated[int, jobs_option()] = default_jobs(),
     ) -> None:
         """Grouped stratified k-fold of the models side by side; stores genre_eval (+ folds, per class, confusion)."""
         from rich.table import Table
@@ -123,14 +141,16 @@ def register(app: typer.Typer) -> None:
         with open_catalog(ctx) as cat:
             names = store_eval(cat, res, dataset=str(dataset))
         console.print(f"tables: {', '.join(names)} in {settings.catalog_path}")
+        finish(failed=len(data.failures))
 
     @genre.command("predict")
     def predict(
         ctx: typer.Context,
-        model: Annotated[str | None, typer.Option("--model", "-m", help="hmm | svm | gbm | cnn (default: latest trained).")] = None,
+        model: Annotated[GenreModel | None, typer.Option("--model", "-m",
+                                                         help="hmm | svm | gbm | cnn (default: latest trained).")] = None,
         model_file: Annotated[Path | None, typer.Option("--model-file", help="A model saved by 'genre train --out'.")] = None,
-        clip_kind: Annotated[str, typer.Option("--clip", help="Which clips to label (first | offset | hook).")] = "first",
-        jobs: Annotated[int, typer.Option("--jobs", "-j")] = default_jobs(),
+        clip_kind: Annotated[ClipKind, typer.Option("--clip", help="Which clips to label (first | offset | hook).")] = "first",
+        jobs: Annotated[int, jobs_option()] = default_jobs(),
     ) -> None:
         """Label the catalog's chart songs with a trained model (genre_predictions, genre_chart_summary)."""
         from .genre.predict import predict_catalog
@@ -144,3 +164,4 @@ def register(app: typer.Typer) -> None:
         print_failures(res.failures)
         console.print(f"model: {res.model_path}")
         console.print(f"tables: genre_predictions, genre_probabilities, genre_chart_summary in {settings.catalog_path}")
+        finish(failed=len(res.failures), produced=res.n_ok)

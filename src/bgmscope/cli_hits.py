@@ -1,10 +1,11 @@
 """Hit analysis commands: ``hits`` (statistics), ``versions`` (duplicate edits + hook positions) and
 ``similar`` (nearest catalog songs)."""
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: option annotations use helpers imported inside register()
+# (a module-level import of bgmscope.cli would be circular), so they are evaluated where written.
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -15,7 +16,17 @@ def register(app: typer.Typer) -> None:
     import pandas as pd
     from rich.table import Table
 
-    from .cli import console, open_catalog, print_failures, settings_of, summary_table
+    from .cli import (
+        ClipKind,
+        console,
+        finish,
+        finite,
+        jobs_option,
+        open_catalog,
+        print_failures,
+        settings_of,
+        summary_table,
+    )
 
     @app.command()
     def hits(
@@ -23,14 +34,14 @@ def register(app: typer.Typer) -> None:
         reference: Annotated[Path | None, typer.Option(
             "--reference", help="Non-chart songs to compare with: a folder of audio, a catalog.duckdb "
                                 "or a bgmscope data dir.")] = None,
-        clip: Annotated[str | None, typer.Option("--clip", help="Clip kind to analyse (default: first).")] = None,
-        model: Annotated[str, typer.Option("--model", help="elasticnet | gbr")] = "elasticnet",
+        clip: Annotated[ClipKind | None, typer.Option("--clip", help="Clip kind to analyse (default: first).")] = None,
+        model: Annotated[Literal["elasticnet", "gbr"], typer.Option("--model", help="elasticnet | gbr")] = "elasticnet",
         count_edits: Annotated[bool, typer.Option(
             "--count-edits/--group-edits",
             help="Count each edit of a song separately (default: a version group counts once).")] = False,
-        boot: Annotated[int, typer.Option("--boot", help="Bootstrap resamples for the CIs.")] = 1000,
+        boot: Annotated[int, typer.Option("--boot", min=0, help="Bootstrap resamples for the CIs.")] = 1000,
         seed: Annotated[int, typer.Option("--seed")] = 0,
-        jobs: Annotated[int, typer.Option("--jobs", "-j", help="Workers for describing reference audio.")] = default_jobs(),
+        jobs: Annotated[int, jobs_option("Workers for describing reference audio.")] = default_jobs(),
     ) -> None:
         """Features against popularity (Spearman + bootstrap CI + FDR), a CV model, chart vs reference."""
         from .analysis.hits import HitsOptions, analyse, load_reference, write_tables
@@ -66,14 +77,17 @@ def register(app: typer.Typer) -> None:
             console.print(f"  [bold]{r.topic}[/bold]: {r.finding}", highlight=False)
         print_failures(failures)
         console.print(f"tables: {', '.join(names)} in {settings.catalog_path}")
+        finish(failed=len(failures), produced=res.n_songs)
 
     @app.command()
     def versions(
         ctx: typer.Context,
-        threshold: Annotated[float, typer.Option("--threshold", help="Aligned similarity (0..1) that makes "
-                                                 "two songs versions of one recording.")] = 0.85,
-        min_overlap: Annotated[float, typer.Option("--min-overlap", help="Seconds two songs must share.")] = 8.0,
-        jobs: Annotated[int, typer.Option("--jobs", "-j")] = default_jobs(),
+        threshold: Annotated[float, typer.Option("--threshold", min=0.0, max=1.0,
+                                                 help="Aligned similarity (0..1) that makes two songs "
+                                                      "versions of one recording.")] = 0.85,
+        min_overlap: Annotated[float, typer.Option("--min-overlap", callback=finite(0.0, above=True),
+                                                   help="Seconds two songs must share.")] = 8.0,
+        jobs: Annotated[int, jobs_option()] = default_jobs(),
     ) -> None:
         """Find duplicate edits (cuts, re-encodes, gain changes) and each song's hook position."""
         from .analysis.hits_stage import scan_songs
@@ -97,24 +111,26 @@ def register(app: typer.Typer) -> None:
             console.print("  * the group's full version (the longest file)")
         print_failures(s.failures)
         console.print(f"tables: versions, version_pairs, hook_positions in {settings.catalog_path}")
+        finish(failed=s.failed, produced=s.songs)
 
     @app.command()
     def similar(
         ctx: typer.Context,
         song: Annotated[str | None, typer.Argument(help="A catalog song: track_id, music_id or title.")] = None,
         file: Annotated[Path | None, typer.Option("--file", help="An audio file not in the catalog.")] = None,
-        k: Annotated[int, typer.Option("-k", help="How many neighbours.")] = 10,
+        k: Annotated[int, typer.Option("-k", min=1, help="How many neighbours.")] = 10,
         all_features: Annotated[bool, typer.Option("--all-features", help="Use every descriptor, not the "
                                                    "selected ones.")] = False,
-        clip: Annotated[str | None, typer.Option("--clip", help="Clip kind (default: first).")] = None,
-        metric: Annotated[str, typer.Option("--metric", help="euclidean | popularity (features weighted by "
-                                            "their importance in the hits model)")] = "euclidean",
+        clip: Annotated[ClipKind | None, typer.Option("--clip", help="Clip kind (default: first).")] = None,
+        metric: Annotated[Literal["euclidean", "popularity"], typer.Option(
+            "--metric", help="euclidean | popularity (features weighted by their importance in the hits "
+                             "model)")] = "euclidean",
     ) -> None:
         """The nearest catalog songs to SONG or to --file new.mp3, with distances."""
         from .analysis.similar import similar as find_similar
 
         settings = settings_of(ctx)
-        with open_catalog(ctx) as cat:
+        with open_catalog(ctx, read_only=True) as cat:
             res = find_similar(cat, song=song, file=file, k=k, features="all" if all_features else "selected",
                                clip_kind=clip, metric=metric, sample_rate=settings.sample_rate,
                                clip_length_s=settings.clip_length_s)

@@ -1,9 +1,10 @@
 """MIDI commands: transcribe, ssm, render, compose."""
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: option annotations use helpers imported inside register()
+# (a module-level import of bgmscope.cli would be circular), so they are evaluated where written.
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -11,7 +12,16 @@ from .config import default_jobs
 
 
 def register(app: typer.Typer) -> None:
-    from .cli import console, open_catalog, print_failures, settings_of, summary_table
+    from .cli import (
+        console,
+        finish,
+        finite,
+        jobs_option,
+        open_catalog,
+        print_failures,
+        settings_of,
+        summary_table,
+    )
 
     @app.command()
     def transcribe(
@@ -21,8 +31,9 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path | None, typer.Option("--out", help="With --file: the .mid to write.")] = None,
         solo: Annotated[bool, typer.Option("--solo", help="The audio is one melodic line (f0 tracker), not a mix.")] = False,
         poly: Annotated[bool, typer.Option("--poly", help="With --file: every pitched part (CQT harmonic templates).")] = False,
-        max_seconds: Annotated[float, typer.Option("--max-seconds", help="Transcribe at most this much of each song.")] = 60.0,
-        jobs: Annotated[int, typer.Option("--jobs", "-j")] = default_jobs(),
+        max_seconds: Annotated[float, typer.Option("--max-seconds", callback=finite(0.0, above=True),
+                                                   help="Transcribe at most this much of each song.")] = 60.0,
+        jobs: Annotated[int, jobs_option()] = default_jobs(),
     ) -> None:
         """Audio to MIDI: melody notes, tempo, beat SSMs and repetition scores (tables midi_songs, midi_notes)."""
         source = "solo" if solo else "mix"
@@ -58,6 +69,7 @@ def register(app: typer.Typer) -> None:
                                                     "notes": s.notes}))
         print_failures(s.failures)
         console.print(f"MIDI and SSMs: {s.out_dir}  (tables midi_songs, midi_notes)")
+        finish(failed=s.failed, produced=s.ok + s.skipped)
 
     @app.command()
     def ssm(
@@ -90,7 +102,7 @@ def register(app: typer.Typer) -> None:
     def render(
         midi: Annotated[Path, typer.Argument(help="A .mid file.")],
         out: Annotated[Path, typer.Option("--out", help="FILE.wav | .mp3 | .flac | .ogg")],
-        sr: Annotated[int, typer.Option("--rate", help="Output sample rate (Hz).")] = 44100,
+        sr: Annotated[int, typer.Option("--rate", min=8000, max=192000, help="Output sample rate (Hz).")] = 44100,
         soundfont: Annotated[Path | None, typer.Option("--soundfont", help="A General MIDI .sf2 (default: pretty_midi's).")] = None,
         mono: Annotated[bool, typer.Option("--mono", help="One channel instead of two.")] = False,
     ) -> None:
@@ -106,12 +118,13 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option("--seed")] = 0,
         out: Annotated[Path | None, typer.Option("--out", help="FILE.mid (audio is written beside it).")] = None,
         cluster: Annotated[str | None, typer.Option("--cluster", help="Learn from one cluster: a k-means label or 'top'.")] = None,
-        bars: Annotated[int, typer.Option("--bars")] = 16,
+        bars: Annotated[int, typer.Option("--bars", min=1)] = 16,
         key: Annotated[str, typer.Option("--key", help="Tonic: C, C#, Db, ... B.")] = "C",
         minor: Annotated[bool, typer.Option("--minor", help="Minor mode.")] = False,
-        tempo: Annotated[float | None, typer.Option("--tempo", help="BPM (default: the corpus median).")] = None,
-        order: Annotated[int, typer.Option("--order", help="Longest Markov context (tokens).")] = 3,
-        audio: Annotated[str, typer.Option("--audio", help="Rendered audio format: mp3, wav or none.")] = "mp3",
+        tempo: Annotated[float | None, typer.Option("--tempo", callback=finite(0.0, above=True), help="BPM (default: the corpus median).")] = None,
+        order: Annotated[int, typer.Option("--order", min=1, help="Longest Markov context (tokens).")] = 3,
+        audio: Annotated[Literal["mp3", "wav", "none"], typer.Option("--audio", case_sensitive=False,
+                                                                     help="Rendered audio format.")] = "mp3",
     ) -> None:
         """Compose a melody learnt from the transcribed chart (or a cluster), with chords and drums."""
         from .midi.training import compose_from_catalog
