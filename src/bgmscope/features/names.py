@@ -48,7 +48,7 @@ _CLIP = {
     "f0_confidence_mean": ("mean tracker confidence (1 - YIN aperiodicity; 0 in silence)", "0..1"),
 }
 _META = {
-    "clip_id": ("the clip (hash of the audio and clip parameters; see the clips table)", "id"),
+    "clip_id": ("the clip (hash of the audio, clip parameters and track; see the clips table)", "id"),
     "track_id": ("the song", "id"),
     "clip_kind": ("first, offset, two or hook (see prepare)", "text"),
     "clip_index": ("0, or 0/1 for two clips per song", "integer"),

@@ -118,12 +118,10 @@ def frame_signal(y: np.ndarray, frame_length: int, hop_length: int, *, pad_mode:
 
 
 def power_to_db(S: np.ndarray, *, ref: float = 1.0, amin: float = AMIN, top_db: float | None = TOP_DB) -> np.ndarray:
-    """10 log10(S / ref), floored ``top_db`` below the array's peak (librosa.power_to_db)."""
-    log_spec = 10.0 * np.log10(np.maximum(amin, S))
-    log_spec -= 10.0 * np.log10(max(amin, ref))
-    if top_db is not None and log_spec.size:
-        log_spec = np.maximum(log_spec, log_spec.max() - top_db)
-    return log_spec
+    """10 log10(S / ref), floored ``top_db`` below the array's peak, with this module's defaults."""
+    import librosa
+
+    return librosa.power_to_db(S, ref=ref, amin=amin, top_db=top_db)
 
 
 @dataclass

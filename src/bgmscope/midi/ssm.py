@@ -40,13 +40,7 @@ def midi_beat_features(pm: pretty_midi.PrettyMIDI, beat_times: np.ndarray | None
     pitched = [i for i in pm.instruments if not i.is_drum and i.notes]
     if not pitched:
         raise ParameterError("the MIDI has no pitched notes")
-    rolls = [i.get_piano_roll(fs=fs) for i in pitched]
-    roll = np.zeros((128, max(r.shape[1] for r in rolls)))
-    for r in rolls:  # instruments end at different times
-        roll[:, : r.shape[1]] += r
-    pc = np.zeros((12, roll.shape[1]))
-    for p in range(128):
-        pc[p % 12] += roll[p]
+    pc = pm.get_chroma(fs=fs)  # pitch classes of every non-drum instrument, sustain pedal applied
     frames = np.clip((beats * fs).astype(int), 0, pc.shape[1])
     F = librosa.util.sync(pc, frames, aggregate=np.mean, pad=False)
     return F[:, : len(beats) - 1] if F.shape[1] >= len(beats) else F, beats
