@@ -125,12 +125,12 @@ def test_export_csv_neutralises_formulas_and_parquet_keeps_raw(catalog_dir: Path
     run = CliRunner()
     r = run.invoke(app, ["--data-dir", str(catalog_dir), "export", "tracks", "--to", str(tmp_path / "t.csv")])
     assert r.exit_code == EXIT_OK, r.output
-    csv = pd.read_csv(tmp_path / "t.csv", encoding="utf-8")
+    csv = pd.read_csv(tmp_path / "t.csv", encoding="utf-8").sort_values("user_count")  # rows in any order
     assert csv["title"].tolist() == ["'=cmd|' /C calc'!A0", "学猫叫"]
     assert csv["author"].tolist() == ["'@x", "'-剪辑"] and csv["user_count"].tolist() == [-5, 12]
     r = run.invoke(app, ["--data-dir", str(catalog_dir), "export", "tracks", "--to", str(tmp_path / "t.parquet")])
     assert r.exit_code == EXIT_OK, r.output
-    pq = pd.read_parquet(tmp_path / "t.parquet")
+    pq = pd.read_parquet(tmp_path / "t.parquet").sort_values("user_count")
     assert pq["title"].tolist() == ["=cmd|' /C calc'!A0", "学猫叫"] and pq["author"].tolist() == ["@x", "-剪辑"]
 
 

@@ -101,9 +101,10 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def demo(
         ctx: typer.Context,
-        songs: Annotated[int, typer.Option("--songs", help="Songs in the demo corpus (>= 40).")] = 48,
-        seed: Annotated[int, typer.Option("--seed")] = 0,
-        jobs: Annotated[int, typer.Option("--jobs", "-j")] = default_jobs(),
+        songs: Annotated[int, typer.Option("--songs", min=3, help="Songs in the demo corpus (>= 20 "
+                                           "plants duplicate edits; the full demo uses 48).")] = 48,
+        seed: Annotated[int, typer.Option("--seed", help="Random seed of the corpus and the stages.")] = 0,
+        jobs: Annotated[int, jobs_option()] = default_jobs(),
     ) -> None:
         """Build the offline demo corpus (music21 scores rendered through a SoundFont) and run every stage."""
         from .pipeline import run_demo
@@ -115,7 +116,7 @@ def register(app: typer.Typer) -> None:
     def run(
         ctx: typer.Context,
         paths: Annotated[list[Path], typer.Argument(help="Your songs (files/folders) and chart CSV.")],
-        jobs: Annotated[int, typer.Option("--jobs", "-j")] = default_jobs(),
+        jobs: Annotated[int, jobs_option()] = default_jobs(),
     ) -> None:
         """Ingest your own songs and chart CSV, then run every stage."""
         from .pipeline import run_all

@@ -107,7 +107,7 @@ def run_all(settings: Settings, paths: list[Path], *, jobs: int, console: Consol
         s = ingest(paths, cat)
         console.print(f"ingested: {s.audio_ok} audio ok, {s.audio_failed} failed, {s.tracks} chart rows")
         ctx = PipelineContext(cat, settings, jobs, console)
-        ok = run_stages(ctx)
+        ok = run_stages(ctx) and not s.failed  # a file that failed to ingest is a failed item too
         print_outputs(ctx)
     return ok
 
