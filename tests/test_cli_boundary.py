@@ -167,15 +167,8 @@ def _jobs_commands() -> list[list[str]]:
     return found
 
 
-NOT_MINE = {"demo", "run", "download"}  # pipeline and chart commands: owned by other work on issue 12
-
-
 @pytest.mark.parametrize("value", ["0", "-3"])
-@pytest.mark.parametrize("argv", [
-    # not run here: with --jobs accepted they would start a whole pipeline or a download
-    pytest.param(a, marks=pytest.mark.skip(reason="command owned by other work on issue 12"))
-    if a[0] in NOT_MINE else a
-    for a in _jobs_commands()], ids=lambda a: " ".join(a) if isinstance(a, list) else a)
+@pytest.mark.parametrize("argv", _jobs_commands(), ids=" ".join)
 def test_jobs_below_one_is_refused_everywhere(tmp_path: Path, argv: list[str], value: str):
     data = tmp_path / "data"
     r = CliRunner().invoke(app, ["--data-dir", str(data), *argv, "--jobs", value])
