@@ -68,7 +68,7 @@ def hook_curves(y: np.ndarray, sr: int, *, S: np.ndarray | None = None) -> HookC
     import scipy.ndimage
     import scipy.signal
 
-    from .versions import N_FFT, check_stft, stft_hop
+    from ..audio.stft import N_FFT, check_stft, stft_hop
 
     y = _validate(y, sr)
     hop = stft_hop(sr)

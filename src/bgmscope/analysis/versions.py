@@ -3,8 +3,8 @@
 Each song becomes a gain-invariant sequence of spectral-shape and chroma frames (4 per second).
 Two songs are versions of one recording when, at some time offset, their frames agree almost
 everywhere they overlap: the mean cosine similarity of the aligned frames, found for every offset
-at once by FFT cross-correlation, passes ``threshold``. Matches are joined into groups
-(union-find); each group gets a representative (the longest file) so the analyses can count a
+at once by FFT cross-correlation (scipy.signal), passes ``threshold``. Matches are joined into groups
+(connected components); each group gets a representative (the longest file) so the analyses can count a
 song once however many edits of it sit on the chart.
 
 What it finds: cuts at any offset and length, gain changes, re-encodes. What it does not: covers,
@@ -21,6 +21,7 @@ from scipy.signal import correlate, correlation_lags, fftconvolve
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from ..audio.stft import N_FFT, check_stft, stft_hop
 from ..errors import ParameterError
 
 HOP_S = 0.25            # one signature frame per 0.25 s
@@ -66,22 +67,6 @@ def version_signature(y: np.ndarray, sr: int, *, S: np.ndarray | None = None) ->
     return F
 
 
-N_FFT = 2048
-
-
-def stft_hop(sr: int) -> int:
-    """The hop of the STFT shared by the version signature and the hook finder."""
-    return 512 if sr >= 16000 else 256
-
-
-def check_stft(S: np.ndarray, y: np.ndarray, sr: int) -> np.ndarray:
-    """Validate a caller's shared magnitude STFT against the signal it claims to describe."""
-    S = np.asarray(S)
-    want = 1 + len(y) // stft_hop(sr)
-    if S.ndim != 2 or S.shape[0] != N_FFT // 2 + 1 or abs(S.shape[1] - want) > 1:
-        raise ParameterError(f"S must be |stft(y, n_fft={N_FFT}, hop_length={stft_hop(sr)})| of shape "
-                             f"({N_FFT // 2 + 1}, {want}), got {S.shape}")
-    return S
 
 
 @dataclass(frozen=True)
