@@ -26,7 +26,7 @@ from pathlib import Path
 
 
 def _serve(root: str, port: int) -> None:
-    from bgmscope.chart.server import serve_chart
+    from bgmscope.acquire.server import serve_chart
 
     srv = serve_chart(root, port=port)
     srv.serve_forever()
@@ -42,10 +42,10 @@ def worker(mode: str, base_url: str, data_dir: str, n: int) -> dict:
     """One mode, in this process: returns songs, seconds, bytes and peak RSS (MiB)."""
     import httpx
 
+    from bgmscope.acquire.client import ChartClient
+    from bgmscope.acquire.crawl import crawl
+    from bgmscope.acquire.download import download
     from bgmscope.catalog import Catalog
-    from bgmscope.chart.client import ChartClient
-    from bgmscope.chart.crawl import crawl
-    from bgmscope.chart.download import download
     from bgmscope.config import Settings
 
     t0 = time.perf_counter()  # after the imports: we time the crawl + download, not Python start-up
@@ -93,7 +93,7 @@ def main() -> None:
         mode, url, d, n = a.worker
         print(json.dumps(worker(mode, url, d, int(n))))
         return
-    from bgmscope.chart.synthetic import make_chart_corpus
+    from bgmscope.acquire.synthetic import make_chart_corpus
 
     n = a.songs or (40 if a.quick else 400)
     mb = a.mb or (0.25 if a.quick else 1.0)

@@ -1,6 +1,6 @@
 """Hook detection hit rate on songs with a known structure.
 
-Each song is built by ``bgmscope.analysis.hook.structured_song`` from real scores (Essen Chinese
+Each song is built by ``bgmscope.prepare.hook.structured_song`` from real scores (Essen Chinese
 folk tunes and Ryan's Mammoth fiddle tunes, music21's corpus): verse, chorus and bridge tunes in a
 random pop layout, random tempo, key and section length, rendered through the General MIDI
 SoundFont. A detection is a hit when it lies within +-3 s of the start of any chorus.
@@ -35,7 +35,7 @@ def tune(rng: random.Random, irish: list[str]) -> tuple[str, int | None]:
 
 def one_song(job: tuple[int, int, list[str]]) -> dict:
     """Worker: build, render and analyse one song; returns the chorus starts and each method's pick."""
-    from bgmscope.analysis.hook import find_hook, structured_song
+    from bgmscope.prepare.hook import find_hook, structured_song
     from bgmscope.synth import render_midi
 
     index, seed, irish, contrast = job

@@ -25,8 +25,8 @@ import soundfile as sf
 
 from bgmscope.catalog import Catalog
 from bgmscope.config import Settings
-from bgmscope.ingest import ingest
-from bgmscope.prepare import prepare
+from bgmscope.prepare.clips import prepare
+from bgmscope.prepare.ingest import ingest
 
 OUT = Path(__file__).parent / "out"
 

@@ -23,8 +23,8 @@ import soundfile as sf
 
 from bgmscope.catalog import Catalog
 from bgmscope.config import Settings
-from bgmscope.ingest import ingest
-from bgmscope.prepare import prepare
+from bgmscope.prepare.clips import prepare
+from bgmscope.prepare.ingest import ingest
 from bgmscope.report import build_report
 
 SR = 16000

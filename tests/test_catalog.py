@@ -8,7 +8,7 @@ import pytest
 from bgmscope.catalog import MIGRATIONS, Catalog, CatalogBusy
 from bgmscope.config import DataDirError
 from bgmscope.errors import CatalogError, ParameterError
-from bgmscope.ingest import ingest, parse_duration, read_chart_csv
+from bgmscope.prepare.ingest import ingest, parse_duration, read_chart_csv
 
 
 def test_schema_is_versioned_and_reopening_does_not_migrate_twice(tmp_path):

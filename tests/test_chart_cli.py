@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from bgmscope.acquire.client import ChartClient
+from bgmscope.acquire.crawl import crawl
+from bgmscope.acquire.server import serve_chart
+from bgmscope.acquire.synthetic import make_chart_corpus
 from bgmscope.catalog import Catalog
-from bgmscope.chart.client import ChartClient
-from bgmscope.chart.crawl import crawl
-from bgmscope.chart.server import serve_chart
-from bgmscope.chart.synthetic import make_chart_corpus
 
 EVIL = "=cmd|' /C calc'!A0"
 
@@ -143,7 +143,7 @@ def test_serve_chart_on_a_port_in_use_says_so_in_one_line(tmp_path, corpus):
 
 
 def test_serve_chart_on_a_catalog_of_ingested_mp3s_explains_and_exits_2(tmp_path, corpus):
-    from bgmscope.ingest import ingest
+    from bgmscope.prepare.ingest import ingest
 
     root, _ = corpus
     catalog = tmp_path / "mp3s" / "catalog.duckdb"

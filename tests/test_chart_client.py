@@ -9,8 +9,8 @@ import time
 import pytest
 from werkzeug import Response
 
-from bgmscope.chart.auth import ChartAuth
-from bgmscope.chart.client import (
+from bgmscope.acquire.auth import ChartAuth
+from bgmscope.acquire.client import (
     AuthError,
     ChartClient,
     ChartError,
@@ -190,8 +190,8 @@ def test_json_reply_under_the_cap_is_read(httpserver):
 
 
 def test_crawl_records_an_oversized_page_without_retrying(httpserver, tmp_path):
+    from bgmscope.acquire.crawl import crawl
     from bgmscope.catalog import Catalog
-    from bgmscope.chart.crawl import crawl
 
     httpserver.expect_request("/api/search").respond_with_data(_big_page(3 << 20), content_type="application/json")
     with Catalog(tmp_path / "c.duckdb") as cat, client(httpserver, max_json_bytes=1 << 20) as c:

@@ -8,10 +8,10 @@ from datetime import datetime
 
 import pytest
 
+from bgmscope.acquire.auth import ChartAuth
+from bgmscope.acquire.client import AuthError, ChartClient, RetryPolicy
+from bgmscope.acquire.crawl import SEED_CSV_HEADER, crawl, history
 from bgmscope.catalog import Catalog
-from bgmscope.chart.auth import ChartAuth
-from bgmscope.chart.client import AuthError, ChartClient, RetryPolicy
-from bgmscope.chart.crawl import SEED_CSV_HEADER, crawl, history
 
 FAST = RetryPolicy(attempts=3, initial_s=0.01, max_s=0.02, jitter_s=0.0)
 

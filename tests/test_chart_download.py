@@ -11,12 +11,12 @@ from urllib.parse import parse_qs
 import pytest
 from rich.console import Console
 
+from bgmscope.acquire.client import ChartClient, RetryPolicy
+from bgmscope.acquire.crawl import crawl
+from bgmscope.acquire.download import audio_paths, download
+from bgmscope.acquire.server import serve_chart
+from bgmscope.acquire.synthetic import make_chart_corpus
 from bgmscope.catalog import Catalog
-from bgmscope.chart.client import ChartClient, RetryPolicy
-from bgmscope.chart.crawl import crawl
-from bgmscope.chart.download import audio_paths, download
-from bgmscope.chart.server import serve_chart
-from bgmscope.chart.synthetic import make_chart_corpus
 from bgmscope.config import Settings
 from bgmscope.errors import ParameterError
 
@@ -144,7 +144,7 @@ def test_bad_download_arguments(tmp_path):
 def test_stage_serves_crawls_and_downloads_the_demo_corpus(tmp_path, corpus):
     from types import SimpleNamespace
 
-    from bgmscope.chart.stage import run_stage
+    from bgmscope.acquire.stage import run_stage
     from bgmscope.context import PipelineContext
 
     root, files = corpus

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from bgmscope.acquire.client import ChartClient, RetryPolicy
+from bgmscope.acquire.crawl import crawl
+from bgmscope.acquire.download import download
+from bgmscope.acquire.server import serve_chart
+from bgmscope.acquire.synthetic import make_chart_corpus
 from bgmscope.catalog import Catalog
-from bgmscope.chart.client import ChartClient, RetryPolicy
-from bgmscope.chart.crawl import crawl
-from bgmscope.chart.download import download
-from bgmscope.chart.server import serve_chart
-from bgmscope.chart.synthetic import make_chart_corpus
 from bgmscope.config import Settings
 
 

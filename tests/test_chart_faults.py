@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from bgmscope.acquire.client import ChartClient, RetryPolicy
+from bgmscope.acquire.crawl import crawl
+from bgmscope.acquire.download import download
+from bgmscope.acquire.server import FAULT_KINDS, serve_chart
+from bgmscope.acquire.synthetic import make_chart_corpus
 from bgmscope.catalog import Catalog
-from bgmscope.chart.client import ChartClient, RetryPolicy
-from bgmscope.chart.crawl import crawl
-from bgmscope.chart.download import download
-from bgmscope.chart.server import FAULT_KINDS, serve_chart
-from bgmscope.chart.synthetic import make_chart_corpus
 from bgmscope.config import Settings
 
 RETRY = RetryPolicy(attempts=15, initial_s=0.005, max_s=0.05, jitter_s=0.005)
@@ -129,9 +129,9 @@ def test_catalog_songs_in_a_folder_with_a_non_utf8_name_are_served(tmp_path):
     import soundfile as sf
     from conftest import sine
 
+    from bgmscope.acquire.server import load_songs
     from bgmscope.catalog import Catalog
-    from bgmscope.chart.server import load_songs
-    from bgmscope.ingest import ingest
+    from bgmscope.prepare.ingest import ingest
 
     folder = os.path.join(os.fsencode(tmp_path), b"caf\xe9")
     os.mkdir(folder)

@@ -9,13 +9,13 @@ from __future__ import annotations
 import pytest
 from werkzeug import Response
 
+from bgmscope.acquire.client import ChartClient, RefusedURL, RetryPolicy
+from bgmscope.acquire.crawl import crawl
+from bgmscope.acquire.download import download
+from bgmscope.acquire.hosts import HostPolicy, parse_allow_host
+from bgmscope.acquire.server import serve_chart
+from bgmscope.acquire.synthetic import make_chart_corpus
 from bgmscope.catalog import Catalog
-from bgmscope.chart.client import ChartClient, RefusedURL, RetryPolicy
-from bgmscope.chart.crawl import crawl
-from bgmscope.chart.download import download
-from bgmscope.chart.hosts import HostPolicy, parse_allow_host
-from bgmscope.chart.server import serve_chart
-from bgmscope.chart.synthetic import make_chart_corpus
 from bgmscope.config import Settings
 from bgmscope.errors import ParameterError
 

@@ -6,15 +6,15 @@ import logging
 
 import pytest
 
-from bgmscope.chart.auth import (
+from bgmscope.acquire.auth import (
     ChartAuth,
     RedactingFilter,
     Redactor,
     load_auth,
     parse_header_options,
 )
-from bgmscope.chart.client import parse_retry_after
-from bgmscope.chart.models import ChartItem, validate_item
+from bgmscope.acquire.client import parse_retry_after
+from bgmscope.acquire.models import ChartItem, validate_item
 from bgmscope.errors import ParameterError
 
 GOOD = {"music_id": 6912345678901234567, "title": "生日快乐", "author": "某某", "audition_duration": 15,
@@ -92,7 +92,7 @@ def test_bad_config_and_headers_fail_fast(tmp_path):
 
 def test_redacting_filter_scrubs_formatted_messages():
     secret = "s3cr3t-token-value"
-    rec = logging.LogRecord("bgmscope.chart", logging.INFO, __file__, 1, "sent %s to %s", (secret, "host"), None)
+    rec = logging.LogRecord("bgmscope.acquire", logging.INFO, __file__, 1, "sent %s to %s", (secret, "host"), None)
     RedactingFilter(Redactor(secret)).filter(rec)
     assert secret not in rec.getMessage() and "[redacted]" in rec.getMessage()
     assert ChartAuth(token=secret).__repr__().count(secret) == 0

@@ -19,7 +19,7 @@ from typer.main import get_command
 from typer.testing import CliRunner
 
 from bgmscope.catalog import Catalog
-from bgmscope.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, ClipKind, app
+from bgmscope.cli.common import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, ClipKind, app
 
 BIN = Path(sys.executable).with_name("bgmscope")
 BUSY = "another bgmscope command is using"
@@ -214,7 +214,7 @@ FAILED = [("song-9", "boom")]
      SimpleNamespace(computed=1, cached=0, failed=1, rows=1, failures=FAILED, parquet=None)),
     (["transcribe", "-j", "1"], "bgmscope.midi.songs.transcribe_catalog",
      SimpleNamespace(ok=1, failed=1, skipped=0, notes=3, failures=FAILED, out_dir="x")),
-    (["versions", "-j", "1"], "bgmscope.analysis.hits_stage.scan_songs",
+    (["versions", "-j", "1"], "bgmscope.versions.stage.scan_songs",
      SimpleNamespace(songs=2, cached=0, failed=1, groups=0, edits=0, failures=FAILED,
                      versions=pd.DataFrame({"group_size": []}))),
     (["genre", "predict", "-j", "1"], "bgmscope.genre.predict.predict_catalog",
@@ -231,7 +231,7 @@ def test_stages_with_failed_items_exit_1(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_clip_kind_choices_are_the_library_kinds():
-    from bgmscope.audio.clips import CLIP_KINDS
+    from bgmscope.prepare.plan import CLIP_KINDS
 
     assert get_args(ClipKind) == CLIP_KINDS
 

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from bgmscope.analysis.cluster import (
+from bgmscope.catalog import Catalog
+from bgmscope.cluster.clustering import (
     ClusterOptions,
     cluster_songs,
     describe_clusters,
@@ -15,8 +16,7 @@ from bgmscope.analysis.cluster import (
     feature_phrase,
     stability_verdict,
 )
-from bgmscope.analysis.cluster_stage import run_cluster
-from bgmscope.catalog import Catalog
+from bgmscope.cluster.stage import run_cluster
 from bgmscope.config import Settings
 from bgmscope.errors import CatalogError, ParameterError
 from bgmscope.select.data import stat42_names

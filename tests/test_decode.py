@@ -124,7 +124,7 @@ def test_non_finite_or_non_positive_arguments_refused(tmp_path, kw):
 
 
 def test_clip_plan_refuses_a_nan_length():
-    from bgmscope.audio.clips import plan_clips
+    from bgmscope.prepare.plan import plan_clips
 
     for bad in (float("nan"), float("inf"), 0.0):
         with pytest.raises(ParameterError):

@@ -15,8 +15,8 @@ from bgmscope.errors import CatalogError, ParameterError
 from bgmscope.features import STAT42_NAMES, extract_clip, feature_columns, feature_names
 from bgmscope.features.extract import FEATURE_VERSION, ID_COLUMNS
 from bgmscope.features.stage import run_features
-from bgmscope.ingest import ingest
-from bgmscope.prepare import prepare
+from bgmscope.prepare.clips import prepare
+from bgmscope.prepare.ingest import ingest
 
 SR = 16000
 

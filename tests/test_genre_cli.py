@@ -19,8 +19,8 @@ from bgmscope.cli import app
 from bgmscope.config import Settings
 from bgmscope.context import PipelineContext
 from bgmscope.errors import ParameterError
-from bgmscope.ingest import ingest
-from bgmscope.prepare import prepare
+from bgmscope.prepare.clips import prepare
+from bgmscope.prepare.ingest import ingest
 
 BIN = Path(sys.executable).parent / "bgmscope"
 

@@ -12,11 +12,11 @@ import pytest
 from conftest import write_audio
 from typer.testing import CliRunner
 
-from bgmscope.analysis.hits import HitsOptions, analyse, load_reference, write_tables
 from bgmscope.catalog import Catalog
 from bgmscope.cli import app
 from bgmscope.errors import CatalogError, ParameterError
 from bgmscope.features.extract import extract_clip
+from bgmscope.hits.popularity import HitsOptions, analyse, load_reference, write_tables
 
 SR = 16000
 CLIP_S = 4.0

@@ -8,12 +8,14 @@ import pytest
 from conftest import write_audio
 from rich.console import Console
 
-from bgmscope.analysis.hits_stage import run_stage, scan_songs
 from bgmscope.catalog import Catalog
 from bgmscope.config import Settings
 from bgmscope.context import PipelineContext
 from bgmscope.errors import CatalogError
-from bgmscope.ingest import ingest
+from bgmscope.hits.stage import run_stage as hits_stage
+from bgmscope.prepare.ingest import ingest
+from bgmscope.versions.stage import run_stage as versions_stage
+from bgmscope.versions.stage import scan_songs
 
 SR = 16000
 
@@ -65,9 +67,10 @@ def test_stage_without_features_is_a_clear_error_after_versions(songs):
     with Catalog(settings.catalog_path) as cat:
         ingest([root / "in"], cat)
         ctx = PipelineContext(cat, settings, 1, Console(quiet=True))
-        with pytest.raises(CatalogError, match="features"):
-            run_stage(ctx)
+        assert versions_stage(ctx)["songs scanned"] == 4
         assert cat.has_table("versions") and cat.has_table("hook_positions")
+        with pytest.raises(CatalogError, match="features"):  # hits after versions, before features
+            hits_stage(ctx)
 
 
 def test_no_audio_is_a_clear_error(tmp_path):

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bgmscope.analysis import stats
 from bgmscope.errors import ParameterError
+from bgmscope.hits import stats
 
 
 def _table(n: int, p: int, seed: int) -> pd.DataFrame:

@@ -7,8 +7,8 @@ import random
 import numpy as np
 import pytest
 
-from bgmscope.analysis.hook import find_hook, hook_curves, structured_song
 from bgmscope.errors import ParameterError
+from bgmscope.prepare.hook import find_hook, hook_curves, structured_song
 from bgmscope.synth import render_midi
 
 
@@ -60,7 +60,7 @@ def test_short_silent_and_bad_input():
 def test_shared_stft_gives_the_same_answer():
     import librosa
 
-    from bgmscope.analysis.versions import version_signature
+    from bgmscope.versions.grouping import version_signature
 
     sr = 16000
     rng = np.random.default_rng(4)

@@ -16,8 +16,8 @@ from bgmscope.audio.decode import load, probe
 from bgmscope.audio.paths import display, from_catalog, to_catalog
 from bgmscope.catalog import Catalog
 from bgmscope.config import Settings
-from bgmscope.ingest import BadValue, ingest, parse_count, read_chart_csv
-from bgmscope.prepare import prepare
+from bgmscope.prepare.clips import prepare
+from bgmscope.prepare.ingest import BadValue, ingest, parse_count, read_chart_csv
 
 BIN = Path(sys.executable).parent / "bgmscope"
 LATIN1 = b"caf\xe9"  # 'café' in Latin-1: not UTF-8

@@ -18,11 +18,11 @@ from bgmscope.catalog import Catalog
 from bgmscope.config import Settings
 from bgmscope.context import PipelineContext
 from bgmscope.errors import CatalogError
-from bgmscope.ingest import ingest
 from bgmscope.midi.evaluate import note_scores, reference_notes
 from bgmscope.midi.melody import Note
 from bgmscope.midi.songs import transcribe_catalog
 from bgmscope.midi.training import compose_from_catalog
+from bgmscope.prepare.ingest import ingest
 from bgmscope.scores import drum_part
 from bgmscope.synth import render_midi
 

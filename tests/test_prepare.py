@@ -12,8 +12,8 @@ from conftest import sine, write_audio
 
 from bgmscope.catalog import Catalog
 from bgmscope.config import Settings
-from bgmscope.ingest import ingest
-from bgmscope.prepare import prepare
+from bgmscope.prepare.clips import prepare
+from bgmscope.prepare.ingest import ingest
 
 BIN = Path(sys.executable).parent / "bgmscope"
 
@@ -119,7 +119,8 @@ def test_clip_kinds_offset_two_and_pad(tmp_path, data_dir):
 
 
 def _clip_files(clip_dir: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in clip_dir.rglob("*.wav")}
+    """Clips under their final names (a kill can leave a half-written ``.tmp-*`` beside them)."""
+    return {p.name: p.read_bytes() for p in clip_dir.rglob("*.wav") if not p.name.startswith(".tmp-")}
 
 
 @pytest.mark.slow
@@ -169,7 +170,7 @@ def twin_corpus(folder: Path, n: int = 7) -> Path:
 
 
 def count_decodes(monkeypatch) -> list[str]:
-    import bgmscope.audio.cutter as cutter
+    import bgmscope.prepare.cutter as cutter
 
     calls: list[str] = []
     real = cutter.load

@@ -44,8 +44,8 @@ def _song(seed: int, seconds: float = 6.0) -> np.ndarray:
 
 
 def make_corpus(root: Path) -> Settings:
-    from bgmscope.ingest import ingest
-    from bgmscope.prepare import prepare
+    from bgmscope.prepare.clips import prepare
+    from bgmscope.prepare.ingest import ingest
 
     audio = root / "audio"
     audio.mkdir(parents=True)
@@ -83,7 +83,7 @@ def _stage_tables(cat: Catalog) -> None:
     from sklearn.decomposition import PCA
     from sklearn.preprocessing import StandardScaler
 
-    from bgmscope.prepare import load_clip
+    from bgmscope.prepare.clips import load_clip
 
     clips = cat.clips("first")
     rows = []
@@ -125,7 +125,7 @@ def _stage_tables(cat: Catalog) -> None:
     cat.write_frame("midi_songs", pd.DataFrame({"track_id": ["m1"], "n_notes": [8],
                                                 "midi_path": [str(midi_dir / "m1.mid")],
                                                 "ssm_chroma_path": ["midi/m1_ssm_chroma.npy"]}))
-    from bgmscope.analysis.stats import spearman_table
+    from bgmscope.hits.stats import spearman_table
 
     cat.write_frame("hits_spearman", spearman_table(df[["rms", "centroid", "zcr"]], df["user_count"].astype(float),
                                                     n_boot=200, random_state=0))

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import homogeneity_score
 
-from bgmscope.analysis.cluster import ClusterOptions, cluster_songs, describe_clusters
+from bgmscope.cluster.clustering import ClusterOptions, cluster_songs, describe_clusters
 from bgmscope.select import SelectOptions, select_features
 
 stats42_mod = pytest.importorskip("bgmscope.features.stats42")

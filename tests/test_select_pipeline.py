@@ -14,12 +14,12 @@ import pytest
 from conftest import write_audio
 from sklearn.metrics import homogeneity_score
 
-from bgmscope.analysis.cluster import ClusterOptions
-from bgmscope.analysis.cluster_stage import run_cluster
 from bgmscope.catalog import Catalog
+from bgmscope.cluster.clustering import ClusterOptions
+from bgmscope.cluster.stage import run_cluster
 from bgmscope.config import Settings
-from bgmscope.ingest import ingest
-from bgmscope.prepare import prepare
+from bgmscope.prepare.clips import prepare
+from bgmscope.prepare.ingest import ingest
 from bgmscope.select import SelectOptions
 from bgmscope.select.stage import run_select
 

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bgmscope.analysis.similar import resolve_song, similar
 from bgmscope.catalog import Catalog
 from bgmscope.errors import CatalogError, ParameterError
+from bgmscope.similar.search import resolve_song, similar
 
 
 @pytest.fixture

@@ -10,17 +10,17 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from bgmscope.analysis.versions import (
+from bgmscope.audio.decode import load
+from bgmscope.errors import ParameterError
+from bgmscope.scores import arrange, corpus_paths, load_piece
+from bgmscope.synth import render_midi
+from bgmscope.versions.grouping import (
     align,
     collapse_groups,
     find_versions,
     pair_scores,
     version_signature,
 )
-from bgmscope.audio.decode import load
-from bgmscope.errors import ParameterError
-from bgmscope.scores import arrange, corpus_paths, load_piece
-from bgmscope.synth import render_midi
 
 SR = 22050
 

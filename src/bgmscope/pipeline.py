@@ -1,57 +1,46 @@
 """Run every stage in order: ``bgmscope run`` on the user's songs, ``bgmscope demo`` on the demo corpus.
 
 Each stage reads what the stages before it stored in the catalog and writes its own results there.
-A stage is a function of a :class:`PipelineContext`; it returns a dict of what it made (shown in
-the summary), and may add output paths to ``ctx.outputs``. Stages register in ``STAGES`` in order.
+A stage is a function of a :class:`~bgmscope.context.PipelineContext`; it returns a dict of what it
+made (shown in the summary), and may add output paths to ``ctx.outputs``.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import time
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from .acquire import stage as acquire
 from .catalog import Catalog
+from .cluster import stage as cluster
 from .config import Settings
 from .context import PipelineContext, Stage
 from .errors import NotEnoughData
+from .features import stage as features
+from .genre import stage as genre
+from .hits import stage as hits
+from .midi import stage as midi
+from .prepare import stage as prepare
+from .report import stage as report
+from .select import stage as select
+from .versions import stage as versions
 
-
-def _stage_prepare(ctx: PipelineContext) -> dict:
-    from .prepare import prepare
-
-    first = prepare(ctx.catalog, ctx.settings, kind="first", jobs=ctx.jobs)
-    two = prepare(ctx.catalog, ctx.settings, kind="two", jobs=ctx.jobs)
-    ctx.outputs["clips"] = ctx.settings.clip_dir
-    return {"songs": first.ok + first.skipped, "failed": first.failed + two.failed,
-            "clips": first.clips + two.clips, "cached": first.skipped + two.skipped}
-
-
-# The stages in the order they run: a function, or "module" whose run_stage(ctx) does the work.
-STAGES: list[tuple[str, Stage | str]] = [
-    ("acquire", "bgmscope.chart.stage"),        # demo: serve the corpus on loopback, crawl, download
-    ("prepare", _stage_prepare),
-    ("features", "bgmscope.features.stage"),
-    ("select", "bgmscope.select.stage"),
-    ("cluster", "bgmscope.analysis.cluster_stage"),
-    ("genre", "bgmscope.genre.stage"),
-    ("transcribe", "bgmscope.midi.stage"),
-    ("hits", "bgmscope.analysis.hits_stage"),
-    ("report", "bgmscope.report.stage"),
+# The stages in the order they run.
+STAGES: list[tuple[str, Stage]] = [
+    ("acquire", acquire.run_stage),        # demo: serve the corpus on loopback, crawl, download
+    ("prepare", prepare.run_stage),
+    ("features", features.run_stage),
+    ("select", select.run_stage),
+    ("cluster", cluster.run_stage),
+    ("genre", genre.run_stage),
+    ("transcribe", midi.run_stage),
+    ("versions", versions.run_stage),     # duplicate edits and hook positions, from whole songs
+    ("hits", hits.run_stage),
+    ("report", report.run_stage),
 ]
-
-
-def resolve(stage: Stage | str) -> Stage | None:
-    """The stage function, or None while its area is not part of this build."""
-    if callable(stage):
-        return stage
-    if importlib.util.find_spec(stage.rsplit(".", 1)[0]) is None or importlib.util.find_spec(stage) is None:
-        return None
-    return importlib.import_module(stage).run_stage
 
 
 def _failed_items(result: dict) -> int:
@@ -70,10 +59,7 @@ def run_stages(ctx: PipelineContext, stages: list[tuple[str, Stage]] | None = No
     table.add_column("result")
     table.add_column("seconds", justify="right")
     all_ok = True
-    for name, stage in stages or STAGES:
-        func = resolve(stage)
-        if func is None:
-            continue
+    for name, func in stages or STAGES:
         ctx.console.rule(f"[bold]{name}")
         t0 = time.perf_counter()
         try:
@@ -100,7 +86,7 @@ def print_outputs(ctx: PipelineContext) -> None:
 
 
 def run_all(settings: Settings, paths: list[Path], *, jobs: int, console: Console) -> bool:
-    from .ingest import ingest
+    from .prepare.ingest import ingest
 
     settings.ensure()
     with Catalog(settings.catalog_path) as cat:
@@ -114,7 +100,6 @@ def run_all(settings: Settings, paths: list[Path], *, jobs: int, console: Consol
 
 def run_demo(settings: Settings, *, songs: int, seed: int, jobs: int, console: Console) -> bool:
     from .demo import build_demo_corpus
-    from .ingest import ingest
 
     settings.ensure()
     console.rule("[bold]demo corpus")
@@ -123,9 +108,6 @@ def run_demo(settings: Settings, *, songs: int, seed: int, jobs: int, console: C
     with Catalog(settings.catalog_path) as cat:
         ctx = PipelineContext(cat, settings, jobs, console, demo=True, seed=seed, demo_corpus=corpus)
         ctx.outputs["demo corpus"] = corpus.root
-        if resolve(STAGES[0][1]) is None:  # no chart client in this build: ingest the files directly
-            s = ingest([corpus.chart_csv, corpus.audio_dir], cat)
-            console.print(f"ingested: {s.audio_ok} audio ok, {s.audio_failed} failed, {s.tracks} chart rows")
         ok = run_stages(ctx)
         print_outputs(ctx)
     return ok

@@ -85,14 +85,14 @@ def exercise(sr: int = 16000) -> None:
     genre inputs) once on a synthetic song, compiling whatever it reaches."""
     import librosa
 
-    from .analysis import versions
-    from .analysis.hook import find_hook
     from .features.extract import extract_clip
     from .features.rhythm import beat_track
     from .genre.features import FeatureParams, clip_inputs
     from .midi.melody import notes_to_midi, transcribe_melody
     from .midi.poly import transcribe_poly
     from .midi.ssm import audio_beat_features, midi_beat_features, self_similarity
+    from .prepare.hook import find_hook
+    from .versions import grouping as versions
 
     genre_sr = FeatureParams().sr
     for rate in sorted({sr, 16000, genre_sr}):  # the analysis rate, and the genre models' rate

@@ -38,7 +38,7 @@ class PredictResult:
 
 
 def _clip_input(job: tuple[str, str, FeatureParams, str]) -> np.ndarray:
-    from ..prepare import load_clip
+    from ..prepare.clips import load_clip
 
     data_dir, rel, params, kind = job
     y, sr = load_clip(Path(data_dir), rel)

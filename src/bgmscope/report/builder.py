@@ -111,7 +111,7 @@ def build_report(cat: Catalog, settings: Settings, *, out_dir: Path | None = Non
                               audio_src=data_uri(res["audio_ogg"], "audio/ogg"), name=f"card_{i + 1:02d}"))
     top_song = None
     if not clips.empty:
-        from ..prepare import load_clip
+        from ..prepare.clips import load_clip
 
         try:
             top_song = load_clip(settings.data_dir, clips["path"].iloc[0])

@@ -56,7 +56,7 @@ def song_job(task: SongTask) -> dict:
     """Everything the report needs from one clip (top-level so it pickles for the process pool)."""
     import librosa
 
-    from ..prepare import load_clip
+    from ..prepare.clips import load_clip
     from ..viz.audio import zero_crossing_count
 
     y, sr = load_clip(task.data_dir, task.path)

@@ -1,1 +1,0 @@
-"""Analyses over the catalog: clustering, popularity statistics, hooks, versions and similarity."""

@@ -1,0 +1,114 @@
+"""What every command shares: the Typer app and its global options, the console, opening the
+catalog, the exit-code contract and the option types (choices, ranges) checked at the boundary."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .. import __version__
+from ..catalog import Catalog
+from ..config import Settings
+
+app = typer.Typer(help="bgmscope: what makes a short-video background song a hit.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+console = Console()
+
+# choices checked by click at the boundary (tests keep them equal to the library's tuples)
+ClipKind = Literal["first", "offset", "two", "hook"]
+Lang = Literal["en", "zh"]
+SR_MIN, SR_MAX = 8000, 192000
+
+def _print_version(value: bool) -> None:
+    if value:
+        console.print(f"bgmscope {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    ctx: typer.Context,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", envvar="BGMSCOPE_DATA",
+                                                  help="Where the catalog, clips and outputs live.")] = None,
+    sample_rate: Annotated[int, typer.Option("--sr", min=SR_MIN, max=SR_MAX,
+                                             help="Analysis sample rate (Hz).")] = 16000,
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    settings = Settings(sample_rate=sample_rate) if data_dir is None else \
+        Settings(data_dir=data_dir, sample_rate=sample_rate)
+    ctx.obj = settings
+
+
+def settings_of(ctx: typer.Context) -> Settings:
+    return ctx.obj if isinstance(ctx.obj, Settings) else Settings()
+
+
+def open_catalog(ctx: typer.Context, *, read_only: bool = False) -> Catalog:
+    """The command's catalog. ``read_only`` commands create nothing and can run beside other readers."""
+    s = settings_of(ctx)
+    if read_only:
+        return Catalog(s.catalog_path, read_only=True)
+    return Catalog(s.ensure().catalog_path)
+
+
+def jobs_option(help: str = "Worker processes.") -> typer.models.OptionInfo:
+    """``--jobs/-j``, the same in every command: at least 1 (click refuses 0 and negatives)."""
+    return typer.Option("--jobs", "-j", min=1, help=help)
+
+
+def finite(lo: float | None = None, *, above: bool = False) -> Callable[[float | None], float | None]:
+    """A click callback refusing NaN, infinities and numbers below ``lo`` (or not ``above`` it).
+
+    typer's ``min=`` cannot say "strictly above" and lets ``inf`` through; the wording matches its own.
+    """
+
+    def check(value: float | None) -> float | None:
+        if value is None:
+            return value
+        if not math.isfinite(value):
+            raise typer.BadParameter(f"Input should be a finite number, got {value}")
+        if lo is not None and (value <= lo if above else value < lo):
+            raise typer.BadParameter(f"Input should be greater than {'' if above else 'or equal to '}{lo:g}")
+        return value
+
+    return check
+
+
+def print_failures(failures: list[tuple[str, str]], limit: int = 20) -> None:
+    for item, reason in failures[:limit]:
+        console.print(f"  [red]failed[/red] {item}: {reason}", highlight=False, markup=True)
+    if len(failures) > limit:
+        console.print(f"  … and {len(failures) - limit} more (see the catalog's failures table)")
+
+
+# Exit codes, the same in every command (README "Exit codes"):
+EXIT_OK = 0  # everything asked for was done
+EXIT_PARTIAL = 1  # finished, but some items failed (the summary says which) or nothing was produced
+EXIT_USAGE = 2  # bad usage or an unusable environment (data dir, busy or broken catalog)
+
+
+def finish(*, failed: int = 0, produced: int | None = None, nothing: str = "nothing was produced") -> None:
+    """End a command with the exit code its summary deserves.
+
+    ``failed`` items make it exit 1; so does ``produced == 0`` (a stage that made nothing and had
+    nothing cached is not a success), after printing ``nothing``. Otherwise it returns (exit 0).
+    """
+    if failed:
+        raise typer.Exit(EXIT_PARTIAL)
+    if produced == 0:
+        console.print(f"[yellow]{nothing}[/yellow]", highlight=False)
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+def summary_table(title: str, rows: dict[str, object]) -> Table:
+    t = Table(title=title, show_header=False)
+    for k, v in rows.items():
+        t.add_row(k, str(v))
+    return t

@@ -1,0 +1,90 @@
+"""Feature commands: ``bgmscope features`` (the table) and ``bgmscope describe FILE`` (one file)."""
+
+# No ``from __future__ import annotations``: option annotations use helpers imported inside register()
+# (a module-level import of bgmscope.cli.common would be circular), so they are evaluated where written.
+
+import json
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from ..config import default_jobs
+
+
+def register(app: typer.Typer) -> None:
+    from .common import (
+        ClipKind,
+        console,
+        finish,
+        jobs_option,
+        open_catalog,
+        print_failures,
+        settings_of,
+        summary_table,
+    )
+
+    @app.command()
+    def features(
+        ctx: typer.Context,
+        jobs: Annotated[int, jobs_option("Worker processes (or Dask workers).")] = default_jobs(),
+        engine: Annotated[Literal["local", "dask"], typer.Option("--engine", help="local | dask")] = "local",
+        scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler tcp://HOST:PORT "
+                                                      "(default: a LocalCluster on loopback).")] = None,
+        kind: Annotated[ClipKind | None, typer.Option("--clip", "--kind",
+                                                      help="Only clips of this kind: first | offset | two | hook.")] = None,
+        force: Annotated[bool, typer.Option("--force", help="Recompute cached rows too.")] = False,
+        no_export: Annotated[bool, typer.Option("--no-export", help="Skip the Parquet export.")] = False,
+    ) -> None:
+        """Describe every prepared clip: seed descriptors, the 42 statistics and the MIR set (cached)."""
+        from ..features.extract import FEATURE_NAMES, FEATURE_VERSION
+        from ..features.stage import run_features
+
+        settings = settings_of(ctx)
+        with open_catalog(ctx) as cat:
+            s = run_features(cat, settings, jobs=jobs, engine=engine, scheduler=scheduler, kind=kind,
+                             force=force, export=not no_export)
+        console.print(summary_table("features", {
+            "computed": s.computed, "cached": s.cached, "failed": s.failed, "rows in table": s.rows,
+            "descriptors per clip": len(FEATURE_NAMES), "extractor version": FEATURE_VERSION}))
+        print_failures(s.failures)
+        console.print(f"table: features in {settings.catalog_path}")
+        if s.parquet:
+            console.print(f"parquet: {s.parquet}")
+        finish(failed=s.failed, produced=s.rows)
+
+    @app.command()
+    def describe(
+        ctx: typer.Context,
+        file: Annotated[Path, typer.Argument(help="An audio file (any format the decoder reads).")],
+        offset: Annotated[float, typer.Option("--offset", help="Start (s).")] = 0.0,
+        length: Annotated[float | None, typer.Option("--length", help="Seconds to analyse (default: clip length).")] = None,
+        out: Annotated[Path | None, typer.Option("--json", help="Write the full vector to this JSON file.")] = None,
+    ) -> None:
+        """Describe one audio file outside the catalog (the same vector as the features table)."""
+        from ..audio.decode import load
+        from ..audio.paths import display
+        from ..features.extract import extract_clip
+        from ..features.tonal import key_label
+
+        settings = settings_of(ctx)
+        y, sr = load(file, sr=settings.sample_rate, offset=offset,
+                     duration=length if length is not None else settings.clip_length_s)
+        v = extract_clip(y, sr)
+        rows = {
+            "duration": f"{y.size / sr:.2f} s",
+            "tempo": f"{v['tempo_bpm']:.1f} BPM (confidence {v['tempo_confidence']:.2f})",
+            "key": f"{key_label(int(v['key_pc']), 'major' if v['key_mode'] else 'minor')} "
+                   f"(strength {v['key_strength']:.2f})",
+            "loudness": f"{v['loudness_lufs']:.1f} LUFS, dynamics {v['rms_db_range']:.1f} dB",
+            "spectral centroid": f"{v['centroid_mean']:.0f} Hz",
+            "f0": f"median {v['f0_median_hz']:.1f} Hz, voiced {v['f0_voiced_ratio']:.0%}, "
+                  f"range {v['f0_range_st']:.1f} st",
+            "onsets": f"{v['onset_rate']:.2f} /s, beat strength {v['beat_strength']:.2f}",
+            "descriptors": len(v),
+        }
+        # a name that is not UTF-8 is shown with U+FFFD (printing its raw form would crash)
+        console.print(summary_table(f"describe {display(file.name)}", rows), highlight=False)
+        if out is not None:
+            out.write_text(json.dumps(v, ensure_ascii=False, indent=1), encoding="utf-8")
+            console.print(f"wrote {display(out)}", highlight=False)

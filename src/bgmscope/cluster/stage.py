@@ -1,0 +1,162 @@
+"""The ``cluster`` stage: one clip per song, the selected features, the sweep, and words per cluster.
+
+Tables written (documented in docs/select-cluster.md): ``cluster_runs`` (history kept), and for the
+latest run ``cluster_sweep``, ``cluster_pca``, ``cluster_assignments``, ``cluster_members`` and
+``cluster_descriptions`` (the chosen KMeans clustering), ``cluster_members_hdbscan`` and
+``cluster_descriptions_hdbscan``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, replace
+
+import pandas as pd
+
+from ..catalog import Catalog, now
+from ..config import Settings
+from ..errors import CatalogError
+from ..select.data import (
+    FeatureMatrix,
+    descriptor_columns,
+    one_clip_matrix,
+    read_features,
+    stat42_names,
+    storable,
+)
+from .clustering import (
+    ClusterOptions,
+    ClusterResult,
+    cluster_songs,
+    describe_clusters,
+    stability_verdict,
+)
+
+STAGE = "cluster"
+
+
+def choose_features(catalog: Catalog, features: str, clip_kind: str) -> tuple[list[str], str]:
+    """The columns to cluster on and where they came from.
+
+    ``features``: ``'auto'`` (the latest selection when there is one, else the study's 42),
+    ``'selected'`` (the latest selection, required), ``'stat42'``, ``'all'`` or comma-separated names.
+    """
+    df = read_features(catalog)
+    if features in ("auto", "selected"):
+        from ..select.stage import latest_selection
+
+        sel = latest_selection(catalog)
+        if sel is not None:
+            names, feature_set = sel
+            missing = [c for c in names if c not in df.columns]
+            if not missing:
+                return names, f"selected ({feature_set}, {len(names)} features)"
+            if features == "selected":
+                raise CatalogError(f"the selected features {', '.join(missing[:5])} are not in the features table")
+        elif features == "selected":
+            raise CatalogError("no feature selection in the catalog: run 'bgmscope select' first")
+        features = "stat42" if all(c in df.columns for c in stat42_names()) else "all"
+    if features == "stat42":
+        return stat42_names(), "stat42"
+    if features == "all":
+        return descriptor_columns(df[df["clip_kind"] == clip_kind] if "clip_kind" in df else df), "all"
+    return [c.strip() for c in features.split(",") if c.strip()], "list"
+
+
+def run_cluster(catalog: Catalog, settings: Settings, *, options: ClusterOptions | None = None,
+                clip_kind: str = "first", features: str = "auto"
+                ) -> tuple[ClusterResult, pd.DataFrame, str, list[tuple[str, str]]]:
+    """Cluster the songs and store the results. Returns (result, descriptions, run_id, notes)."""
+    opts = options or ClusterOptions(k_min=settings.k_min, k_max=settings.k_max, seed=settings.seed)
+    opts.check()
+    names, source = choose_features(catalog, features, clip_kind)
+    fm: FeatureMatrix = one_clip_matrix(catalog, names, clip_kind)
+    if len(fm.X) < opts.k_min + 1:
+        raise CatalogError(f"only {len(fm.X)} songs have usable {clip_kind!r} features; "
+                           f"clustering into k >= {opts.k_min} needs at least {opts.k_min + 1}")
+    run_id = catalog.start_run(STAGE, {"clip_kind": clip_kind, "features": source, **asdict(opts)})
+    for item, reason in fm.notes:
+        catalog.record_failure(run_id, STAGE, item, reason)
+    res = cluster_songs(fm.X, opts)
+    desc = _store(catalog, run_id, res, fm, clip_kind, source)
+    catalog.finish_run(run_id, ok=len(fm.X), failed=len(fm.notes), skipped=0)
+    return res, desc, run_id, fm.notes
+
+
+def _store(catalog: Catalog, run_id: str, res: ClusterResult, fm: FeatureMatrix, clip_kind: str,
+           source: str) -> pd.DataFrame:
+    base = {"run_id": run_id}
+    # `cluster` repeats the chosen (KMeans) label under the name generic readers look for
+    assign = pd.DataFrame({"clip_id": fm.ids["clip_id"], "track_id": fm.ids["track_id"],
+                           "cluster": res.kmeans.astype(int), "kmeans": res.kmeans.astype(int),
+                           "minibatch": res.minibatch.astype(int), "hdbscan": res.hdbscan.astype(int),
+                           "hdbscan_probability": res.hdbscan_probability,
+                           "pc1": res.pcs2[:, 0], "pc2": res.pcs2[:, 1]}).assign(**base)
+
+    tracks = catalog.tracks()
+    info_cols = ["track_id", "title", "author", "user_count", "user_incr", "rank"]
+    info = tracks[info_cols] if not tracks.empty else pd.DataFrame(columns=info_cols)
+    tables: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
+    for method, labels in (("kmeans", res.kmeans), ("hdbscan", res.hdbscan)):
+        m = assign[["clip_id", "track_id"]].assign(method=method, cluster=labels.astype(int))
+        m = m.merge(info, on="track_id", how="left")
+        m = m.sort_values(["cluster", "user_count", "rank", "track_id"], ascending=[True, False, True, True],
+                          na_position="last")
+        m["member_rank"] = m.groupby("cluster").cumcount() + 1
+        d = describe_clusters(res.Z, labels, res.feature_names)
+        stats = m.groupby("cluster").agg(mean_user_count=("user_count", "mean"),
+                                         median_user_count=("user_count", "median"),
+                                         examples=("title", lambda s: " | ".join(str(t) for t in s.dropna()[:3])))
+        d = d.merge(stats.reset_index(), on="cluster", how="left")
+        d.insert(0, "method", method)
+        m = m[["method", "cluster", "member_rank", "track_id", "clip_id", "title", "author", "user_count",
+               "user_incr", "rank"]].assign(**base)
+        m = storable(m, text=("method", "track_id", "clip_id", "title", "author", "run_id"))
+        m[["user_count", "user_incr", "rank"]] = m[["user_count", "user_incr", "rank"]].astype("Int64")
+        d = storable(d.assign(**base), text=("method", "description_en", "description_zh", "top_features",
+                                             "examples", "run_id"))
+        tables[method] = (m.reset_index(drop=True), d)
+    members_df, desc_df = tables["kmeans"]
+
+    s = res.summary()
+    row = {**base, "created_at": now(), "clip_kind": clip_kind, "features": source,
+           "feature_names": ",".join(res.feature_names), "n_songs": s["songs"], "n_features": s["features"],
+           "n_components": s["pca_components"], "explained_2d": s["explained_2d"],
+           "explained_used": s["explained_used"], "criterion": s["criterion"], "chosen_k": s["k"],
+           "silhouette": s["silhouette"], **{k: v for k, v in s.items() if k.startswith(("ari_", "hdbscan_"))},
+           "stability_verdict": stability_verdict(s["ari_bootstrap_mean"]),
+           "seconds": res.seconds, "params": json.dumps(asdict(res.options))}
+    runs = storable(pd.DataFrame([row]), text=("run_id", "clip_kind", "features", "feature_names", "criterion",
+                                                "params", "stability_verdict"))
+    old = catalog.read_frame("cluster_runs")
+    if not old.empty:
+        runs = pd.concat([old, runs], ignore_index=True)
+    catalog.write_frame("cluster_runs", runs)
+    catalog.write_frame("cluster_sweep", res.sweep.assign(**base))
+    catalog.write_frame("cluster_pca", res.pca.assign(**base))
+    catalog.write_frame("cluster_assignments", assign)
+    catalog.write_frame("cluster_members", members_df)
+    catalog.write_frame("cluster_descriptions", desc_df)
+    catalog.write_frame("cluster_members_hdbscan", tables["hdbscan"][0])
+    catalog.write_frame("cluster_descriptions_hdbscan", tables["hdbscan"][1])
+    return desc_df
+
+
+def run_stage(ctx) -> dict:
+    """Pipeline entry: the 'first' clips, the latest selection (else the 42), k from the settings."""
+    s = ctx.settings
+    opts = ClusterOptions(k_min=s.k_min, k_max=s.k_max, seed=ctx.seed)
+    res, desc, _, notes = run_cluster(ctx.catalog, s, options=replace(opts), clip_kind="first")
+    st = res.stability
+    km = desc[desc["method"] == "kmeans"]
+    out = {"songs": len(res.kmeans), "features": len(res.feature_names), "k (silhouette)": res.chosen_k,
+           "ARI seeds/bootstrap": f"{st['ari_seeds_mean']:.2f}/{st['ari_bootstrap_mean']:.2f} "
+                                  f"({stability_verdict(st['ari_bootstrap_mean']).split(':')[0]})",
+           "HDBSCAN clusters/noise": f"{res.hdbscan_summary['hdbscan_clusters']}/"
+                                     f"{res.hdbscan_summary['hdbscan_noise_share']:.0%}",
+           "largest cluster": str(km.sort_values("size", ascending=False)["description_en"].iloc[0])
+           .removeprefix("Compared with the average song: ")}
+    if notes:
+        out["skipped"] = len(notes)
+    return out
+

@@ -1,0 +1,1 @@
+"""hits: see docs/architecture.md."""

@@ -1,0 +1,1 @@
+"""prepare: see docs/architecture.md."""

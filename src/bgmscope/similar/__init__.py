@@ -1,0 +1,1 @@
+"""similar: see docs/architecture.md."""

@@ -1,0 +1,152 @@
+"""Nearest catalog songs to a song of the catalog or to any audio file.
+
+Songs are compared on their clip descriptors (the same clip kind for every song), by default the
+features the latest genetic selection kept (``select_features``), else every descriptor. Each
+feature is standardised over the catalog (z-score), so the distance is the root-mean-square
+difference in standard deviations: 0 is identical, about 1.4 is two random songs.
+
+``metric='popularity'`` is a learned metric: each feature's squared difference is weighted by its
+permutation importance in the held-out popularity model (``hits_importance``, negatives as 0), so
+songs are near when they agree on what predicted popularity. It needs ``bgmscope hits`` first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..catalog import Catalog
+from ..errors import CatalogError, ParameterError
+from ..hits.popularity import choose_kind, describe_file, song_features
+
+
+@dataclass
+class SimilarResult:
+    query: str                 # what was asked (track_id or file path)
+    feature_set: str           # 'selected (n)' or 'all (n)'
+    clip_kind: str
+    metric: str                # 'euclidean' or 'popularity'
+
+    neighbours: pd.DataFrame   # rank, track_id, title, distance, user_count, chart_rank, same_recording
+
+
+def feature_choice(catalog: Catalog, available: list[str], use: str) -> tuple[list[str], str]:
+    """The columns to compare on: 'selected' (falls back to all when there is no selection) or 'all'."""
+    if use not in ("selected", "all"):
+        raise ParameterError(f"features must be 'selected' or 'all', got {use!r}")
+    if use == "selected":
+        try:
+            from ..select.stage import latest_selection
+
+            sel = latest_selection(catalog)
+        except ImportError:
+            sel = None
+        if sel:
+            cols = [c for c in sel[0] if c in available]
+            if cols:
+                return cols, f"selected ({len(cols)})"
+    return list(available), f"all ({len(available)})"
+
+
+def resolve_song(tracks: pd.DataFrame, query: str, groups: pd.DataFrame | None = None) -> str:
+    """A track_id from a track_id, a music_id, an exact title or a unique title fragment (a fragment
+    matching only one recording's edits, e.g. '学猫叫', picks that group's full version)."""
+    q = query.strip()
+    for col in ("track_id", "music_id", "title"):
+        hit = tracks[tracks[col].astype(str) == q]
+        if len(hit) >= 1:
+            return str(hit["track_id"].iloc[0])
+    hit = tracks[tracks["title"].fillna("").str.contains(q, regex=False, case=False)]
+    if len(hit) == 1:
+        return str(hit["track_id"].iloc[0])
+    if len(hit) > 1 and groups is not None and not groups.empty:
+        gid = dict(zip(groups["track_id"], groups["group_id"], strict=True))
+        owners = {gid.get(t, t) for t in hit["track_id"]}
+        if len(owners) == 1:
+            return str(owners.pop())
+    if len(hit) > 1:
+        names = "; ".join(f"{t} ({i})" for t, i in zip(hit["title"].head(5), hit["track_id"].head(5), strict=True))
+        raise ParameterError(f"{query!r} matches {len(hit)} songs: {names}… — give a track_id")
+    raise ParameterError(f"no song {query!r} in the catalog (try a music_id, track_id or part of a title)")
+
+
+def similar(
+    catalog: Catalog,
+    *,
+    song: str | None = None,
+    file: str | Path | None = None,
+    k: int = 10,
+    features: str = "selected",
+    clip_kind: str | None = None,
+    metric: str = "euclidean",
+    sample_rate: int = 16000,
+    clip_length_s: float = 15.0,
+) -> SimilarResult:
+    """The ``k`` nearest catalog songs to ``song`` (in the catalog) or to ``file`` (any audio file)."""
+    if (song is None) == (file is None):
+        raise ParameterError("give either a SONG from the catalog or --file new.mp3")
+    if k < 1:
+        raise ParameterError(f"-k must be >= 1, got {k}")
+    if metric not in ("euclidean", "popularity"):
+        raise ParameterError(f"metric must be 'euclidean' or 'popularity', got {metric!r}")
+    if not catalog.has_table("features"):
+        raise CatalogError("no features table: run 'bgmscope features' first")
+    feats = catalog.read_frame("features")
+    if feats.empty:
+        raise CatalogError("the features table is empty: run 'bgmscope features' first")
+    kind = choose_kind(feats, clip_kind)
+    songs = song_features(feats, kind)
+    available = [c for c in songs.columns if c != "track_id"]
+    cols, label = feature_choice(catalog, available, features)
+    X = songs[cols].apply(pd.to_numeric, errors="coerce")
+    mu, sd = X.mean(), X.std(ddof=0)
+    keep = sd > 1e-12
+    cols = [c for c in cols if keep[c]]
+    if not cols:
+        raise CatalogError("no feature varies across the catalog's songs")
+    Z = ((X[cols] - mu[cols]) / sd[cols]).fillna(0.0).to_numpy(float)
+    tracks = catalog.tracks()
+    if song is not None:
+        groups = catalog.read_frame("versions") if catalog.has_table("versions") else None
+        tid = resolve_song(tracks, song, groups)
+        where = np.flatnonzero(songs["track_id"].to_numpy() == tid)
+        if where.size == 0:
+            raise CatalogError(f"{tid} has no {kind!r} clip features: run 'bgmscope prepare' and 'bgmscope features'")
+        q = Z[where[0]]
+        query = tid
+    else:
+        path = Path(file).expanduser()
+        if not path.is_file():
+            raise ParameterError(f"no such file: {path}")
+        vec = describe_file((str(path), sample_rate, clip_length_s, kind == "hook"))
+        qv = pd.Series({c: vec.get(c, np.nan) for c in cols}, dtype=float)
+        q = ((qv - mu[cols]) / sd[cols]).fillna(0.0).to_numpy(float)
+        query, tid = str(path), None
+    weights = np.ones(len(cols))
+    if metric == "popularity":
+        imp = catalog.read_frame("hits_importance") if catalog.has_table("hits_importance") else pd.DataFrame()
+        if imp.empty:
+            raise CatalogError("the popularity metric needs hits_importance: run 'bgmscope hits' first")
+        w = imp.groupby("feature")["importance_mean"].mean().clip(lower=0)
+        weights = np.array([float(w.get(c, 0.0)) for c in cols])
+        if weights.sum() <= 0:
+            raise CatalogError("no feature has a positive importance in hits_importance: the popularity "
+                               "model found no signal to weight by")
+    dist = np.sqrt(((Z - q) ** 2 * weights).sum(axis=1) / weights.sum())
+    out = pd.DataFrame({"track_id": songs["track_id"], "distance": dist})
+    if tid is not None:
+        out = out[out["track_id"] != tid]
+    out = out.merge(tracks[["track_id", "title", "user_count", "rank"]].rename(columns={"rank": "chart_rank"}),
+                    on="track_id", how="left")
+    out["same_recording"] = False
+    if tid is not None and catalog.has_table("versions"):
+        v = catalog.read_frame("versions")
+        gid = dict(zip(v["track_id"], v["group_id"], strict=True))
+        out["same_recording"] = out["track_id"].map(lambda t: gid.get(t) is not None and gid.get(t) == gid.get(tid))
+    out = out.sort_values(["distance", "track_id"], kind="stable").head(k).reset_index(drop=True)
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    return SimilarResult(query, label, kind, metric, out[["rank", "track_id", "title", "distance", "user_count",
+                                                  "chart_rank", "same_recording"]])
