@@ -141,7 +141,31 @@ def now() -> datetime:
 class Catalog:
     """The embedded DuckDB store. Use as a context manager or call :meth:`close`.
 
-    Only the main process opens the catalog; worker processes return results to it.
+    Only the main process opens the catalog; worker processes return results to it. One process
+    may write a catalog at a time; several may read it (``read_only=True``) when none writes.
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``catalog.duckdb`` file (created, with its folder, unless ``read_only``).
+    read_only : bool
+        Open for reading only; a missing catalog is then a ``CatalogError``, not a new file.
+
+    Raises
+    ------
+    CatalogError
+        Another process holds the catalog (``CatalogBusy``), the file is not a DuckDB database,
+        or the folder cannot be used.
+
+    Examples
+    --------
+    >>> import os, tempfile, pandas as pd
+    >>> path = os.path.join(tempfile.mkdtemp(), "catalog.duckdb")
+    >>> with Catalog(path) as cat:
+    ...     cat.write_frame("scores", pd.DataFrame({"title": ["学猫叫"], "bpm": [128.0]}))
+    >>> with Catalog(path, read_only=True) as cat:
+    ...     cat.read_frame("scores").to_dict("records")
+    [{'title': '学猫叫', 'bpm': 128.0}]
     """
 
     def __init__(self, path: str | Path, *, read_only: bool = False):
@@ -195,7 +219,21 @@ class Catalog:
         return bool(self.con.execute(q, [name]).fetchall()[0][0])
 
     def read_frame(self, name: str, where: str = "", params: list[Any] | None = None) -> pd.DataFrame:
-        """The whole table ``name`` as a DataFrame (empty if the table does not exist)."""
+        """The table ``name`` as a DataFrame (empty if the table does not exist).
+
+        Parameters
+        ----------
+        name : str
+            A table name (lower-case letters, digits, ``_``; anything else is refused).
+        where : str
+            An SQL tail such as ``"WHERE status = ? ORDER BY path"``; values go in ``params``.
+        params : list, optional
+            Values for the ``?`` placeholders (never formatted into the SQL).
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
         _check_name(name)
         if not self.has_table(name):
             return pd.DataFrame()

@@ -38,7 +38,28 @@ class AudioInfo:
 
 
 def probe(path: str | Path) -> AudioInfo:
-    """Format, rate, channels and duration of an audio file, or DecodeError saying why not."""
+    """Format, rate, channels and duration of an audio file, or DecodeError saying why not.
+
+    Parameters
+    ----------
+    path : str or Path
+        An audio file, or a path as the catalog stores it.
+
+    Returns
+    -------
+    AudioInfo
+        ``format``, ``sample_rate`` (Hz), ``channels``, ``frames`` and ``duration_s``: what
+        really decodes (a truncated MP3 does not keep its header's total), and the ``backend``.
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np, soundfile as sf
+    >>> path = os.path.join(tempfile.mkdtemp(), "a.flac")
+    >>> sf.write(path, np.zeros(22050, np.float32), 22050)
+    >>> info = probe(path)
+    >>> info.format, info.sample_rate, info.channels, info.duration_s
+    ('FLAC', 22050, 1, 1.0)
+    """
     path = from_catalog(path)
     _check_file(path)
     try:
@@ -83,8 +104,42 @@ def load(
 ) -> tuple[np.ndarray, int]:
     """Read ``duration`` seconds from ``offset`` as float32, mono (channel mean) and resampled.
 
-    Returns ``(y, sr)``; ``y`` has shape ``(n,)`` when mono else ``(channels, n)``.
-    Raises DecodeError for unreadable, empty or non-finite audio.
+    Seeks instead of decoding what comes before ``offset``; soundfile (libsndfile, mpg123) reads
+    WAV/FLAC/OGG/MP3, PyAV (FFmpeg) the rest (m4a, aac, opus, ...). Resampling is soxr's.
+
+    Parameters
+    ----------
+    path : str or Path
+        An audio file, or a path as the catalog stores it (non-UTF-8 names ``%XX``-escaped).
+    sr : int or None
+        Target rate in Hz; ``None`` keeps the file's own rate.
+    offset, duration : float
+        Start and length in seconds (``duration=None``: to the end).
+    mono : bool
+        Average the channels.
+
+    Returns
+    -------
+    y : np.ndarray
+        float32, shape ``(n,)`` when mono else ``(channels, n)``.
+    sr : int
+        Its sample rate.
+
+    Raises
+    ------
+    DecodeError
+        Unreadable, empty or non-finite audio, or nothing at ``offset``.
+    ParameterError
+        A negative or non-finite offset, a non-positive duration or rate.
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np, soundfile as sf
+    >>> path = os.path.join(tempfile.mkdtemp(), "歌.wav")
+    >>> sf.write(path, np.zeros((44100 * 3, 2), np.float32), 44100)
+    >>> y, sr = load(path, sr=16000, offset=1.0, duration=1.5)
+    >>> y.shape, y.dtype, sr
+    ((24000,), dtype('float32'), 16000)
     """
     # written as 'not (x >= 0)' so NaN is refused too
     if not (math.isfinite(offset) and offset >= 0) or (duration is not None and not (0 < duration < math.inf)):
