@@ -107,7 +107,7 @@ def _pool_map(func: Callable[[T], R], items: list[T], jobs: int) -> Iterator[tup
     """A pebble pool: a worker killed by a signal (segfault, OOM killer) costs only the item it
     was running, which is reported with the signal's name; pebble starts a new worker and the
     rest go on. Leaving early (an error, Ctrl-C, SIGTERM) stops every worker."""
-    from pebble import ProcessExpired, ProcessPool
+    from pebble import ProcessPool
 
     # numba's cache must be written by one process, before workers load it (see warmup.py)
     warm_up()
@@ -123,14 +123,12 @@ def _pool_map(func: Callable[[T], R], items: list[T], jobs: int) -> Iterator[tup
                                  window=jobs * 4, wait_any=_first_done):
             try:
                 result, error = fut.result()
-            except ProcessExpired as exc:
-                result, error = None, _death(exc)
-            except Exception as exc:  # e.g. the result could not be pickled back
+            except Exception as exc:  # pebble's ProcessExpired (a killed worker), an unpicklable result
                 result, error = None, _death(exc)
             yield item, result, error
         pool.close()
     finally:
-        pool.stop()  # no-op after close(); on an early exit it terminates the workers
+        pool.stop()  # after close() the workers are idle; on an early exit this terminates them
         pool.join()
         _live_pools.discard(pool)
 
