@@ -85,6 +85,7 @@ def exercise(sr: int = 16000) -> None:
     genre inputs) once on a synthetic song, compiling whatever it reaches."""
     import librosa
 
+    from .audio.stft import N_FFT, stft_hop
     from .features.extract import extract_clip
     from .features.rhythm import beat_track
     from .genre.features import FeatureParams, clip_inputs
@@ -92,14 +93,14 @@ def exercise(sr: int = 16000) -> None:
     from .midi.poly import transcribe_poly
     from .midi.ssm import audio_beat_features, midi_beat_features, self_similarity
     from .prepare.hook import find_hook
-    from .versions import grouping as versions
+    from .versions.grouping import version_signature
 
     genre_sr = FeatureParams().sr
     for rate in sorted({sr, 16000, genre_sr}):  # the analysis rate, and the genre models' rate
         y = _synthetic_song(rate)
         extract_clip(y, rate)
-        S = np.abs(librosa.stft(y, n_fft=versions.N_FFT, hop_length=versions.stft_hop(rate)))
-        versions.version_signature(y, rate, S=S)
+        S = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=stft_hop(rate)))  # shared, as the scan does
+        version_signature(y, rate, S=S)
         find_hook(y, rate, length_s=3.0, S=S)
         beats = beat_track(y, rate)
         notes = transcribe_melody(y, rate)
