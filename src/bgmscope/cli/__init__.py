@@ -9,10 +9,10 @@ from __future__ import annotations
 from rich.markup import escape
 
 from ..errors import BgmscopeError
-from . import acquire, core, features, genre, hits, midi, report, select
+from . import acquire, cluster, core, features, genre, hits, midi, report, select, similar, versions
 from .common import EXIT_USAGE, app, console
 
-for _group in (core, acquire, features, select, genre, midi, hits, report):
+for _group in (core, acquire, features, select, cluster, genre, midi, hits, versions, similar, report):
     _group.register(app)
 
 

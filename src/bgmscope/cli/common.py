@@ -3,8 +3,11 @@ catalog, the exit-code contract and the option types (choices, ranges) checked a
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -19,6 +22,7 @@ from ..config import Settings
 app = typer.Typer(help="bgmscope: what makes a short-video background song a hit.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 console = Console()
+err_console = Console(stderr=True)  # progress and, under --json, every human-readable line
 
 # choices checked by click at the boundary (tests keep them equal to the library's tuples)
 ClipKind = Literal["first", "offset", "two", "hook"]
@@ -61,6 +65,92 @@ def open_catalog(ctx: typer.Context, *, read_only: bool = False) -> Catalog:
 def jobs_option(help: str = "Worker processes.") -> typer.models.OptionInfo:
     """``--jobs/-j``, the same in every command: at least 1 (click refuses 0 and negatives)."""
     return typer.Option("--jobs", "-j", min=1, help=help)
+
+
+def out_file_option(help: str, *aliases: str) -> typer.models.OptionInfo:
+    """``--out FILE``, the same in every command: always a file (a folder is refused by click)."""
+    return typer.Option("--out", *aliases, dir_okay=False, help=help)
+
+
+def out_dir_option(help: str) -> typer.models.OptionInfo:
+    """``--out-dir FOLDER``, the same in every command: always a folder (a file is refused by click)."""
+    return typer.Option("--out-dir", file_okay=False, help=help)
+
+
+def hidden_alias(name: str, **kwargs: object) -> typer.models.OptionInfo:
+    """An old spelling kept working but not shown in ``--help`` (merge it with :func:`either`)."""
+    return typer.Option(name, hidden=True, **kwargs)  # type: ignore[arg-type]
+
+
+def either(new: object, old: object, default: object = None) -> object:
+    """The value given under the new name, else under the hidden old one, else ``default``."""
+    return new if new is not None else (old if old is not None else default)
+
+
+def json_flag() -> typer.models.OptionInfo:
+    return typer.Option("--json", help="Print the result as one JSON document on stdout (notes go to stderr).")
+
+
+@contextmanager
+def json_mode(enabled: bool) -> Iterator[None]:
+    """While ``enabled``, everything the command prints goes to stderr: stdout carries only the JSON."""
+    if not enabled:
+        yield
+        return
+    before = console.stderr
+    console.stderr = True
+    try:
+        yield
+    finally:
+        console.stderr = before
+
+
+def jsonable(obj: object) -> object:
+    """Plain JSON values: DataFrames as lists of records, numpy scalars as numbers, NaN/inf as null."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(obj, pd.DataFrame):
+        return json.loads(obj.to_json(orient="records", force_ascii=False, date_format="iso"))
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [jsonable(v) for v in obj.tolist()]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, Path):
+        return str(obj)
+    if obj is None or isinstance(obj, (str, int, float, bool)):
+        return obj
+    return str(obj)
+
+
+def emit_json(obj: object) -> None:
+    """Write one JSON document (UTF-8, non-ASCII kept) and a newline to stdout."""
+    text = json.dumps(jsonable(obj), ensure_ascii=False, allow_nan=False, indent=1) + "\n"
+    out = sys.stdout
+    buffer = getattr(out, "buffer", None)
+    if buffer is None:
+        out.write(text)
+    else:
+        out.flush()
+        buffer.write(text.encode("utf-8"))
+        buffer.flush()
+
+
+@contextmanager
+def working(label: str) -> Iterator[None]:
+    """A transient spinner with the elapsed time on stderr, for a library call with no per-step callback."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=err_console, transient=True) as progress:
+        progress.add_task(label, total=None)
+        yield
 
 
 def finite(lo: float | None = None, *, above: bool = False) -> Callable[[float | None], float | None]:
