@@ -16,7 +16,6 @@ past its deadline is that song's failure; its ``.part`` stays, to be resumed on 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import threading
@@ -32,6 +31,7 @@ from ..catalog import Catalog, now
 from ..config import Settings
 from ..engine import NullProgress, progress
 from ..errors import BgmscopeError, ParameterError
+from ..fsutil import sha256_file
 from ..tasks import bounded
 from .client import (
     AuthError,
@@ -171,7 +171,7 @@ def _fetch(client: ChartClient, music_id: str, audio_dir: Path, *, max_bytes: in
         if total is not None and size != total:
             raise TransientError(f"short body: {size} of {total} bytes")
         if _SHA256.match(etag):
-            digest = _sha256(part)
+            digest = sha256_file(part)
             if digest != etag:
                 part.unlink(missing_ok=True)  # corrupt: start over on the next attempt
                 raise TransientError("body does not match the server's sha256 ETag")
@@ -197,12 +197,6 @@ def _fetch(client: ChartClient, music_id: str, audio_dir: Path, *, max_bytes: in
     return FetchResult(music_id, "downloaded", final, received, resumed_from)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -20,7 +20,6 @@ then silence for ``stall_s``), and a download cut halfway (audio only).
 from __future__ import annotations
 
 import errno
-import hashlib
 import hmac
 import json
 import logging
@@ -38,6 +37,7 @@ import pandas as pd
 
 from ..audio.paths import from_catalog
 from ..errors import ParameterError
+from ..fsutil import sha256_file
 from .client import ORDER_BY, WINDOWS
 
 log = logging.getLogger("bgmscope.acquire.server")
@@ -389,7 +389,7 @@ class ChartServer:
     def _etag(self, path: Path) -> str:
         with self._lock:
             if path not in self._etags:
-                self._etags[path] = hashlib.sha256(path.read_bytes()).hexdigest()
+                self._etags[path] = sha256_file(path)
             return self._etags[path]
 
     def _audio(self, h: _Handler, music_id: str, path: str) -> None:
