@@ -9,6 +9,7 @@ from conftest import clicks, sine
 
 from bgmscope.errors import ParameterError
 from bgmscope.features import STAT42_NAMES, extract_clip, f0_contour, feature_names, stats42
+from bgmscope.features.extract import VOICED_ONLY
 from bgmscope.features.loudness import integrated_loudness
 from bgmscope.features.rhythm import beat_track
 from bgmscope.features.tonal import estimate_key
@@ -92,9 +93,10 @@ def test_silence_and_constants_are_defined():
         assert np.isfinite(v).all()
     assert not stats42(np.zeros(SR * 3, np.float32), SR).any()
     v = extract_clip(np.zeros(SR * 5, np.float32), SR)
-    assert all(np.isfinite(x) for x in v.values())
+    # silence has no pitch: the voiced-frame statistics are missing (NaN), everything else defined
+    assert [k for k, x in v.items() if not np.isfinite(x)] == list(VOICED_ONLY)
     for k in ["zcr_mean", "centroid_mean", "rolloff_mean", "bandwidth_mean", "rms_mean", "flux_mean",
-              "onset_rate", "tempo_bpm", "f0_voiced_ratio", "f0_median_hz", "chroma_c_mean",
+              "onset_rate", "tempo_bpm", "f0_voiced_ratio", "chroma_c_mean",
               "amp1std", "power1", "seed_relpitch_mean", "key_strength"]:
         assert v[k] == 0.0, k
     assert v["loudness_lufs"] == -70.0  # the documented floor
@@ -234,7 +236,44 @@ def test_bad_input_fails_fast():
 def test_tiny_input_gives_finite_vectors(n):
     v = extract_clip(noise(1)[:n], SR)
     assert list(v) == feature_names()
-    assert all(np.isfinite(x) for x in v.values())
+    assert all(np.isfinite(x) for k, x in v.items() if k not in VOICED_ONLY)
+    assert all(np.isnan(v[k]) for k in VOICED_ONLY)  # no voiced frame: no pitch, not 0 Hz
+
+
+def test_noise_has_no_pitch_so_its_f0_is_missing_not_zero():
+    v = extract_clip(noise(3), SR)
+    assert v["f0_voiced_ratio"] == 0.0  # a value: no frame is voiced
+    assert np.isnan(v["f0_mean_midi"]) and np.isnan(v["f0_median_hz"])  # undefined, not MIDI note 0
+    sung = extract_clip(sine(220, 3), SR)
+    assert sung["f0_mean_midi"] == pytest.approx(57.0, abs=0.1)  # A3
+
+
+def test_descriptor_columns_are_one_rule_with_categorical_keys():
+    import pandas as pd
+
+    from bgmscope.features.extract import (
+        CATEGORICAL,
+        descriptor_columns,
+        encode_categorical,
+        feature_columns,
+    )
+
+    df = pd.DataFrame([extract_clip(sine(330, 2), SR)]).assign(clip_id="c", track_id="t", clip_kind="first",
+                                                               clip_index=0, duration_s=2.0, flag=True)
+    assert descriptor_columns(df) == feature_names() == feature_columns(df)  # ids, meta, bools left out
+    assert descriptor_columns(df, "categorical") == ["key_pc", "key_mode"] == list(CATEGORICAL)
+    numeric = descriptor_columns(df, "numeric")
+    assert "key_pc" not in numeric and "key_mode" not in numeric and "key_strength" in numeric
+    with pytest.raises(ValueError):
+        descriptor_columns(df, "ordinal")
+    # circular: B (11) is as near C (0) as C# (1) is, and the tritone (6) is the farthest
+    e = encode_categorical(pd.DataFrame({"key_pc": [0.0, 11.0, 1.0, 6.0, np.nan],
+                                         "key_mode": [1.0, 0.0, 1.0, 0.0, np.nan]}))
+    assert list(e.columns) == ["key_pc_sin", "key_pc_cos", "key_mode"]
+    pts = e[["key_pc_sin", "key_pc_cos"]].to_numpy()
+    d = np.linalg.norm(pts[:4] - pts[0], axis=1)
+    assert d[1] == pytest.approx(d[2]) and d[1] < d[3] and d[3] == pytest.approx(2.0)
+    assert e["key_mode"].tolist()[:4] == [1.0, 0.0, 1.0, 0.0] and e.iloc[4].isna().all()  # NaN stays NaN
 
 
 def test_same_input_same_output():

@@ -13,7 +13,7 @@ from bgmscope.catalog import Catalog
 from bgmscope.config import Settings
 from bgmscope.errors import CatalogError, ParameterError
 from bgmscope.features import STAT42_NAMES, extract_clip, feature_columns, feature_names
-from bgmscope.features.extract import FEATURE_VERSION, ID_COLUMNS
+from bgmscope.features.extract import FEATURE_VERSION, ID_COLUMNS, VOICED_ONLY
 from bgmscope.features.stage import run_features
 from bgmscope.prepare.clips import prepare
 from bgmscope.prepare.ingest import ingest
@@ -51,7 +51,12 @@ def test_stage_writes_one_row_per_clip_and_caches(corpus: Settings):
         assert set(df["clip_kind"]) == {"first", "two"}
         assert feature_columns(df) == feature_names()
         assert list(df[list(STAT42_NAMES)].columns) == list(STAT42_NAMES)
-        assert np.isfinite(df[feature_columns(df)].to_numpy()).all()
+        # missing is NaN, never 0: only the voiced-frame f0 statistics may be missing, and then all of them
+        values = df[feature_columns(df)]
+        assert np.isfinite(values.drop(columns=list(VOICED_ONLY)).to_numpy()).all()
+        unvoiced = df["f0_voiced_ratio"] == 0
+        assert df.loc[unvoiced, list(VOICED_ONLY)].isna().all().all()
+        assert df.loc[~unvoiced, list(VOICED_ONLY)].notna().all().all()
         assert (df["feature_version"] == FEATURE_VERSION).all()
         # the table holds what extract_clip says for the clip file
         row = df[df["clip_kind"] == "first"].iloc[0]
@@ -195,7 +200,7 @@ def test_twins_sharing_audio_each_get_a_feature_row_from_one_extraction(tmp_path
         twins = df[df["track_id"].str.startswith("1")].sort_values("track_id")
         assert twins["track_id"].tolist() == [str(100 + i) for i in range(7)]
         assert twins["clip_id"].nunique() == 7
-        values = twins[feature_columns(df)].to_numpy()
+        values = twins[feature_columns(df)].fillna(-1.0).to_numpy()
         assert (values == values[0]).all()  # the same file, the same description
         # a twin added later is described from the cached row, with no extraction
         (tmp_path / "in2").mkdir()

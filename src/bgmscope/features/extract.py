@@ -5,6 +5,16 @@ spectral, tonal and rhythm descriptor, adds the time-domain ones, the f0 contour
 seed's 42 statistics, and summarises frame-level curves by mean and std (plus chosen percentiles).
 Column names are stable: changing what a column means bumps :data:`FEATURE_VERSION`, and every
 name is documented in docs/features.md.
+
+Two rules every reader of the table shares, defined here once:
+
+- **Which columns are descriptors** (:func:`descriptor_columns`), and which of them are
+  categorical (:data:`CATEGORICAL`: the key's pitch class and mode, stored as numbers but not
+  quantities: C# is not "more" than C). Rank tests see only ``kind='numeric'``; a model that needs
+  numbers gets them through :func:`encode_categorical` (the pitch class as a point on the chromatic
+  circle, so B and C are neighbours; the mode as 0/1).
+- **Missing is NaN**, never 0: a descriptor undefined for a clip (the f0 of a clip with no voiced
+  frame) is NaN; models impute it inside their pipeline, rank tests drop the pair.
 """
 
 from __future__ import annotations
@@ -16,7 +26,8 @@ from . import loudness, pitch, rhythm, seedpitch, spectral, temporal, tonal
 from .spectrum import check_signal, single_threaded, stft
 from .stats42 import STAT42_NAMES, stats42
 
-FEATURE_VERSION = 3  # 2: tempo by pulse trains, Temperley keys, LUFS from spectrum; 3: f0 hop 24 ms
+FEATURE_VERSION = 4  # 2: tempo by pulse trains, Temperley keys, LUFS from spectrum; 3: f0 hop 24 ms;
+#                     4: NaN (not 0) for undefined values, f0 of an unvoiced clip
 ID_COLUMNS = ("clip_id", "track_id", "clip_kind", "clip_index")
 META_COLUMNS = ("feature_version", "sample_rate", "duration_s")
 PERCENTILES = (10, 50, 90)
@@ -56,10 +67,78 @@ def feature_names(*, include_f0: bool = True) -> list[str]:
     return list(FEATURE_NAMES if include_f0 else FEATURE_NAMES_NO_F0)
 
 
-def feature_columns(df: pd.DataFrame) -> list[str]:
-    """The descriptor columns of a features frame (ids and bookkeeping columns left out)."""
+# categorical descriptors stored as numbers -> number of categories (key_pc 0..11, key_mode 0/1)
+CATEGORICAL: dict[str, int] = {"key_pc": 12, "key_mode": 2}
+# f0 statistics over voiced frames: undefined (NaN) when a clip has none
+VOICED_ONLY = ("f0_median_hz", "f0_mean_midi", "f0_std_st", "f0_range_st", "f0_change_rate")
+DESCRIPTOR_KINDS = ("all", "numeric", "categorical")
+
+
+def descriptor_columns(df: pd.DataFrame, kind: str = "all") -> list[str]:
+    """The descriptor columns of a features frame, in the frame's order: the one definition.
+
+    Every numeric column that is not an id or bookkeeping column (:data:`ID_COLUMNS`,
+    :data:`META_COLUMNS`) is a descriptor, so frames of other origins (a reference set, a test's
+    synthetic columns) work too. ``kind='numeric'`` leaves out the categorical ones
+    (:data:`CATEGORICAL`), ``'categorical'`` keeps only those, ``'all'`` keeps both.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"clip_id": ["a"], "duration_s": [15.0], "key_pc": [9.0], "tempo_bpm": [120.0]})
+    >>> descriptor_columns(df), descriptor_columns(df, "numeric"), descriptor_columns(df, "categorical")
+    (['key_pc', 'tempo_bpm'], ['tempo_bpm'], ['key_pc'])
+    """
+    if kind not in DESCRIPTOR_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(DESCRIPTOR_KINDS)}, got {kind!r}")
     skip = set(ID_COLUMNS) | set(META_COLUMNS)
-    return [c for c in df.columns if c not in skip and pd.api.types.is_numeric_dtype(df[c])]
+    cols = [c for c in df.columns if c not in skip and pd.api.types.is_numeric_dtype(df[c])
+            and not pd.api.types.is_bool_dtype(df[c])]
+    if kind == "numeric":
+        return [c for c in cols if c not in CATEGORICAL]
+    if kind == "categorical":
+        return [c for c in cols if c in CATEGORICAL]
+    return cols
+
+
+feature_columns = descriptor_columns  # the package's first name for it (``bgmscope.features.feature_columns``)
+
+
+def encode_categorical(X: pd.DataFrame) -> pd.DataFrame:
+    """``X`` with its categorical descriptors as numbers a model may use; other columns unchanged.
+
+    ``key_pc`` becomes ``key_pc_sin`` and ``key_pc_cos`` (the pitch class as an angle, 2 pi pc / 12:
+    B and C are as close as C and C#), ``key_mode`` stays its 0/1 indicator (1 = major). NaN stays
+    NaN (impute after encoding). The encoding is fixed, not fitted, so it may run before a split.
+
+    Examples
+    --------
+    >>> e = encode_categorical(pd.DataFrame({"key_pc": [0.0, 11.0, 6.0], "key_mode": [1.0, 0.0, 1.0]}))
+    >>> list(e.columns)
+    ['key_pc_sin', 'key_pc_cos', 'key_mode']
+    >>> bool(np.hypot(*(e.iloc[0] - e.iloc[1])[:2]) < np.hypot(*(e.iloc[0] - e.iloc[2])[:2]))
+    True
+    """
+    parts: dict[str, pd.Series] = {}
+    for c in X.columns:
+        v = pd.to_numeric(X[c], errors="coerce").astype(float)
+        if c == "key_pc":
+            angle = 2 * np.pi * np.mod(v, 12) / 12
+            parts["key_pc_sin"], parts["key_pc_cos"] = np.sin(angle), np.cos(angle)
+        elif c == "key_mode":
+            parts[c] = (v > 0.5).astype(float).where(v.notna())
+        else:
+            parts[c] = X[c]
+    return pd.DataFrame(parts, index=X.index)
+
+
+def source_column(name: str) -> str:
+    """The stored column an encoded name comes from (``key_pc_sin`` -> ``key_pc``); others as given."""
+    return "key_pc" if name in ("key_pc_sin", "key_pc_cos") else name
+
+
+def source_columns(names: list[str]) -> list[str]:
+    """Stored columns behind ``names`` (encoded names mapped back), each once, in order."""
+    return list(dict.fromkeys(source_column(n) for n in names))
 
 
 _ROW_NAMES = (list(_SCALAR_CURVES) + [f"contrast{i}" for i in range(1, spectral.CONTRAST_BANDS + 2)]
@@ -71,8 +150,9 @@ _ROW_NAMES = (list(_SCALAR_CURVES) + [f"contrast{i}" for i in range(1, spectral.
 def extract_clip(y: np.ndarray, sr: int, *, include_f0: bool = True) -> dict[str, float]:
     """The full descriptor vector of one mono clip, keyed by :func:`feature_names`.
 
-    Works on any signal (a file outside the catalog too); silence and very short input give
-    finite values. Raises ``ParameterError`` for non-mono, non-float or non-finite input.
+    Works on any signal (a file outside the catalog too). Silence and very short input give
+    finite values except where a descriptor is undefined: the f0 statistics over voiced frames
+    (:data:`VOICED_ONLY`) are NaN for a clip with no voiced frame. Raises ``ParameterError`` for non-mono, non-float or non-finite input.
 
     Examples
     --------
@@ -144,9 +224,12 @@ def _extract(y: np.ndarray, sr: int, include_f0: bool) -> dict[str, float]:
     out.update(rhythm.rhythm_summary(beats, y.size / sr))
     out.update(zip(STAT42_NAMES, map(float, stats42(y, sr)), strict=True))
     if include_f0:
-        out.update(pitch.pitch_summary(pitch.f0_contour(y, sr)))
-    # one guard for all: a descriptor must never leak NaN/inf into the table
-    return {k: (float(out[k]) if np.isfinite(out[k]) else 0.0)
+        contour = pitch.f0_contour(y, sr)
+        out.update(pitch.pitch_summary(contour))
+        if not np.any(contour.voiced):  # no voiced frame: no pitch to summarise (missing, not 0 Hz)
+            out.update(dict.fromkeys(VOICED_ONLY, np.nan))
+    # infinities are not values either: missing
+    return {k: (float(out[k]) if np.isfinite(out[k]) else np.nan)
             for k in (FEATURE_NAMES if include_f0 else FEATURE_NAMES_NO_F0)}
 
 

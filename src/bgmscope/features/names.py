@@ -26,8 +26,10 @@ _CLIP = {
     "ltas_flatness": ("flatness of the clip's long-term average power spectrum (white noise ~ 1)", "0..1"),
     "rms_db_range": ("loudness dynamics: 95th minus 5th percentile of frame RMS", "dB"),
     "loudness_lufs": ("integrated loudness, ITU-R BS.1770-4 gating (silence: the floor -70)", "LUFS"),
-    "key_pc": ("estimated key's tonic pitch class (0 = C ... 11 = B)", "pitch class"),
-    "key_mode": ("estimated key's mode", "1 = major, 0 = minor"),
+    "key_pc": ("estimated key's tonic pitch class (0 = C ... 11 = B); categorical: not tested by rank, "
+               "models see it as sin/cos of 2 pi pc / 12 (B next to C)", "pitch class (category)"),
+    "key_mode": ("estimated key's mode; categorical (a 0/1 indicator for models, not tested by rank)",
+                 "1 = major, 0 = minor (category)"),
     "key_strength": ("correlation of the mean chroma with the key's Temperley profile", "-1..1"),
     "seed_relpitch_mean": ("the seed's relative pitch curve (8000-sample blocks, sum (i+1)|X_i| / bins), mean", "arbitrary (grows with level and frequency)"),
     "seed_relpitch_std": ("the seed's relative pitch curve, standard deviation over blocks", "arbitrary"),
@@ -40,11 +42,12 @@ _CLIP = {
     "beat_rate": ("beats tracked per second", "1/s"),
     "onset_rate": ("onsets detected per second", "1/s"),
     "f0_voiced_ratio": ("share of frames with a pitched (voiced) f0", "0..1"),
-    "f0_median_hz": ("median f0 over voiced frames (0 if none)", "Hz"),
-    "f0_mean_midi": ("mean f0 over voiced frames (0 if none)", "MIDI note number"),
-    "f0_std_st": ("standard deviation of f0 over voiced frames", "semitones"),
-    "f0_range_st": ("pitch range: 95th minus 5th percentile of voiced f0", "semitones"),
-    "f0_change_rate": ("note changes (rounded f0 differs between voiced neighbours) per voiced second", "1/s"),
+    "f0_median_hz": ("median f0 over voiced frames (NaN if none)", "Hz"),
+    "f0_mean_midi": ("mean f0 over voiced frames (NaN if none)", "MIDI note number"),
+    "f0_std_st": ("standard deviation of f0 over voiced frames (NaN if none)", "semitones"),
+    "f0_range_st": ("pitch range: 95th minus 5th percentile of voiced f0 (NaN if none)", "semitones"),
+    "f0_change_rate": ("note changes (rounded f0 differs between voiced neighbours) per voiced second "
+                       "(NaN if none)", "1/s"),
     "f0_confidence_mean": ("mean tracker confidence (1 - YIN aperiodicity; 0 in silence)", "0..1"),
 }
 _META = {
