@@ -19,9 +19,10 @@ import time
 
 import numpy as np
 
+from bgmscope.features.pitch import F0Contour as Contour
 from bgmscope.midi.contour import HOP
 from bgmscope.midi.evaluate import note_scores, reference_notes
-from bgmscope.midi.melody import Contour, transcribe_audio, transcribe_melody
+from bgmscope.midi.melody import transcribe_audio, transcribe_melody
 from bgmscope.midi.poly import transcribe_poly
 from bgmscope.scores import LEAD_PROGRAMS, arrange, corpus_paths, load_piece
 from bgmscope.synth import render_midi

@@ -20,7 +20,9 @@ import pretty_midi
 from scipy.ndimage import median_filter
 
 from ..errors import ParameterError
-from .contour import HOP, Contour, beat_track, f0_contour
+from ..features.pitch import F0Contour, f0_contour
+from ..features.rhythm import beat_track
+from .contour import HOP
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ def harmonic_salience(y: np.ndarray, sr: int, *, n_frames: int | None = None, n_
 
 
 def salience_contour(y: np.ndarray, sr: int, *, melody_low: int = 55, voicing: float = 0.25,
-                     salience: np.ndarray | None = None) -> Contour:
+                     salience: np.ndarray | None = None) -> F0Contour:
     """A predominant-melody contour from the harmonic salience map (for melodies in a mix)."""
     sal = harmonic_salience(y, sr) if salience is None else salience
     lo = max(0, melody_low - SALIENCE_MIDI0)
@@ -123,7 +125,7 @@ def salience_contour(y: np.ndarray, sr: int, *, melody_low: int = 55, voicing: f
     voiced = peak > voicing * ref if ref > 0 else np.zeros(peak.shape, bool)
     f0 = np.where(voiced, librosa.midi_to_hz(k + lo + SALIENCE_MIDI0), np.nan)
     times = librosa.frames_to_time(np.arange(sal.shape[1]), sr=sr, hop_length=HOP)
-    return Contour(times, f0, voiced, np.clip(peak / (ref + 1e-9), 0, 1))
+    return F0Contour(times, f0, voiced, np.clip(peak / (ref + 1e-9), 0, 1))
 
 
 SKYLINE = 0.85  # share of the frame's top salience a higher pitch needs to count as the tune
@@ -284,7 +286,7 @@ def transcribe_melody(
     y: np.ndarray,
     sr: int,
     *,
-    contour: Contour | None = None,
+    contour: F0Contour | None = None,
     onset_times: np.ndarray | None = None,
     fmin: float = 65.0,
     fmax: float = 1100.0,
@@ -396,7 +398,7 @@ def midi_tempo(pm: pretty_midi.PrettyMIDI) -> float:
     return float(tempi[0]) if len(tempi) else 120.0
 
 
-def transcribe_audio(y: np.ndarray, sr: int, *, contour: Contour | None = None,
+def transcribe_audio(y: np.ndarray, sr: int, *, contour: F0Contour | None = None,
                      program: int = 0, source: str = "solo") -> tuple[pretty_midi.PrettyMIDI, list[Note], float]:
     """Melody notes plus the beat tracker's tempo, as a MIDI file: (midi, notes, tempo_bpm)."""
     y = check_audio(y, sr)

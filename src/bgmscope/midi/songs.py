@@ -20,8 +20,8 @@ from ..catalog import Catalog, now
 from ..config import Settings
 from ..engine import run_map
 from ..errors import CatalogError, ParameterError
+from ..features.rhythm import beat_track
 from ..fsutil import atomic_path, short_hash
-from .contour import beat_track
 from .evaluate import note_scores, reference_notes
 from .melody import notes_to_midi, transcribe_melody
 from .ssm import audio_beat_features, midi_beat_features, repetition_score, self_similarity
