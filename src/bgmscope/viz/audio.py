@@ -7,11 +7,10 @@ so a caller drawing several panels computes it once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ..errors import ParameterError
+from ..features.pitch import F0Contour, f0_contour
 from .common import INK, PALETTE, empty_note, new_figure, title
 
 N_FFT = 1024
@@ -114,34 +113,12 @@ def spectrogram(y: np.ndarray | None = None, sr: int = 16000, *, S: np.ndarray |
     return fig
 
 
-@dataclass
-class Contour:
-    times: np.ndarray
-    f0_hz: np.ndarray  # NaN where unvoiced
-    voiced: np.ndarray
+def pitch_contour(y: np.ndarray, sr: int, *, fmin: float = 65.0, fmax: float = 1100.0) -> F0Contour:
+    """The f0 contour of a clip (mono mix of a stereo one): the features stage's ``f0_contour``."""
+    return f0_contour(_mono(_check_audio(y, sr)), sr, fmin=fmin, fmax=fmax)
 
 
-def pitch_contour(y: np.ndarray, sr: int, *, fmin: float = 65.0, fmax: float = 1100.0) -> Contour:
-    """The f0 contour: the features area's ``f0_contour`` when installed, else YIN with an energy gate."""
-    y = _mono(_check_audio(y, sr))
-    try:
-        from ..features.pitch import f0_contour
-
-        c = f0_contour(y, sr, fmin=fmin, fmax=fmax)
-        return Contour(np.asarray(c.times), np.asarray(c.f0_hz, dtype=float), np.asarray(c.voiced, dtype=bool))
-    except ImportError:
-        pass
-    import librosa
-
-    hop = 256
-    f0 = librosa.yin(y, fmin=fmin, fmax=fmax, sr=sr, frame_length=2048, hop_length=hop)
-    rms = librosa.feature.rms(y=y, frame_length=2048, hop_length=hop)[0][: len(f0)]
-    voiced = rms > max(1e-4, 0.1 * float(np.max(rms, initial=0.0)))
-    f0 = np.where(voiced, f0, np.nan)
-    return Contour(librosa.frames_to_time(np.arange(len(f0)), sr=sr, hop_length=hop), f0, voiced)
-
-
-def relative_pitch(contour: Contour) -> np.ndarray:
+def relative_pitch(contour: F0Contour) -> np.ndarray:
     """Semitones relative to the clip's median voiced f0 (the seed's relative pitch curve)."""
     f0 = contour.f0_hz
     ok = np.isfinite(f0) & (f0 > 0)
@@ -153,7 +130,7 @@ def relative_pitch(contour: Contour) -> np.ndarray:
     return out
 
 
-def pitch(y: np.ndarray | None = None, sr: int = 16000, *, contour: Contour | None = None, axes=None,
+def pitch(y: np.ndarray | None = None, sr: int = 16000, *, contour: F0Contour | None = None, axes=None,
           title_text: object = None):
     """Two panels: the f0 contour (Hz, log axis) and the relative pitch curve (semitones)."""
     if contour is None:
@@ -283,7 +260,7 @@ def zero_crossing_count(y: np.ndarray) -> int:
     return int(np.count_nonzero(s[1:] != s[:-1]))
 
 
-def song_card(y: np.ndarray, sr: int, *, title_text: object = None, contour: Contour | None = None):
+def song_card(y: np.ndarray, sr: int, *, title_text: object = None, contour: F0Contour | None = None):
     """The report's per-song panel: waveform with centroid, log spectrogram, relative pitch."""
     y = _mono(_check_audio(y, sr))
     S = magnitude(y, sr)
