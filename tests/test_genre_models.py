@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 from genre_helpers import LABELS, SR, make_clip
+from sklearn.base import clone, is_classifier
 
 from bgmscope.errors import ParameterError
 from bgmscope.genre.features import clip_inputs
@@ -106,8 +109,10 @@ def test_bad_input_fails_clearly(synth, tmp_path):
         HMMGenre().fit([np.zeros(5)] * 2, ["a", "b"])
     with pytest.raises(ParameterError, match="unknown model"):
         make_model("lstm")
+    banana = HMMGenre(covariance_type="banana")  # __init__ only stores; fit validates
+    assert banana.get_params()["covariance_type"] == "banana"
     with pytest.raises(ParameterError, match="covariance_type"):
-        HMMGenre(covariance_type="banana")
+        banana.fit(*_xy(synth, "train", "frames"))
     (tmp_path / "junk.pkl").write_bytes(b"not a pickle")
     with pytest.raises(ParameterError, match="not a bgmscope genre model"):
         load_model(tmp_path / "junk.pkl")
@@ -153,3 +158,71 @@ def test_svm_probabilities_are_calibrated_not_fixed(synth):
     # same ranking, different confidence: the scale changes probabilities, never the label
     assert list(fixed.predict(Xte)) == list(model.predict(Xte))
     assert fixed.predict_proba(Xte).max() < model.predict_proba(Xte).max()
+
+
+def _kinds():
+    return ["hmm", "svm", "gbm"] + (["cnn"] if torch_available() else [])
+
+
+@pytest.mark.parametrize("kind", _kinds())
+def test_every_genre_model_is_a_cloneable_sklearn_classifier(synth, kind):
+    opts = {"gbm": {"max_iter": 30}, "cnn": {"epochs": 2, "width": 4}}.get(kind, {})
+    model = make_model(kind, random_state=3, **opts)
+    assert is_classifier(model)
+    params = model.get_params()
+    assert params["random_state"] == 3 and params["params"] is None
+    fresh = clone(model)
+    assert fresh is not model and fresh.get_params() == params
+    Xtr, ytr = _xy(synth, "train", model.input_kind)
+    Xte, yte = _xy(synth, "test", model.input_kind)
+    model.fit(Xtr, ytr)
+    # a clone of a fitted model is unfitted: learned state (the `_` attributes) is not copied
+    unfitted = clone(model)
+    assert not hasattr(unfitted, "classes_")
+    with pytest.raises(ParameterError, match="not trained"):
+        unfitted.predict(Xte)
+    assert model.n_features_in_ == np.asarray(Xtr[0]).shape[{"frames": 1, "summary": 0, "patches": 1}[model.input_kind]]
+    # ClassifierMixin.score is accuracy
+    assert model.score(Xte, yte) == pytest.approx(np.mean(model.predict(Xte) == np.array(yte)))
+    # set_params then fit works on the clone (what GridSearchCV does)
+    other = clone(model).set_params(random_state=4)
+    assert other.get_params()["random_state"] == 4
+
+
+def test_init_stores_only_and_fit_validates():
+    m = SummaryGenre(estimator="forest", C=-1)
+    assert m.get_params()["estimator"] == "forest" and not hasattr(m, "classes_")
+    with pytest.raises(ParameterError, match="svm\\|gbm"):
+        m.fit([np.zeros(4), np.ones(4)], ["a", "b"])
+    with pytest.raises(ParameterError, match="n_states"):
+        HMMGenre(n_states=0).fit([np.zeros((5, 3))] * 2, ["a", "b"])
+
+
+def test_integer_labels_and_random_state_none(synth):
+    Xtr, ytr = _xy(synth, "train", "summary")
+    codes = {lab: i for i, lab in enumerate(sorted(set(ytr)))}
+    model = SummaryGenre(random_state=None).fit(np.stack(Xtr), [codes[y] for y in ytr])
+    assert list(model.classes_) == [0, 1, 2]
+    assert model.predict(np.stack(Xtr[:3])).dtype.kind == "i"
+    with pytest.raises(ParameterError, match="fitted on"):
+        model.predict([np.zeros(5)])
+
+
+def test_grouped_cross_validate_runs_genre_models_directly(synth):
+    from sklearn.model_selection import GroupKFold, cross_validate
+
+    X, y = _xy(synth, "train", "summary")
+    groups = np.arange(len(X)) // 2
+    res = cross_validate(make_model("svm"), X, y, groups=groups, cv=GroupKFold(3), error_score="raise")
+    assert len(res["test_score"]) == 3 and res["test_score"].mean() >= 0.8
+
+
+def test_model_of_an_older_format_is_refused_with_a_clear_message(synth, tmp_path):
+    from bgmscope.genre.features import FEATURE_VERSION
+    from bgmscope.genre.models import MODEL_FORMAT
+
+    assert MODEL_FORMAT >= 2
+    old = {"format": 1, "feature_version": FEATURE_VERSION, "kind": "svm", "meta": {}, "state": {}}
+    (tmp_path / "old.pkl").write_bytes(pickle.dumps(old))
+    with pytest.raises(ParameterError, match="older bgmscope .model format 1.*train it again"):
+        load_model(tmp_path / "old.pkl")

@@ -1,4 +1,4 @@
-"""Genre classifiers behind one scikit-learn-style interface.
+"""Genre classifiers: scikit-learn estimators (``BaseEstimator`` + ``ClassifierMixin``).
 
 Every model takes a list of per-clip inputs (see :mod:`bgmscope.genre.features`; ``input_kind``
 says which), and has ``fit(X, y) -> self``, ``predict(X)``, ``predict_proba(X)`` (columns in
@@ -14,19 +14,24 @@ says which), and has ``fit(X, y) -> self``, ``predict(X)``, ``predict_proba(X)``
 from __future__ import annotations
 
 import io
+import numbers
 import pickle
 import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import column_or_1d
 from threadpoolctl import threadpool_limits
 
 from ..errors import ParameterError
 from ..fsutil import atomic_write_bytes
 from .features import FEATURE_VERSION, FeatureParams, clip_inputs
 
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2  # 2: scikit-learn estimators (params stored as given, feature_params_ learned)
 TORCH_HINT = ("the CNN model needs PyTorch, an optional extra: pip install 'bgmscope[torch]' "
               "(or: pip install torch)")
 
@@ -37,17 +42,33 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-class GenreModel:
-    """Shared behaviour: label bookkeeping, validation, prediction from audio, persistence."""
+def _seed(random_state) -> int:
+    """An int seed from ``random_state`` (int, None or a RandomState), for libraries that want an int."""
+    if isinstance(random_state, numbers.Integral):
+        return int(random_state)
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+class GenreModel(ClassifierMixin, BaseEstimator):
+    """Shared behaviour: label bookkeeping, validation, prediction from audio, persistence.
+
+    A scikit-learn classifier: ``__init__`` stores its parameters, ``fit`` validates them and the
+    data, learned state ends in ``_``; ``sklearn.base.clone`` and ``score`` (accuracy) work. ``X``
+    is a list of per-clip arrays of the model's ``input_kind`` (``frames`` and ``patches`` vary in
+    length from clip to clip, so ``X`` is not one 2-D table; ``summary`` also takes a 2-D array).
+    """
 
     kind = "base"
     input_kind = "summary"
 
-    def __init__(self, *, params: FeatureParams | None = None, random_state: int = 0):
-        self.params = params or FeatureParams()
+    def __init__(self, *, params: FeatureParams | None = None, random_state: int | None = 0):
+        self.params = params
         self.random_state = random_state
 
     # -- to implement ---------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        """Raise ParameterError on a bad hyper-parameter (called by ``fit``)."""
+
     def _fit(self, X: list[np.ndarray], yi: np.ndarray) -> None:
         raise NotImplementedError
 
@@ -56,15 +77,20 @@ class GenreModel:
         raise NotImplementedError
 
     # -- public interface -----------------------------------------------------------------------
-    def fit(self, X: list[np.ndarray], y: list[str] | np.ndarray) -> GenreModel:
-        X = self._check_X(X)
-        y = np.asarray(y).astype(str)
+    def fit(self, X: list[np.ndarray], y) -> GenreModel:
+        """Validate the parameters and the data, then learn ``classes_`` and the model's state."""
+        self._check_params()
+        X = self._check_X(X, reset=True)
+        y = column_or_1d(np.asarray(y), warn=True)
         if len(y) != len(X):
             raise ParameterError(f"{len(X)} inputs but {len(y)} labels")
-        self.classes_ = np.array(sorted(set(y)))
-        if len(self.classes_) < 2:
+        check_classification_targets(y)
+        classes, yi = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
             raise ParameterError("need clips of at least two labels to train a classifier")
-        self._fit(X, np.searchsorted(self.classes_, y))
+        self.classes_ = classes
+        self.feature_params_ = self.params if self.params is not None else FeatureParams()
+        self._fit(X, yi)
         return self
 
     def predict_proba(self, X: list[np.ndarray]) -> np.ndarray:
@@ -74,18 +100,19 @@ class GenreModel:
 
     def predict(self, X: list[np.ndarray]) -> np.ndarray:
         p = self.predict_proba(X)
-        return self.classes_[np.argmax(p, axis=1)] if len(p) else np.array([], dtype=str)
+        return self.classes_[np.argmax(p, axis=1)] if len(p) else self.classes_[:0]
 
     def featurize(self, y: np.ndarray, sr: int) -> np.ndarray:
-        """This model's input for one clip (mono at ``params.sr``)."""
-        return clip_inputs(y, sr, self.params, (self.input_kind,))[self.input_kind]
+        """This model's input for one clip (mono at ``feature_params_.sr``)."""
+        self._check_fitted()
+        return clip_inputs(y, sr, self.feature_params_, (self.input_kind,))[self.input_kind]
 
     def predict_audio(self, y: np.ndarray, sr: int) -> dict[str, float]:
         """Label probabilities of one clip of audio."""
         p = self.predict_proba([self.featurize(y, sr)])[0]
         return {str(c): float(v) for c, v in zip(self.classes_, p, strict=True)}
 
-    def _check_X(self, X: list[np.ndarray]) -> list[np.ndarray]:
+    def _check_X(self, X, *, reset: bool = False) -> list[np.ndarray]:
         if isinstance(X, np.ndarray) and X.ndim >= 2 and self.input_kind == "summary":
             X = list(X)
         if not isinstance(X, list | tuple):
@@ -98,11 +125,31 @@ class GenreModel:
                 raise ParameterError(f"input {i}: expected a non-empty {want}-d {self.input_kind} array, "
                                      f"got shape {x.shape}")
             out.append(np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0))
+        # the per-clip feature axis (summary length, MFCC coefficients, mel bands) must agree
+        axis = {"frames": -1, "summary": 0, "patches": 1}[self.input_kind]
+        widths = {x.shape[axis] for x in out}
+        if len(widths) > 1:
+            raise ParameterError(f"inputs disagree on their feature size: {sorted(widths)}")
+        if out and reset:
+            self.n_features_in_ = widths.pop()
+        elif out and hasattr(self, "n_features_in_") and widths and widths != {self.n_features_in_}:
+            raise ParameterError(f"inputs have {widths.pop()} features, the model was fitted on "
+                                 f"{self.n_features_in_}")
         return out
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "classes_"):
             raise ParameterError(f"this {self.kind} model is not trained yet: call fit() first")
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "classes_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # a list of per-clip arrays (variable length for frames and patches), not one 2-D table
+        tags.input_tags.two_d_array = self.input_kind == "summary"
+        tags.input_tags.allow_nan = True  # non-finite values become 0 (a silent clip's NaN statistics)
+        return tags
 
     # -- persistence ----------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
@@ -135,20 +182,24 @@ class HMMGenre(GenreModel):
 
     def __init__(self, *, n_states: int = 4, covariance_type: str = "diag", n_iter: int = 20,
                  min_covar: float = 1e-3, temperature: float = 1.0, max_frames_per_class: int = 60000,
-                 params: FeatureParams | None = None, random_state: int = 0):
+                 params: FeatureParams | None = None, random_state: int | None = 0):
         super().__init__(params=params, random_state=random_state)
-        if n_states < 1:
-            raise ParameterError(f"n_states must be >= 1, got {n_states}")
-        if covariance_type not in ("diag", "full", "spherical", "tied"):
-            raise ParameterError(f"covariance_type must be diag|full|spherical|tied, got {covariance_type!r}")
-        if temperature <= 0:
-            raise ParameterError(f"temperature must be > 0, got {temperature}")
         self.n_states = n_states
         self.covariance_type = covariance_type
         self.n_iter = n_iter
         self.min_covar = min_covar
         self.temperature = temperature
         self.max_frames_per_class = max_frames_per_class
+
+    def _check_params(self) -> None:
+        if not isinstance(self.n_states, numbers.Integral) or self.n_states < 1:
+            raise ParameterError(f"n_states must be an int >= 1, got {self.n_states!r}")
+        if self.covariance_type not in ("diag", "full", "spherical", "tied"):
+            raise ParameterError(f"covariance_type must be diag|full|spherical|tied, got {self.covariance_type!r}")
+        if not self.temperature > 0:
+            raise ParameterError(f"temperature must be > 0, got {self.temperature}")
+        if self.n_iter < 1 or self.max_frames_per_class < 1 or not self.min_covar > 0:
+            raise ParameterError("n_iter and max_frames_per_class must be >= 1 and min_covar > 0")
 
     def _fit(self, X: list[np.ndarray], yi: np.ndarray) -> None:
         # hmmlearn's small matrix ops gain nothing from BLAS threads and lose much on a busy machine
@@ -162,7 +213,8 @@ class HMMGenre(GenreModel):
         self.mean_ = allf.mean(0)
         self.scale_ = np.where(allf.std(0) > 1e-6, allf.std(0), 1.0)
         self.models_, self.converged_, self.states_ = [], [], []
-        rng = np.random.default_rng(self.random_state)
+        seed = _seed(self.random_state)
+        rng = np.random.default_rng(seed)
         for c in range(len(self.classes_)):
             seqs = [self._norm(X[i]) for i in np.flatnonzero(yi == c)]
             rng.shuffle(seqs)
@@ -183,7 +235,7 @@ class HMMGenre(GenreModel):
                         warnings.simplefilter("ignore")
                         m = GaussianHMM(n_components=n, covariance_type=self.covariance_type,
                                         n_iter=self.n_iter, min_covar=self.min_covar,
-                                        random_state=self.random_state, init_params="stmc")
+                                        random_state=seed, init_params="stmc")
                         m.fit(data, lengths)
                     if not np.isfinite(m.score(data[: min(len(data), 500)])):
                         raise ValueError("non-finite likelihood")
@@ -232,15 +284,21 @@ class SummaryGenre(GenreModel):
 
     def __init__(self, *, estimator: str = "svm", C: float = 10.0, gamma: str | float = "scale",
                  softmax_scale: float | None = None, max_iter: int = 200, params: FeatureParams | None = None,
-                 random_state: int = 0):
+                 random_state: int | None = 0):
         super().__init__(params=params, random_state=random_state)
-        if estimator not in ("svm", "gbm"):
-            raise ParameterError(f"estimator must be svm|gbm, got {estimator!r}")
         self.estimator = estimator
         self.C = C
         self.gamma = gamma
         self.softmax_scale = softmax_scale  # None: calibrated on inner folds at fit time
         self.max_iter = max_iter  # boosting rounds (gbm only)
+
+    def _check_params(self) -> None:
+        if self.estimator not in ("svm", "gbm"):
+            raise ParameterError(f"estimator must be svm|gbm, got {self.estimator!r}")
+        if not self.C > 0 or self.max_iter < 1:
+            raise ParameterError(f"C must be > 0 and max_iter >= 1, got {self.C}, {self.max_iter}")
+        if self.softmax_scale is not None and not self.softmax_scale > 0:
+            raise ParameterError(f"softmax_scale must be > 0 or None, got {self.softmax_scale}")
 
     def _fit(self, X: list[np.ndarray], yi: np.ndarray) -> None:
         from sklearn.ensemble import HistGradientBoostingClassifier
@@ -248,12 +306,13 @@ class SummaryGenre(GenreModel):
         from sklearn.preprocessing import StandardScaler
         from sklearn.svm import SVC
 
+        self.seed_ = _seed(self.random_state)
         if self.estimator == "svm":
             # probabilities: a softmax over one-vs-rest decision values, its scale calibrated below
-            est = SVC(C=self.C, gamma=self.gamma, decision_function_shape="ovr", random_state=self.random_state)
+            est = SVC(C=self.C, gamma=self.gamma, decision_function_shape="ovr", random_state=self.seed_)
         else:
             est = HistGradientBoostingClassifier(max_iter=self.max_iter, learning_rate=0.1,
-                                                 random_state=self.random_state)
+                                                 random_state=self.seed_)
         Z = np.stack(X)
         self.pipeline_ = make_pipeline(StandardScaler(), est).fit(Z, yi)
         self.scale_ = self.softmax_scale if self.softmax_scale is not None else 1.0
@@ -269,7 +328,7 @@ class SummaryGenre(GenreModel):
         k = min(3, int(np.bincount(yi).min()))
         if k < 2:
             return 1.0
-        cv = StratifiedKFold(k, shuffle=True, random_state=self.random_state)
+        cv = StratifiedKFold(k, shuffle=True, random_state=self.seed_)
         d = cross_val_predict(clone(self.pipeline_), Z, yi, cv=cv, method="decision_function")
         d = d[:, None] if d.ndim == 1 else d
         if d.shape[1] == 1:
@@ -304,17 +363,21 @@ class CNNGenre(GenreModel):
 
     def __init__(self, *, epochs: int = 30, batch_size: int = 32, lr: float = 3e-3, width: int = 16,
                  weight_decay: float = 1e-4, device: str | None = None,
-                 params: FeatureParams | None = None, random_state: int = 0):
+                 params: FeatureParams | None = None, random_state: int | None = 0):
         super().__init__(params=params, random_state=random_state)
-        if epochs < 1 or batch_size < 1 or width < 1:
-            raise ParameterError("epochs, batch_size and width must be >= 1")
-        _torch()
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
         self.width = width
         self.weight_decay = weight_decay
         self.device = device
+
+    def _check_params(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1 or self.width < 1:
+            raise ParameterError("epochs, batch_size and width must be >= 1")
+        if not self.lr > 0 or self.weight_decay < 0:
+            raise ParameterError(f"lr must be > 0 and weight_decay >= 0, got {self.lr}, {self.weight_decay}")
+        _torch()
 
     def _net(self, n_classes: int):
         torch = _torch()
@@ -335,8 +398,9 @@ class CNNGenre(GenreModel):
 
     def _fit(self, X: list[np.ndarray], yi: np.ndarray) -> None:
         torch = _torch()
-        torch.manual_seed(self.random_state)
-        rng = np.random.default_rng(self.random_state)
+        seed = _seed(self.random_state)
+        torch.manual_seed(seed)
+        rng = np.random.default_rng(seed)
         P = np.concatenate(X)
         py = np.concatenate([np.full(len(x), c) for x, c in zip(X, yi, strict=True)])
         self.band_mean_ = P.mean(axis=(0, 2)).astype(np.float32)
@@ -417,9 +481,14 @@ def torch_available() -> bool:
 MODEL_CLASSES: dict[str, type[GenreModel]] = {"hmm": HMMGenre, "svm": SummaryGenre, "cnn": CNNGenre}
 
 
-def make_model(kind: str, *, random_state: int = 0, params: FeatureParams | None = None,
+def make_model(kind: str, *, random_state: int | None = 0, params: FeatureParams | None = None,
                **options: Any) -> GenreModel:
-    """A fresh model of ``kind`` (hmm | svm | gbm | cnn); ``options`` go to its constructor."""
+    """A fresh (unfitted) model of ``kind`` (hmm | svm | gbm | cnn); ``options`` go to its constructor.
+
+    Asking for ``cnn`` without PyTorch installed raises ParameterError saying how to install it.
+    """
+    if kind == "cnn":
+        _torch()
     if kind == "gbm":
         return SummaryGenre(estimator="gbm", random_state=random_state, params=params, **options)
     if kind not in MODEL_CLASSES:
@@ -436,6 +505,9 @@ def load_model(path: str | Path) -> tuple[GenreModel, dict]:
         blob = pickle.loads(path.read_bytes())
     except Exception as exc:
         raise ParameterError(f"{path} is not a bgmscope genre model ({type(exc).__name__})") from None
+    if isinstance(blob, dict) and isinstance(blob.get("format"), int) and blob["format"] < MODEL_FORMAT:
+        raise ParameterError(f"{path} was saved by an older bgmscope (model format {blob['format']}); this one "
+                             f"reads format {MODEL_FORMAT}: train it again with 'bgmscope genre train'")
     if not isinstance(blob, dict) or blob.get("format") != MODEL_FORMAT or blob.get("kind") not in MODEL_CLASSES:
         raise ParameterError(f"{path} is not a bgmscope genre model of format {MODEL_FORMAT}")
     if blob.get("feature_version") != FEATURE_VERSION:

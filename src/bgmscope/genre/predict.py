@@ -64,7 +64,7 @@ def predict_catalog(catalog: Catalog, settings: Settings, *, kind: str | None = 
     if clips.empty:
         raise CatalogError(f"the catalog has no '{clip_kind}' clips: run 'bgmscope prepare' first")
     run_id = catalog.start_run("genre-predict", {"model": str(path), "kind": model.kind, "clip_kind": clip_kind})
-    jobs_list = [(str(settings.data_dir), rel, model.params, model.input_kind) for rel in clips["path"]]
+    jobs_list = [(str(settings.data_dir), rel, model.feature_params_, model.input_kind) for rel in clips["path"]]
     got: dict[str, np.ndarray] = {}
     failures = []
     for o in run_map(_clip_input, jobs_list, jobs=jobs, desc="genre predict", show_progress=show_progress):
