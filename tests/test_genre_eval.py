@@ -52,6 +52,18 @@ def test_cross_validate_tables_and_catalog(tmp_path):
     res = cross_validate(data, ["hmm", "svm"], n_splits=3, seed=0)
     assert list(res.summary["model"]) == ["hmm", "svm"]
     assert (res.summary["folds"] == 3).all() and (res.summary["n_clips"] == 18).all()
+    # the stored tables keep their columns
+    assert list(res.summary.columns) == ["model", "n_clips", "n_classes", "folds", "accuracy", "accuracy_std",
+                                         "macro_f1", "macro_f1_std", "fit_s", "predict_ms_per_clip"]
+    assert list(res.per_fold.columns) == ["model", "fold", "n_train", "n_test", "accuracy", "macro_f1",
+                                          "fit_s", "predict_s"]
+    assert list(res.per_class.columns) == ["model", "label", "recall", "f1", "support"]
+    assert list(res.confusion.columns) == ["model", "true_label", "pred_label", "count"]
+    assert (res.per_fold["fit_s"] > 0).all() and (res.per_fold["n_train"] + res.per_fold["n_test"] == 18).all()
+    # every fold's accuracy (from sklearn's cross_validate) agrees with its out-of-fold predictions
+    for (m, f), g in res.predictions.groupby(["model", "fold"]):
+        row = res.per_fold[(res.per_fold["model"] == m) & (res.per_fold["fold"] == f)].iloc[0]
+        assert row["n_test"] == len(g) and row["accuracy"] == pytest.approx((g["label"] == g["predicted"]).mean())
     svm = res.summary.set_index("model").loc["svm"]
     assert svm["accuracy"] >= 0.8 and 0 <= svm["accuracy_std"] <= 0.5
     for m in ("hmm", "svm"):

@@ -1,20 +1,21 @@
 """Honest evaluation: stratified k-fold grouped by piece (or clip), every model on the same folds.
 
-Model inputs are computed once per clip (they depend on no training data); each fold then fits a
-fresh model on the training clips only. :func:`check_no_leak` verifies that no group (piece or
+Model inputs are computed once per clip (they depend on no training data); scikit-learn's
+``StratifiedGroupKFold`` makes the folds and ``cross_validate`` fits a fresh clone of each model
+on the training clips only. :func:`check_no_leak` verifies that no group (piece or
 clip, hence none of its patches) is on both sides of any split.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, recall_score
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, make_scorer, recall_score
 from sklearn.model_selection import StratifiedGroupKFold
+from sklearn.model_selection import cross_validate as sk_cross_validate
 
 from ..engine import run_map
 from ..errors import ParameterError
@@ -100,35 +101,38 @@ class EvalResult:
 
 def cross_validate(data: DatasetInputs, models: list[str], *, n_splits: int = 5, seed: int = 0,
                    options: dict[str, dict] | None = None, on_progress=None) -> EvalResult:
-    """Out-of-fold evaluation of each model kind on the same grouped, stratified folds."""
+    """Out-of-fold evaluation of each model kind on the same grouped, stratified folds.
+
+    The folds come from :func:`folds` (``StratifiedGroupKFold``, checked for leaks); each model is
+    fitted and scored by ``sklearn.model_selection.cross_validate`` on them (a fresh ``clone`` per
+    fold, errors raised rather than scored as NaN). The fitted fold models then predict their own
+    test clips once more for the out-of-fold predictions, per-class recall and confusion tables.
+    ``on_progress(kind, fold, n_folds)`` is called once per fold after a model's folds are done.
+    """
     labels = data.items["label"].to_numpy(str)
     groups = data.items["group"].to_numpy(str)
     classes = np.array(sorted(set(labels)))
     splits = folds(labels, groups, n_splits=n_splits, seed=seed)
+    scoring = {"accuracy": make_scorer(accuracy_score),
+               "macro_f1": make_scorer(f1_score, average="macro", labels=classes, zero_division=0)}
     fold_rows, pred_rows, class_rows, conf_rows, summ_rows = [], [], [], [], []
+    fold_of = _fold_of(splits, len(labels))
     for kind in models:
         X = data.inputs[INPUT_OF[kind]]
+        model: GenreModel = make_model(kind, random_state=seed, **(options or {}).get(kind, {}))
+        cv = sk_cross_validate(model, X, labels, groups=groups, cv=splits, scoring=scoring,
+                               return_estimator=True, return_indices=True, error_score="raise")
         pred = np.empty(len(labels), dtype=object)
-        fit_s = pred_s = 0.0
-        for f, (tr, te) in enumerate(splits):
-            model: GenreModel = make_model(kind, random_state=seed, **(options or {}).get(kind, {}))
-            t0 = time.perf_counter()
-            model.fit([X[i] for i in tr], labels[tr])
-            t1 = time.perf_counter()
-            p = model.predict([X[i] for i in te])
-            t2 = time.perf_counter()
-            pred[te] = p
-            fit_s += t1 - t0
-            pred_s += t2 - t1
-            fold_rows.append({"model": kind, "fold": f, "n_train": len(tr), "n_test": len(te),
-                              "accuracy": accuracy_score(labels[te], p),
-                              "macro_f1": f1_score(labels[te], p, average="macro", labels=classes,
-                                                   zero_division=0),
-                              "fit_s": t1 - t0, "predict_s": t2 - t1})
+        for f, (est, te) in enumerate(zip(cv["estimator"], cv["indices"]["test"], strict=True)):
+            pred[te] = est.predict([X[i] for i in te])
+            fold_rows.append({"model": kind, "fold": f, "n_train": len(splits[f][0]), "n_test": len(te),
+                              "accuracy": float(cv["test_accuracy"][f]),
+                              "macro_f1": float(cv["test_macro_f1"][f]),
+                              "fit_s": float(cv["fit_time"][f]), "predict_s": float(cv["score_time"][f])})
             if on_progress:
                 on_progress(kind, f, len(splits))
         pred = pred.astype(str)
-        for cid, lab, pr, f in zip(data.items["clip_id"], labels, pred, _fold_of(splits, len(labels)), strict=True):
+        for cid, lab, pr, f in zip(data.items["clip_id"], labels, pred, fold_of, strict=True):
             pred_rows.append({"model": kind, "clip_id": cid, "label": lab, "predicted": pr, "fold": f})
         rec = recall_score(labels, pred, labels=classes, average=None, zero_division=0)
         f1s = f1_score(labels, pred, labels=classes, average=None, zero_division=0)
@@ -139,11 +143,13 @@ def cross_validate(data: DatasetInputs, models: list[str], *, n_splits: int = 5,
         for i, a in enumerate(classes):
             for j, b in enumerate(classes):
                 conf_rows.append({"model": kind, "true_label": a, "pred_label": b, "count": int(cm[i, j])})
-        fr = pd.DataFrame([r for r in fold_rows if r["model"] == kind])
         summ_rows.append({"model": kind, "n_clips": len(labels), "n_classes": len(classes), "folds": len(splits),
-                          "accuracy": float(fr["accuracy"].mean()), "accuracy_std": float(fr["accuracy"].std(ddof=0)),
-                          "macro_f1": float(fr["macro_f1"].mean()), "macro_f1_std": float(fr["macro_f1"].std(ddof=0)),
-                          "fit_s": fit_s / len(splits), "predict_ms_per_clip": 1000 * pred_s / len(labels)})
+                          "accuracy": float(cv["test_accuracy"].mean()),
+                          "accuracy_std": float(cv["test_accuracy"].std(ddof=0)),
+                          "macro_f1": float(cv["test_macro_f1"].mean()),
+                          "macro_f1_std": float(cv["test_macro_f1"].std(ddof=0)),
+                          "fit_s": float(cv["fit_time"].mean()),
+                          "predict_ms_per_clip": 1000 * float(cv["score_time"].sum()) / len(labels)})
     return EvalResult(pd.DataFrame(summ_rows), pd.DataFrame(fold_rows), pd.DataFrame(class_rows),
                       pd.DataFrame(conf_rows), pd.DataFrame(pred_rows))
 
