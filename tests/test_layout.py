@@ -19,6 +19,7 @@ LAYERS: list[set[str]] = [
      "dask_engine", "context", "warmup"},
     {"acquire", "prepare"},
     {"features"},
+    {"models"},
     {"select", "cluster", "genre", "midi", "versions", "hits", "similar"},
     {"viz"},
     {"report"},

@@ -1,0 +1,132 @@
+"""Basic Pitch (Spotify, ICASSP 2022; Apache-2.0) polyphonic transcription on onnxruntime.
+
+The model is the ``nmp.onnx`` the ``basic-pitch`` wheel ships (installed ``--no-deps``, so without
+TensorFlow). The audio is windowed exactly as ``basic_pitch.inference`` does: 22050 Hz mono, half an
+overlap (15 frames of 256 samples) of zeros in front, windows of 43844 samples every 36164, the
+15 overlapping frames cut from both ends of every window's output, trimmed to the clip's length
+(86 frames per second). Notes are decoded by the package's own ``model_output_to_notes`` (onsets
+peak-picked, notes tracked through the frame posteriorgram, the "melodia trick" for notes without
+an onset), with its defaults: onset 0.5, frame 0.3, shortest note 127.7 ms.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from ..errors import ParameterError
+from .runtime import INSTALL_HINT, mono, resample, session
+
+SR = 22050
+FFT_HOP = 256
+WINDOW = SR * 2 - FFT_HOP  # 43844 samples
+OVERLAP_FRAMES = 30
+OVERLAP = OVERLAP_FRAMES * FFT_HOP
+HOP = WINDOW - OVERLAP
+FPS = SR // FFT_HOP  # 86
+OUTPUTS = {"note": "StatefulPartitionedCall:1", "onset": "StatefulPartitionedCall:2",
+           "contour": "StatefulPartitionedCall:0"}
+INPUT = "serving_default_input_2:0"
+
+
+class ModelNote(NamedTuple):
+    onset: float  # s
+    offset: float  # s
+    pitch: int  # MIDI
+    velocity: int  # 1..127 (the model's amplitude x 127)
+
+
+@contextlib.contextmanager
+def _quiet_root_logger():
+    # basic_pitch/__init__ logs a warning per missing backend (TF, CoreML, TFLite); logging.warning
+    # on a handler-less root would install a stderr handler for the whole process
+    root = logging.getLogger()
+    null = logging.NullHandler()
+    root.addHandler(null)
+    level = logging.root.manager.disable
+    logging.disable(logging.WARNING)
+    try:
+        yield
+    finally:
+        logging.disable(level)
+        root.removeHandler(null)
+
+
+def _basic_pitch():
+    try:
+        with _quiet_root_logger():
+            import basic_pitch
+            from basic_pitch import note_creation
+    except ImportError as e:
+        raise ImportError(f"Basic Pitch needs the basic-pitch package: {INSTALL_HINT}") from e
+    return basic_pitch, note_creation
+
+
+def model_path() -> Path:
+    bp, _ = _basic_pitch()
+    p = Path(bp.__file__).parent / "saved_models" / "icassp_2022" / "nmp.onnx"
+    if not p.is_file():
+        raise ParameterError(f"Basic Pitch's nmp.onnx is not in the basic-pitch package ({p}): {INSTALL_HINT}")
+    return p
+
+
+def basic_pitch_output(y: np.ndarray, sr: int) -> dict[str, np.ndarray]:
+    """The model's posteriorgrams: ``note`` (frames, 88), ``onset`` (frames, 88), ``contour``
+    (frames, 264; 3 bins per semitone from A0), at 86 frames per second."""
+    y = resample(mono(y, sr), sr, SR)
+    n = len(y)
+    sess = session(model_path())
+    padded = np.concatenate([np.zeros(OVERLAP // 2, np.float32), y])
+    starts = range(0, max(len(padded), 1), HOP)
+    windows = np.zeros((len(starts), WINDOW, 1), np.float32)
+    for i, s in enumerate(starts):
+        w = padded[s:s + WINDOW]
+        windows[i, :len(w), 0] = w
+    out: dict[str, list[np.ndarray]] = {k: [] for k in OUTPUTS}
+    for i in range(len(windows)):  # one window at a time: memory stays flat on long songs
+        res = sess.run(list(OUTPUTS.values()), {INPUT: windows[i:i + 1]})
+        for k, v in zip(OUTPUTS, res, strict=True):
+            out[k].append(v)
+    n_frames = int(np.floor(n * (FPS / SR)))
+    half = OVERLAP_FRAMES // 2
+    result = {}
+    for k, parts in out.items():
+        a = np.concatenate(parts)[:, half:-half, :]
+        result[k] = a.reshape(-1, a.shape[-1])[:n_frames]
+    return result
+
+
+def basic_pitch_notes(y: np.ndarray, sr: int, *, onset_threshold: float = 0.5, frame_threshold: float = 0.3,
+                      min_note_s: float = 0.1277, fmin: float | None = None, fmax: float | None = None,
+                      melodia_trick: bool = True) -> list[ModelNote]:
+    """Notes of every pitched part of ``y`` (any rate, mono or stereo), sorted by onset."""
+    if not (0 < onset_threshold < 1 and 0 < frame_threshold < 1):
+        raise ParameterError("onset_threshold and frame_threshold must be in (0, 1)")
+    out = basic_pitch_output(y, sr)
+    if len(out["note"]) < 2:
+        return []
+    _, nc = _basic_pitch()
+    with np.errstate(invalid="ignore", divide="ignore"):  # silence: its onset rescale divides 0 by 0
+        _, events = nc.model_output_to_notes(
+            out, onset_thresh=onset_threshold, frame_thresh=frame_threshold,
+            min_note_len=int(np.round(min_note_s * FPS)), min_freq=fmin, max_freq=fmax,
+            include_pitch_bends=False, melodia_trick=melodia_trick)
+    notes = [ModelNote(float(s), float(e), int(p), int(np.clip(round(a * 127), 1, 127)))
+             for s, e, p, a, *_ in events]
+    return sorted(notes)
+
+
+def basic_pitch_midi(y: np.ndarray, sr: int, *, program: int = 0, **kwargs):
+    """``basic_pitch_notes`` as a one-instrument ``pretty_midi.PrettyMIDI``."""
+    import pretty_midi
+
+    pm = pretty_midi.PrettyMIDI()
+    inst = pretty_midi.Instrument(program=program)
+    inst.notes = [pretty_midi.Note(velocity=n.velocity, pitch=n.pitch, start=n.onset, end=n.offset)
+                  for n in basic_pitch_notes(y, sr, **kwargs)]
+    pm.instruments.append(inst)
+    return pm
