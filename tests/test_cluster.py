@@ -90,10 +90,40 @@ def test_bad_options_fail_fast(kwargs):
         cluster_songs(blobs()[0], ClusterOptions(**kwargs))
 
 
+def test_missing_values_are_imputed_inside_the_pipeline():
+    X, truth = blobs()
+    X.iloc[[3, 25, 47], 2] = np.nan  # e.g. the f0 of an unvoiced clip
+    X.iloc[60, 0] = np.nan
+    res = cluster_songs(X, ClusterOptions(k_min=2, k_max=6, stability_seeds=2, bootstrap=2))
+    assert res.chosen_k == 4 and adjusted_rand_score(truth, res.kmeans) > 0.95
+    assert np.isfinite(res.Z).all() and np.isfinite(res.space).all()
+
+
+def test_the_key_is_clustered_as_a_circle_not_a_number():
+    """Songs in B or C against songs in F or F#: on the pitch-class circle B and C are neighbours, so
+    the two groups separate; read as numbers 0..11, B (11) would be the farthest from C (0)."""
+    rng = np.random.default_rng(1)
+    pcs = np.r_[rng.choice([11.0, 0.0], size=30), rng.choice([5.0, 6.0], size=30)]
+    truth = np.r_[np.zeros(30), np.ones(30)]
+    opts = ClusterOptions(k_min=2, k_max=2, stability_seeds=0, bootstrap=0)
+    res = cluster_songs(pd.DataFrame({"key_pc": pcs}), opts)
+    assert res.feature_names == ["key_pc_sin", "key_pc_cos"]
+    assert adjusted_rand_score(truth, res.kmeans) == 1.0
+    as_numbers = cluster_songs(pd.DataFrame({"pc_number": pcs}), opts)
+    assert adjusted_rand_score(truth, as_numbers.kmeans) < 0.5  # what the old numeric key did
+    mixed = cluster_songs(pd.DataFrame({"key_pc": pcs, "key_mode": rng.integers(0, 2, 60).astype(float),
+                                        "rms_mean": rng.normal(size=60)}), opts)
+    assert mixed.feature_names == ["key_pc_sin", "key_pc_cos", "key_mode", "rms_mean"]
+
+
 def test_bad_data_fail_fast():
     X, _ = blobs()
-    X.iloc[3, 2] = np.nan
-    with pytest.raises(ParameterError, match="NaN"):
+    X.iloc[:, 2] = np.nan
+    with pytest.raises(ParameterError, match="NaN on every song"):
+        cluster_songs(X)
+    X, _ = blobs()
+    X.iloc[3, 2] = np.inf
+    with pytest.raises(ParameterError, match="infinite"):
         cluster_songs(X)
     with pytest.raises(ParameterError, match="too few"):
         cluster_songs(blobs()[0].iloc[:5])

@@ -73,3 +73,40 @@ def test_select_and_cluster_run_end_to_end_on_written_audio(tmp_path):
         kinds = [int(Path(path_of[t]).stem.removeprefix("song")) % 3 for t in assign["track_id"]]  # from the file name
         assert homogeneity_score(kinds, assign["kmeans"]) > 0.7
         assert len(desc) == res.chosen_k and desc["description_zh"].str.contains("平均").all()
+
+
+def test_missing_values_and_the_key_reach_the_ga_encoded_and_imputed(tmp_path):
+    """f0 missing on two unvoiced songs and a categorical key: the GA sees complete, encoded numbers,
+    the clustering the stored columns behind whatever the GA chose."""
+    from bgmscope.features.extract import source_columns
+    from bgmscope.select.data import one_clip_matrix, two_clip_matrix
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(12):
+        base = rng.normal(size=3) * 3
+        for kind, idx in (("two", 0), ("two", 1), ("first", 0)):
+            rows.append({"clip_id": f"c{i}-{kind}{idx}", "track_id": f"t{i:02d}", "clip_kind": kind, "clip_index": idx,
+                         "rms_mean": base[0] + 0.1 * rng.normal(), "centroid_mean": base[1] + 0.1 * rng.normal(),
+                         "f0_mean_midi": np.nan if i % 6 == 0 else 60 + base[2] + 0.1 * rng.normal(),
+                         "key_pc": float(i * 5 % 12), "key_mode": float(i % 2)})
+    settings = Settings(data_dir=tmp_path / "data").ensure()
+    with Catalog(settings.catalog_path) as cat:
+        import pandas as pd
+
+        cat.write_frame("features", pd.DataFrame(rows))
+        fm = two_clip_matrix(cat, "all")
+        assert fm.notes == [] and len(fm.X) == 24  # no song lost to a missing f0
+        assert list(fm.X.columns) == ["rms_mean", "centroid_mean", "f0_mean_midi", "key_pc_sin", "key_pc_cos",
+                                      "key_mode"]
+        assert np.isfinite(fm.X.to_numpy()).all()
+        voiced = fm.ids["track_id"].isin([f"t{i:02d}" for i in range(12) if i % 6]).to_numpy()
+        assert (fm.X.loc[~voiced, "f0_mean_midi"] == fm.X.loc[voiced, "f0_mean_midi"].median()).all()
+        raw = one_clip_matrix(cat, "all", "first")  # the clustering encodes and imputes itself
+        assert raw.X["f0_mean_midi"].isna().sum() == 2 and "key_pc" in raw.X.columns
+
+        report, _, _ = run_select(cat, feature_set="all",
+                                  options=SelectOptions(population=8, generations=3, folds=0, n_random=5))
+        res, _, _, _ = run_cluster(cat, settings, options=ClusterOptions(k_min=2, k_max=3, stability_seeds=0,
+                                                                         bootstrap=0))
+        assert source_columns(res.feature_names) == source_columns(report.selected)

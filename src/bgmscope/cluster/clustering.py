@@ -19,16 +19,19 @@ import numpy as np
 import pandas as pd
 from sklearn.cluster import HDBSCAN, KMeans, MiniBatchKMeans
 from sklearn.decomposition import PCA
+from sklearn.impute import SimpleImputer
 from sklearn.metrics import (
     adjusted_rand_score,
     calinski_harabasz_score,
     davies_bouldin_score,
     silhouette_score,
 )
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from ..errors import ParameterError
+from ..features.extract import encode_categorical
 
 CRITERIA = {"silhouette": "max", "calinski_harabasz": "max", "davies_bouldin": "min"}
 
@@ -76,7 +79,7 @@ class ClusterResult:
     """Everything :func:`cluster_songs` found (row order = the input's)."""
 
     feature_names: list[str]
-    Z: np.ndarray                    # standardised features (describe_clusters reads these)
+    Z: np.ndarray                    # imputed, standardised features (describe_clusters reads these)
     space: np.ndarray                # the PCA space the clusters were found in
     pcs2: np.ndarray                 # first two principal components (for plots)
     pca: pd.DataFrame                # component, explained_variance_ratio, cumulative, used, top_loadings
@@ -121,7 +124,10 @@ def cluster_songs(X: pd.DataFrame | np.ndarray, options: ClusterOptions | None =
     Parameters
     ----------
     X : DataFrame or array, shape (n_songs, n_features)
-        One row per song, finite values.
+        One row per song. Missing values (NaN) are imputed with the column median inside the
+        pipeline (impute, standardise, PCA); the categorical key columns (``key_pc``, ``key_mode``)
+        are encoded first (:func:`bgmscope.features.extract.encode_categorical`: the pitch class as
+        sin/cos of its angle), so :attr:`ClusterResult.feature_names` holds the encoded names.
     options : ClusterOptions
     feature_names : list of str, optional (taken from the DataFrame when omitted)
     """
@@ -137,15 +143,21 @@ def _cluster_songs(X, opts: ClusterOptions, feature_names: list[str] | None) -> 
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != len(feature_names) or X.shape[1] == 0:
         raise ParameterError(f"need a 2-D feature matrix with named columns, got shape {X.shape}")
-    if not np.all(np.isfinite(X)):
-        raise ParameterError("features contain NaN or infinite values")
+    if np.isinf(X).any():
+        raise ParameterError("features contain infinite values")
+    empty = [c for c, ok in zip(feature_names, np.isfinite(X).any(axis=0), strict=True) if not ok]
+    if empty:
+        raise ParameterError(f"features {', '.join(empty[:5])} are NaN on every song: drop them first")
+    E = encode_categorical(pd.DataFrame(X, columns=list(feature_names)))
+    feature_names, X = list(E.columns), E.to_numpy(dtype=np.float64)
     n = X.shape[0]
     if n < opts.k_min + 1:
         raise ParameterError(f"{n} songs are too few to cluster into k >= {opts.k_min} groups")
     t0 = time.perf_counter()
     k_max = min(opts.k_max, n - 1)
 
-    Z = StandardScaler().fit_transform(X)
+    # missing values (e.g. the f0 of an unvoiced clip) get the column median, inside the pipeline
+    Z = make_pipeline(SimpleImputer(strategy="median"), StandardScaler()).fit_transform(X)
     full = PCA(random_state=opts.seed).fit(Z)
     ratio = full.explained_variance_ratio_
     nc = opts.n_components
@@ -277,7 +289,7 @@ _RULES: list[tuple[str, str, str, str, str, str]] = [
      "旋律（人声）更多", "旋律（人声）更少"),
     (r"^key_strength$", "keyclear", "clearer key", "vaguer key", "调性更明确", "调性更模糊"),
     (r"^key_mode$|major", "mode", "more major-key", "more minor-key", "更偏大调", "更偏小调"),
-    (r"^key_pc$", "key", "a different key", "a different key", "调不同", "调不同"),
+    (r"^key_pc(_sin|_cos)?$", "key", "a different key", "a different key", "调不同", "调不同"),
     (r"tempo_bpm|bpm|beat_rate", "tempo", "faster", "slower", "节奏更快", "节奏更慢"),
     (r"tempo_conf|beat_(strength|regularity)|pulse", "pulse", "steadier, stronger beat", "looser beat",
      "节拍更稳更强", "节拍更松散"),

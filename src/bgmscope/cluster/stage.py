@@ -16,9 +16,9 @@ import pandas as pd
 from ..catalog import Catalog, now
 from ..config import Settings
 from ..errors import CatalogError
+from ..features.extract import descriptor_columns, source_columns
 from ..select.data import (
     FeatureMatrix,
-    descriptor_columns,
     one_clip_matrix,
     read_features,
     stat42_names,
@@ -39,7 +39,8 @@ def choose_features(catalog: Catalog, features: str, clip_kind: str) -> tuple[li
     """The columns to cluster on and where they came from.
 
     ``features``: ``'auto'`` (the latest selection when there is one, else the study's 42),
-    ``'selected'`` (the latest selection, required), ``'stat42'``, ``'all'`` or comma-separated names.
+    ``'selected'`` (the latest selection, required), ``'stat42'``, ``'all'`` (every descriptor; the
+    categorical key columns are encoded by the clustering) or comma-separated names.
     """
     df = read_features(catalog)
     if features in ("auto", "selected"):
@@ -48,6 +49,7 @@ def choose_features(catalog: Catalog, features: str, clip_kind: str) -> tuple[li
         sel = latest_selection(catalog)
         if sel is not None:
             names, feature_set = sel
+            names = source_columns(names)  # a selected key_pc_sin / key_pc_cos is the stored key_pc
             missing = [c for c in names if c not in df.columns]
             if not missing:
                 return names, f"selected ({feature_set}, {len(names)} features)"

@@ -1,7 +1,11 @@
 """Reading feature matrices out of the catalog's ``features`` table for selection and clustering.
 
-Bad rows are not fatal: a column that is mostly missing is dropped, then a song whose clips still have
-a missing value is dropped, each with a one-line note that the stage records as a failure.
+Which columns are descriptors, and which of them are categorical, is the features room's one rule
+(:func:`bgmscope.features.extract.descriptor_columns`). Bad values are not fatal: a column missing
+(NaN) on most clips is dropped, and so is a constant one, each with a one-line note that the stage
+records. Other missing values stay NaN in :func:`one_clip_matrix` (the clustering imputes inside its
+pipeline); :func:`two_clip_matrix`, which feeds the GA, encodes the categorical key columns and
+imputes the column median, so every song with two clips takes part.
 """
 
 from __future__ import annotations
@@ -10,33 +14,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from sklearn.impute import SimpleImputer
 
 from ..catalog import Catalog
 from ..errors import CatalogError, ParameterError
+from ..features.extract import ID_COLUMNS, descriptor_columns, encode_categorical
+from ..features.stats42 import STAT42_NAMES
 
-ID_COLUMNS = ("clip_id", "track_id", "clip_kind", "clip_index")
-MAX_MISSING_SHARE = 0.2  # a column missing on more clips than this is dropped, not the clips
+MAX_MISSING_SHARE = 0.2  # a column missing on more clips than this is dropped, not imputed
 
 
 def stat42_names() -> list[str]:
     """The study's 42 statistics, in order (``amp1mean`` ... ``amp1000dkurt``, ``power1`` ... ``power10``)."""
-    try:
-        from ..features.stats42 import STAT42_NAMES
-        return list(STAT42_NAMES)
-    except ImportError:  # features area not in this build: the names follow the study's fixed pattern
-        amp = [f"amp{w}{d}{s}" for d in ("", "d") for w in (1, 10, 100, 1000)
-               for s in ("mean", "std", "skew", "kurt")]
-        return amp + [f"power{i}" for i in range(1, 11)]
-
-
-def descriptor_columns(df: pd.DataFrame) -> list[str]:
-    """The descriptor columns of a features frame (the features area's definition when present)."""
-    try:
-        from ..features.extract import feature_columns
-        return list(feature_columns(df))
-    except ImportError:
-        return [c for c in df.columns if c not in ID_COLUMNS and pd.api.types.is_numeric_dtype(df[c])
-                and not pd.api.types.is_bool_dtype(df[c])]
+    return list(STAT42_NAMES)
 
 
 def resolve_feature_set(df: pd.DataFrame, feature_set: str) -> list[str]:
@@ -78,31 +68,37 @@ def read_features(catalog: Catalog) -> pd.DataFrame:
 
 
 def clean_matrix(df: pd.DataFrame, columns: list[str]) -> FeatureMatrix:
-    """Drop mostly-missing or constant columns, then rows with any remaining non-finite value."""
+    """Drop mostly-missing or constant columns; keep the rows, missing values as NaN (infinities too)."""
     X = df[columns].apply(pd.to_numeric, errors="coerce").astype(float)
+    X = X.where(np.isfinite(X.to_numpy()))
     notes: list[tuple[str, str]] = []
-    finite = np.isfinite(X.to_numpy())
-    missing_share = 1.0 - finite.mean(axis=0)
-    dropped = [c for c, m in zip(columns, missing_share, strict=True) if m > MAX_MISSING_SHARE]
+    missing_share = X.isna().mean(axis=0)
+    dropped = [c for c in columns if missing_share[c] > MAX_MISSING_SHARE]
     for c in dropped:
-        notes.append((c, f"feature dropped: missing or non-finite on {missing_share[columns.index(c)]:.0%} of clips"))
+        notes.append((c, f"feature dropped: missing or non-finite on {missing_share[c]:.0%} of clips"))
     kept = [c for c in columns if c not in dropped]
-    X = X[kept]
-    bad_rows = ~np.isfinite(X.to_numpy()).all(axis=1)
+    X = X[kept].reset_index(drop=True)
     ids = df[[c for c in ID_COLUMNS if c in df.columns]].reset_index(drop=True)
-    for i in np.flatnonzero(bad_rows):
-        bad_cols = [c for c, ok in zip(kept, np.isfinite(X.iloc[i].to_numpy()), strict=True) if not ok]
-        notes.append((str(ids["clip_id"].iloc[i]), f"clip skipped: non-finite {', '.join(bad_cols[:5])}"))
-    X = X.loc[~bad_rows].reset_index(drop=True)
-    ids = ids.loc[~bad_rows].reset_index(drop=True)
     if len(X) > 1:
-        const = [c for c in kept if np.ptp(X[c].to_numpy()) <= 1e-12 * max(1.0, float(np.abs(X[c]).max()))]
+        span = X.max() - X.min()
+        const = [c for c in kept if not span[c] > 1e-12 * max(1.0, float(X[c].abs().max()))]
         for c in const:
             notes.append((c, "feature dropped: constant over every clip"))
         if const:
             X = X.drop(columns=const)
             dropped += const
     return FeatureMatrix(X, ids, dropped, notes)
+
+
+def complete_matrix(X: pd.DataFrame) -> pd.DataFrame:
+    """The categorical key columns encoded (:func:`~bgmscope.features.extract.encode_categorical`) and
+    every remaining NaN replaced by its column's median (``SimpleImputer``): what a model needing
+    finite numbers gets. The encoding is fixed and the imputer sees no labels."""
+    E = encode_categorical(X)
+    if E.empty or not E.isna().to_numpy().any():
+        return E
+    imp = SimpleImputer(strategy="median", keep_empty_features=True)
+    return pd.DataFrame(imp.fit_transform(E), columns=E.columns, index=E.index)
 
 
 def two_clip_matrix(catalog: Catalog, feature_set: str = "stat42") -> FeatureMatrix:
@@ -122,14 +118,15 @@ def two_clip_matrix(catalog: Catalog, feature_set: str = "stat42") -> FeatureMat
     for track in counts.index.difference(complete):
         fm.notes.append((str(track), "song skipped: it does not have both clips"))
     keep = fm.ids["track_id"].isin(complete).to_numpy()
-    fm.X = fm.X.loc[keep].reset_index(drop=True)
+    fm.X = complete_matrix(fm.X.loc[keep].reset_index(drop=True))
     fm.ids = fm.ids.loc[keep].reset_index(drop=True)
     return fm
 
 
 def one_clip_matrix(catalog: Catalog, columns_or_set: str | list[str], clip_kind: str = "first"
                     ) -> FeatureMatrix:
-    """Features of one clip per song (the lowest clip_index of ``clip_kind``)."""
+    """Features of one clip per song (the lowest clip_index of ``clip_kind``); missing values stay NaN
+    and the categorical key columns as stored (the model encodes and imputes)."""
     df = read_features(catalog)
     if "clip_kind" not in df.columns:
         raise CatalogError("the features table has no clip_kind column")
