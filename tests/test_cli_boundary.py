@@ -69,7 +69,7 @@ def catalog_dir(tmp_path: Path) -> Path:
 
 # -- defect 7: a busy data dir --------------------------------------------------------------------
 
-@pytest.mark.parametrize("argv", [["tables"], ["export", "tracks", "--to", "{tmp}/t.csv"], ["ingest", "{tmp}"],
+@pytest.mark.parametrize("argv", [["tables"], ["export", "tracks", "--out", "{tmp}/t.csv"], ["ingest", "{tmp}"],
                                   ["prepare", "-j", "1"]], ids=["tables", "export", "ingest", "prepare"])
 def test_busy_data_dir_is_one_line_and_exit_2(catalog_dir: Path, tmp_path: Path, argv: list[str]):
     with holding(catalog_dir / "catalog.duckdb"):
@@ -80,13 +80,13 @@ def test_busy_data_dir_is_one_line_and_exit_2(catalog_dir: Path, tmp_path: Path,
 def test_read_only_commands_run_beside_a_reader(catalog_dir: Path, tmp_path: Path):
     with holding(catalog_dir / "catalog.duckdb", read_only=True):
         assert bgmscope("--data-dir", catalog_dir, "tables").returncode == EXIT_OK
-        r = bgmscope("--data-dir", catalog_dir, "export", "tracks", "--to", tmp_path / "t.parquet")
+        r = bgmscope("--data-dir", catalog_dir, "export", "tracks", "--out", tmp_path / "t.parquet")
         assert r.returncode == EXIT_OK, r.stderr
         # a writer still has to wait for the reader
         assert_one_line(bgmscope("--data-dir", catalog_dir, "ingest", tmp_path / "t.parquet"), EXIT_USAGE, BUSY)
 
 
-@pytest.mark.parametrize("argv", [["tables"], ["export", "tracks", "--to", "{tmp}/t.csv"]], ids=["tables", "export"])
+@pytest.mark.parametrize("argv", [["tables"], ["export", "tracks", "--out", "{tmp}/t.csv"]], ids=["tables", "export"])
 def test_read_only_command_on_a_new_data_dir_creates_nothing(tmp_path: Path, argv: list[str]):
     fresh = tmp_path / "fresh"
     r = bgmscope("--data-dir", fresh, *(a.format(tmp=tmp_path) for a in argv))
@@ -109,7 +109,7 @@ def test_unusable_data_dir_is_one_line_and_exit_2(tmp_path: Path, kind: str, arg
     assert_one_line(r, EXIT_USAGE, str(bad))
 
 
-@pytest.mark.parametrize("argv", [["tables"], ["ingest", "{tmp}/none"], ["export", "tracks", "--to", "{tmp}/t.csv"]],
+@pytest.mark.parametrize("argv", [["tables"], ["ingest", "{tmp}/none"], ["export", "tracks", "--out", "{tmp}/t.csv"]],
                          ids=["tables", "ingest", "export"])
 def test_garbage_catalog_is_one_line_and_exit_2(tmp_path: Path, argv: list[str]):
     d = tmp_path / "data"
@@ -123,12 +123,12 @@ def test_garbage_catalog_is_one_line_and_exit_2(tmp_path: Path, argv: list[str])
 
 def test_export_csv_neutralises_formulas_and_parquet_keeps_raw(catalog_dir: Path, tmp_path: Path):
     run = CliRunner()
-    r = run.invoke(app, ["--data-dir", str(catalog_dir), "export", "tracks", "--to", str(tmp_path / "t.csv")])
+    r = run.invoke(app, ["--data-dir", str(catalog_dir), "export", "tracks", "--out", str(tmp_path / "t.csv")])
     assert r.exit_code == EXIT_OK, r.output
     csv = pd.read_csv(tmp_path / "t.csv", encoding="utf-8").sort_values("user_count")  # rows in any order
     assert csv["title"].tolist() == ["'=cmd|' /C calc'!A0", "学猫叫"]
     assert csv["author"].tolist() == ["'@x", "'-剪辑"] and csv["user_count"].tolist() == [-5, 12]
-    r = run.invoke(app, ["--data-dir", str(catalog_dir), "export", "tracks", "--to", str(tmp_path / "t.parquet")])
+    r = run.invoke(app, ["--data-dir", str(catalog_dir), "export", "tracks", "--out", str(tmp_path / "t.parquet")])
     assert r.exit_code == EXIT_OK, r.output
     pq = pd.read_parquet(tmp_path / "t.parquet").sort_values("user_count")
     assert pq["title"].tolist() == ["=cmd|' /C calc'!A0", "学猫叫"] and pq["author"].tolist() == ["@x", "-剪辑"]
@@ -140,9 +140,9 @@ def test_export_csv_neutralises_formulas_and_parquet_keeps_raw(catalog_dir: Path
     ["prepare", "--length", "nan"], ["prepare", "--length", "inf"], ["prepare", "--length", "0"],
     ["prepare", "--offset", "-1"], ["prepare", "--offset", "nan"], ["--sr", "0", "prepare"], ["--sr", "-1", "tables"],
     ["prepare", "--clip", "bogus"], ["prepare", "--jobs", "0"], ["prepare", "-j", "-3"],
-    ["features", "--engine", "spark"], ["features", "--kind", "bogus"], ["cluster", "--lang", "fr"],
+    ["features", "--engine", "spark"], ["features", "--clip", "bogus"], ["cluster", "--lang", "fr"],
     ["report", "--lang", "fr"], ["hits", "--model", "lasso"], ["genre", "train", "x", "--model", "lstm"],
-    ["export", "tracks", "--to", "{tmp}/t.xlsx"], ["export", "tracks", "--to", "{tmp}"],
+    ["export", "tracks", "--out", "{tmp}/t.xlsx"], ["export", "tracks", "--out", "{tmp}"],
 ])
 def test_bad_parameters_are_refused_by_click_with_exit_2(tmp_path: Path, argv: list[str]):
     data = tmp_path / "data"
@@ -179,7 +179,7 @@ def test_jobs_below_one_is_refused_everywhere(tmp_path: Path, argv: list[str], v
 
 def test_export_to_a_missing_folder_fails_and_creates_nothing(catalog_dir: Path, tmp_path: Path):
     target = tmp_path / "nonexistent" / "dir" / "x.csv"
-    r = CliRunner().invoke(app, ["--data-dir", str(catalog_dir), "export", "tracks", "--to", str(target)])
+    r = CliRunner().invoke(app, ["--data-dir", str(catalog_dir), "export", "tracks", "--out", str(target)])
     assert r.exit_code == EXIT_USAGE and "does not exist" in r.output, r.output
     assert not (tmp_path / "nonexistent").exists()
 

@@ -123,7 +123,7 @@ def test_cli_features_and_describe(corpus: Settings, tmp_path: Path):
     assert "features.parquet" in r.output and "cached" in r.output
     song = write_audio(tmp_path / "一首歌.wav", 0.5 * sine(440, 6, SR) + clicks(120, 6, SR), SR)
     out = tmp_path / "v.json"
-    r = CliRunner().invoke(app, ["--data-dir", str(corpus.data_dir), "describe", str(song), "--json", str(out)])
+    r = CliRunner().invoke(app, ["--data-dir", str(corpus.data_dir), "describe", str(song), "--out", str(out)])
     assert r.exit_code == 0, r.output
     import json
 

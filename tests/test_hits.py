@@ -132,7 +132,7 @@ def test_missing_features_and_bad_reference(tmp_path):
 
 def test_cli_hits_and_similar(chart, tmp_path):
     runner = CliRunner()
-    res = runner.invoke(app, ["--data-dir", str(chart), "hits", "--boot", "100"])
+    res = runner.invoke(app, ["--data-dir", str(chart), "hits", "--bootstrap", "100"])
     assert res.exit_code == 0, res.output
     assert "hits_correlations" in res.output and "correlation" in res.output
     with Catalog(chart / "catalog.duckdb") as cat:

@@ -213,17 +213,17 @@ def test_cli_report_and_plot(corpus, tmp_path):
 
     from bgmscope.cli import app
 
-    r = CliRunner().invoke(app, ["--data-dir", str(corpus.data_dir), "report", "--out", str(tmp_path / "r"),
+    r = CliRunner().invoke(app, ["--data-dir", str(corpus.data_dir), "report", "--out-dir", str(tmp_path / "r"),
                                  "--cards", "1", "-j", "1"])
     assert r.exit_code == 0, r.output
     assert (tmp_path / "r" / "report.html").is_file()
     r = CliRunner().invoke(app, ["--data-dir", str(corpus.data_dir), "plot", "waveform", "m3", "nosuchsong",
-                                 "--out", str(tmp_path / "p")])
+                                 "--out-dir", str(tmp_path / "p")])
     assert r.exit_code == 0, r.output
     assert "nosuchsong" in r.output  # reported, and the other song still drawn
     assert (tmp_path / "p" / "waveform_m3.png").is_file() and (tmp_path / "p" / "waveform_m3.svg").is_file()
     r = CliRunner().invoke(app, ["--data-dir", str(corpus.data_dir), "plot", "pca", "--html",
-                                 "--out", str(tmp_path / "p")])
+                                 "--out-dir", str(tmp_path / "p")])
     assert r.exit_code == 0, r.output
     inter = (tmp_path / "p" / "pca.html").read_text(encoding="utf-8")
     assert "&lt;script&gt;" in inter and "<script>alert" not in inter

@@ -52,6 +52,19 @@ def _hosts(values: list[str] | None) -> list[str] | None:
             raise typer.BadParameter(str(exc)) from None
     return values
 
+
+def _fault_kinds(value: str | None) -> str | None:
+    """``--fault-kinds``: a comma list of the server's fault kinds (the same check as common.comma_choice)."""
+    from .common import comma_choice
+
+    def kinds() -> tuple[str, ...]:
+        from ..acquire.server import FAULT_KINDS
+
+        return FAULT_KINDS
+
+    return comma_choice(kinds)(value)
+
+
 BaseUrl = Annotated[str, typer.Option("--base-url", envvar="BGMSCOPE_CHART_URL",
                                       help="Chart API root (search and getPlayUrl live under it).")]
 Config = Annotated[Path | None, typer.Option("--config", help="TOML with token, auth_header, headers "
@@ -70,7 +83,15 @@ DEFAULT_MAX_JSON_MB = DEFAULT_MAX_JSON_BYTES / 2**20
 
 
 def register(app: typer.Typer) -> None:
-    from .common import console, finish, open_catalog, print_failures, settings_of, summary_table
+    from .common import (
+        console,
+        finish,
+        open_catalog,
+        print_failures,
+        settings_of,
+        summary_table,
+        working,
+    )
 
     def make_client(base_url: str, config: Path | None, header: list[str] | None, rps: float, timeout: float,
                     retries: int, max_connections: int = 16, allow_host: list[str] | None = None,
@@ -93,12 +114,13 @@ def register(app: typer.Typer) -> None:
         keyword: Annotated[str, typer.Option("--keyword", help="Search keyword ('' = the whole chart).")] = "",
         page_size: Annotated[int, typer.Option("--page-size", min=1, max=500)] = 50,
         chart: Annotated[str | None, typer.Option("--chart", help="Chart name (default: the API host).")] = None,
-        csv: Annotated[Path | None, typer.Option("--csv", help="Where to write the seed's CSV.")] = None,
+        csv: Annotated[Path | None, typer.Option("--csv", dir_okay=False,
+                                                 help="Where to write the chart CSV (the study's layout).")] = None,
         excel: Annotated[bool, typer.Option("--excel", help="Write the CSV with a BOM for Excel.")] = False,
         config: Config = None, header: Header = None, rps: Rps = 4.0, timeout: Timeout = 20.0,
         retries: Retries = 8, allow_host: AllowHost = None, max_json_mb: MaxJsonMb = DEFAULT_MAX_JSON_MB,
     ) -> None:
-        """Crawl a hot-BGM chart API into the catalog (a snapshot per day) and export the seed's CSV.
+        """Crawl a hot-BGM chart API into the catalog (a snapshot per day) and export it as the study's CSV.
 
         The token comes from BGMSCOPE_CHART_TOKEN or the config file; it is never printed or stored.
         Exits 1 when a page or an item failed, or nothing was fetched.
@@ -114,7 +136,7 @@ def register(app: typer.Typer) -> None:
         with make_client(base_url, config, header, rps, timeout, retries, allow_host=allow_host,
                          max_json_mb=max_json_mb) as client, \
                 chart_log(settings.data_dir / "logs" / "chart.log", client.redact) as log_path, \
-                open_catalog(ctx) as cat:
+                open_catalog(ctx) as cat, working(f"crawl: {top} songs from {base_url}"):
             s = run_crawl(client, cat, top=top, page_size=page_size, order_by=order_by, window=window,
                           keyword=keyword, chart=chart, csv_path=out, excel=excel, fetched_at=fetched_at)
         console.print(summary_table("crawl", {"snapshot": s.snapshot_id, "pages": s.pages, "songs": s.kept,
@@ -172,9 +194,9 @@ def register(app: typer.Typer) -> None:
         audio_dir: Annotated[Path | None, typer.Option("--audio-dir", help="Audio folder for a CSV.")] = None,
         faults: Annotated[float, typer.Option("--faults", callback=_fraction,
                                               help="Fault rate per request, 0..1.")] = 0.0,
-        fault_kinds: Annotated[str | None, typer.Option("--fault-kinds", help="Comma list of latency,429,5xx,"
+        fault_kinds: Annotated[str | None, typer.Option("--fault-kinds", callback=_fault_kinds, help="Comma list of latency,429,5xx,"
                                                         "truncate,malformed,stall,cut (default all).")] = None,
-        seed: Annotated[int, typer.Option("--seed")] = 0,
+        seed: Annotated[int, typer.Option("--seed", help="Random seed of the fault plan.")] = 0,
         retry_after: Annotated[float, typer.Option("--retry-after", callback=_at_least_zero,
                                                    help="Retry-After a 429 sends (s).")] = 1.0,
         stall: Annotated[float, typer.Option("--stall", callback=_at_least_zero,
@@ -184,7 +206,7 @@ def register(app: typer.Typer) -> None:
         require_token: Annotated[bool, typer.Option("--require-token", help="Require BGMSCOPE_CHART_TOKEN "
                                                     "in the authorization header.")] = False,
     ) -> None:
-        """Serve a chart on 127.0.0.1 with the seed's API shape (optionally with injected faults).
+        """Serve a chart on 127.0.0.1 with the study's API shape (optionally with injected faults).
 
         A source with no chart song (e.g. a catalog of ingested MP3s only) exits 2 saying why.
         """

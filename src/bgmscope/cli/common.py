@@ -171,6 +171,22 @@ def finite(lo: float | None = None, *, above: bool = False) -> Callable[[float |
     return check
 
 
+def comma_choice(allowed: tuple[str, ...] | Callable[[], tuple[str, ...]]) -> Callable[[str | None], str | None]:
+    """A click callback for a comma-separated subset of a closed set (``png,svg``): unknown items refused."""
+
+    def check(value: str | None) -> str | None:
+        if value is None:
+            return value
+        choices = allowed() if callable(allowed) else allowed
+        items = [v.strip() for v in value.split(",") if v.strip()]
+        bad = [v for v in items if v not in choices]
+        if bad or not items:
+            raise typer.BadParameter(f"{', '.join(bad) or repr(value)} not in {', '.join(choices)}")
+        return value
+
+    return check
+
+
 def print_failures(failures: list[tuple[str, str]], limit: int = 20) -> None:
     for item, reason in failures[:limit]:
         console.print(f"  [red]failed[/red] {item}: {reason}", highlight=False, markup=True)

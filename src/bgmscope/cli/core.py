@@ -12,8 +12,10 @@ from ..catalog import EXPORT_SUFFIXES
 from ..config import default_jobs
 
 
-def _export_target(to: Path) -> Path:
-    """``export --to``: a .csv/.parquet file in a folder that exists (export never creates folders)."""
+def _export_target(to: Path | None) -> Path | None:
+    """``export --out``: a .csv/.parquet file in a folder that exists (export never creates folders)."""
+    if to is None:
+        return None
     if to.suffix.lower() not in EXPORT_SUFFIXES:
         raise typer.BadParameter(f"{to} must end in .csv or .parquet")
     if to.is_dir():
@@ -27,9 +29,14 @@ def register(app: typer.Typer) -> None:
     from .common import (
         ClipKind,
         console,
+        either,
+        emit_json,
         finish,
         finite,
+        hidden_alias,
         jobs_option,
+        json_flag,
+        json_mode,
         open_catalog,
         print_failures,
         settings_of,
@@ -41,7 +48,7 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         paths: Annotated[list[Path], typer.Argument(help="Audio files, folders (recursive) and chart CSVs.")],
     ) -> None:
-        """Register audio files and chart CSVs (seed headers 音乐ID, 音乐名, … or English)."""
+        """Register audio files and chart CSVs (the study's headers 音乐ID, 音乐名, … or English)."""
         from ..prepare.ingest import ingest as run_ingest
 
         with open_catalog(ctx) as cat:
@@ -83,20 +90,28 @@ def register(app: typer.Typer) -> None:
     def export(
         ctx: typer.Context,
         table: Annotated[str, typer.Argument(help="Catalog table (see 'bgmscope tables').")],
-        to: Annotated[Path, typer.Option("--to", callback=_export_target, help="out.csv or out.parquet "
-                                         "(in an existing folder)")],
+        out: Annotated[Path | None, typer.Option("--out", dir_okay=False, callback=_export_target,
+                                                 help="out.csv or out.parquet (in an existing folder)")] = None,
+        to: Annotated[Path | None, hidden_alias("--to", callback=_export_target)] = None,
     ) -> None:
         """Export a catalog table to CSV (UTF-8, formula-like cells neutralised) or Parquet."""
+        to = either(out, to)
+        if to is None:
+            raise typer.BadParameter("give the file to write: --out out.csv|out.parquet", param_hint="'--out'")
         with open_catalog(ctx, read_only=True) as cat:
             out = cat.export(table, to)
         console.print(f"wrote {out}")
 
     @app.command()
-    def tables(ctx: typer.Context) -> None:
+    def tables(ctx: typer.Context, as_json: Annotated[bool, json_flag()] = False) -> None:
         """List the catalog's tables with their row counts."""
-        with open_catalog(ctx, read_only=True) as cat:
-            rows = {t: cat.query(f"SELECT count(*) AS n FROM {t}")["n"][0] for t in cat.table_names()}
-        console.print(summary_table(f"catalog {settings_of(ctx).catalog_path}", rows))
+        with json_mode(as_json), open_catalog(ctx, read_only=True) as cat:
+            rows = {t: int(cat.query(f"SELECT count(*) AS n FROM {t}")["n"][0]) for t in cat.table_names()}
+        path = settings_of(ctx).catalog_path
+        if as_json:
+            emit_json({"catalog": str(path), "tables": rows})
+        else:
+            console.print(summary_table(f"catalog {path}", rows))
 
     @app.command()
     def demo(

@@ -16,9 +16,16 @@ def register(app: typer.Typer) -> None:
     from .common import (
         ClipKind,
         console,
+        either,
+        emit_json,
         finish,
+        finite,
+        hidden_alias,
         jobs_option,
+        json_flag,
+        json_mode,
         open_catalog,
+        out_file_option,
         print_failures,
         settings_of,
         summary_table,
@@ -31,18 +38,19 @@ def register(app: typer.Typer) -> None:
         engine: Annotated[Literal["local", "dask"], typer.Option("--engine", help="local | dask")] = "local",
         scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler tcp://HOST:PORT "
                                                       "(default: a LocalCluster on loopback).")] = None,
-        kind: Annotated[ClipKind | None, typer.Option("--clip", "--kind",
+        clip: Annotated[ClipKind | None, typer.Option("--clip",
                                                       help="Only clips of this kind: first | offset | two | hook.")] = None,
+        kind: Annotated[ClipKind | None, hidden_alias("--kind")] = None,
         force: Annotated[bool, typer.Option("--force", help="Recompute cached rows too.")] = False,
         no_export: Annotated[bool, typer.Option("--no-export", help="Skip the Parquet export.")] = False,
     ) -> None:
-        """Describe every prepared clip: seed descriptors, the 42 statistics and the MIR set (cached)."""
+        """Describe every prepared clip: the study's descriptors, the 42 statistics and the MIR set (cached)."""
         from ..features.extract import FEATURE_NAMES, FEATURE_VERSION
         from ..features.stage import run_features
 
         settings = settings_of(ctx)
         with open_catalog(ctx) as cat:
-            s = run_features(cat, settings, jobs=jobs, engine=engine, scheduler=scheduler, kind=kind,
+            s = run_features(cat, settings, jobs=jobs, engine=engine, scheduler=scheduler, kind=either(clip, kind),
                              force=force, export=not no_export)
         console.print(summary_table("features", {
             "computed": s.computed, "cached": s.cached, "failed": s.failed, "rows in table": s.rows,
@@ -57,17 +65,24 @@ def register(app: typer.Typer) -> None:
     def describe(
         ctx: typer.Context,
         file: Annotated[Path, typer.Argument(help="An audio file (any format the decoder reads).")],
-        offset: Annotated[float, typer.Option("--offset", help="Start (s).")] = 0.0,
-        length: Annotated[float | None, typer.Option("--length", help="Seconds to analyse (default: clip length).")] = None,
-        out: Annotated[Path | None, typer.Option("--json", help="Write the full vector to this JSON file.")] = None,
+        offset: Annotated[float, typer.Option("--offset", callback=finite(0.0), help="Start (s).")] = 0.0,
+        length: Annotated[float | None, typer.Option("--length", callback=finite(0.0, above=True),
+                                                     help="Seconds to analyse (default: clip length).")] = None,
+        out: Annotated[Path | None, out_file_option("Write the full vector to this JSON file.")] = None,
+        as_json: Annotated[bool, json_flag()] = False,
     ) -> None:
         """Describe one audio file outside the catalog (the same vector as the features table)."""
+
+        settings = settings_of(ctx)
+        with json_mode(as_json):
+            _describe(file, offset, length, out, as_json, settings)
+
+    def _describe(file: Path, offset: float, length: float | None, out: Path | None, as_json: bool, settings) -> None:
         from ..audio.decode import load
         from ..audio.paths import display
         from ..features.extract import extract_clip
         from ..features.tonal import key_label
 
-        settings = settings_of(ctx)
         y, sr = load(file, sr=settings.sample_rate, offset=offset,
                      duration=length if length is not None else settings.clip_length_s)
         v = extract_clip(y, sr)
@@ -83,8 +98,12 @@ def register(app: typer.Typer) -> None:
             "onsets": f"{v['onset_rate']:.2f} /s, beat strength {v['beat_strength']:.2f}",
             "descriptors": len(v),
         }
-        # a name that is not UTF-8 is shown with U+FFFD (printing its raw form would crash)
-        console.print(summary_table(f"describe {display(file.name)}", rows), highlight=False)
+        if as_json:
+            # a name that is not UTF-8 is shown with U+FFFD (its raw form cannot be encoded)
+            emit_json({"file": display(str(file)), "offset_s": offset, "duration_s": y.size / sr,
+                       "sample_rate": sr, "descriptors": v})
+        else:
+            console.print(summary_table(f"describe {display(file.name)}", rows), highlight=False)
         if out is not None:
             out.write_text(json.dumps(v, ensure_ascii=False, indent=1), encoding="utf-8")
             console.print(f"wrote {display(out)}", highlight=False)

@@ -19,10 +19,14 @@ def register(app: typer.Typer) -> None:
         SR_MIN,
         ClipKind,
         console,
+        either,
         finish,
         finite,
+        hidden_alias,
         jobs_option,
         open_catalog,
+        out_dir_option,
+        out_file_option,
         print_failures,
         settings_of,
         summary_table,
@@ -38,7 +42,8 @@ def register(app: typer.Typer) -> None:
         dataset: Annotated[str, typer.Argument(help="Dataset name (gtzan).")] = "gtzan",
         url: Annotated[str | None, typer.Option("--url", help="Archive URL (default: the public GTZAN archive).")] = None,
         sha256: Annotated[str | None, typer.Option("--sha256", help="Expected SHA-256 of the archive.")] = None,
-        to: Annotated[Path | None, typer.Option("--to", help="Destination (default <data-dir>/gtzan).")] = None,
+        out_dir: Annotated[Path | None, out_dir_option("Destination folder (default <data-dir>/<dataset>).")] = None,
+        to: Annotated[Path | None, hidden_alias("--to", file_okay=False)] = None,
     ) -> None:
         """Fetch a labelled archive, verify its checksum and unpack it as <label>/<clip> folders."""
         from ..errors import ParameterError
@@ -46,7 +51,7 @@ def register(app: typer.Typer) -> None:
 
         if dataset != "gtzan" and url is None:
             raise ParameterError(f"unknown dataset {dataset!r}: give --url for anything but gtzan")
-        dest = to or settings_of(ctx).ensure().data_dir / dataset
+        dest = either(out_dir, to) or settings_of(ctx).ensure().data_dir / dataset
         res = download_dataset(dest, url=url or GTZAN_URL, sha256=sha256)
         console.print(summary_table(f"download {dataset}", {"labels": len(res.labels),
                                                              "clips": sum(res.labels.values()),
@@ -57,11 +62,11 @@ def register(app: typer.Typer) -> None:
 
     @genre.command("styles-corpus")
     def styles_corpus(
-        out: Annotated[Path, typer.Argument(help="Output folder (<style>/<clip>.wav + manifest.csv).")],
+        out: Annotated[Path, typer.Argument(file_okay=False, help="Output folder (<style>/<clip>.wav + manifest.csv).")],
         per_class: Annotated[int, typer.Option("--per-class", min=1, help="Clips per style.")] = 40,
         length: Annotated[float, typer.Option("--length", callback=finite(0.0, above=True),
                                               help="Clip length (s).")] = 10.0,
-        seed: Annotated[int, typer.Option("--seed")] = 0,
+        seed: Annotated[int, typer.Option("--seed", help="Random seed (instruments, tempo, key, gain).")] = 0,
         sr: Annotated[int, typer.Option("--sr", min=SR_MIN, max=SR_MAX, help="Sample rate of the clips (Hz).")] = 16000,
         styles: Annotated[str | None, typer.Option("--styles", help="Comma-separated subset of the styles.")] = None,
         jobs: Annotated[int, jobs_option()] = default_jobs(),
@@ -84,7 +89,7 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         dataset: Annotated[Path, typer.Argument(help="Folder-per-label dataset (GTZAN layout, styles corpus).")],
         model: Annotated[GenreModel, typer.Option("--model", "-m", help="hmm | svm | gbm | cnn")] = "svm",
-        out: Annotated[Path | None, typer.Option("--out", help="Model file (default <data-dir>/models/genre/<model>.pkl).")] = None,
+        out: Annotated[Path | None, out_file_option("Model file (default <data-dir>/models/genre/<model>.pkl).")] = None,
         jobs: Annotated[int, jobs_option()] = default_jobs(),
     ) -> None:
         """Train a genre model on every clip of DATASET and save it."""

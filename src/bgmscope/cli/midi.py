@@ -13,11 +13,16 @@ from ..config import default_jobs
 
 def register(app: typer.Typer) -> None:
     from .common import (
+        SR_MAX,
+        SR_MIN,
         console,
+        either,
         finish,
         finite,
+        hidden_alias,
         jobs_option,
         open_catalog,
+        out_file_option,
         print_failures,
         settings_of,
         summary_table,
@@ -28,7 +33,7 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         songs: Annotated[list[str] | None, typer.Argument(help="Track ids (default: every ingested song).")] = None,
         file: Annotated[Path | None, typer.Option("--file", help="Transcribe one audio file (not in the catalog).")] = None,
-        out: Annotated[Path | None, typer.Option("--out", help="With --file: the .mid to write.")] = None,
+        out: Annotated[Path | None, out_file_option("With --file: the .mid to write.")] = None,
         solo: Annotated[bool, typer.Option("--solo", help="The audio is one melodic line (f0 tracker), not a mix.")] = False,
         poly: Annotated[bool, typer.Option("--poly", help="With --file: every pitched part (CQT harmonic templates).")] = False,
         max_seconds: Annotated[float, typer.Option("--max-seconds", callback=finite(0.0, above=True),
@@ -75,7 +80,7 @@ def register(app: typer.Typer) -> None:
     def ssm(
         ctx: typer.Context,
         midi: Annotated[Path, typer.Argument(help="A .mid file.")],
-        out: Annotated[Path | None, typer.Option("--out", help="Save the matrix as .npy.")] = None,
+        out: Annotated[Path | None, out_file_option("Save the matrix as .npy.")] = None,
     ) -> None:
         """Beat-synchronous pitch-class self-similarity of a MIDI file and its repetition score."""
         import numpy as np
@@ -101,22 +106,24 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def render(
         midi: Annotated[Path, typer.Argument(help="A .mid file.")],
-        out: Annotated[Path, typer.Option("--out", help="FILE.wav | .mp3 | .flac | .ogg")],
-        sr: Annotated[int, typer.Option("--rate", min=8000, max=192000, help="Output sample rate (Hz).")] = 44100,
+        out: Annotated[Path, out_file_option("FILE.wav | .mp3 | .flac | .ogg")],
+        sr: Annotated[int | None, typer.Option("--sr", min=SR_MIN, max=SR_MAX,
+                                               help="Output sample rate (Hz), default 44100.")] = None,
+        rate: Annotated[int | None, hidden_alias("--rate", min=SR_MIN, max=SR_MAX)] = None,
         soundfont: Annotated[Path | None, typer.Option("--soundfont", help="A General MIDI .sf2 (default: pretty_midi's).")] = None,
         mono: Annotated[bool, typer.Option("--mono", help="One channel instead of two.")] = False,
     ) -> None:
         """Render a MIDI file through a General MIDI SoundFont (FluidSynth)."""
         from ..midi.render import render_file
 
-        path = render_file(midi, out, sr=sr, sf2_path=soundfont, stereo=not mono)
+        path = render_file(midi, out, sr=int(either(sr, rate, 44100)), sf2_path=soundfont, stereo=not mono)
         console.print(f"wrote {path}")
 
     @app.command()
     def compose(
         ctx: typer.Context,
-        seed: Annotated[int, typer.Option("--seed")] = 0,
-        out: Annotated[Path | None, typer.Option("--out", help="FILE.mid (audio is written beside it).")] = None,
+        seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+        out: Annotated[Path | None, out_file_option("FILE.mid (audio is written beside it).")] = None,
         cluster: Annotated[str | None, typer.Option("--cluster", help="Learn from one cluster: a k-means label or 'top'.")] = None,
         bars: Annotated[int, typer.Option("--bars", min=1)] = 16,
         key: Annotated[str, typer.Option("--key", help="Tonic: C, C#, Db, ... B.")] = "C",

@@ -14,10 +14,12 @@ from ..config import default_jobs
 def register(app: typer.Typer) -> None:
     from .common import (
         Lang,
+        comma_choice,
         console,
         finish,
         jobs_option,
         open_catalog,
+        out_dir_option,
         print_failures,
         settings_of,
         summary_table,
@@ -28,8 +30,9 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         kind: Annotated[str, typer.Argument(help="Figure kind; 'bgmscope plot list' lists them.")],
         songs: Annotated[list[str] | None, typer.Argument(help="Songs: track id, music id, chart rank or part of the title.")] = None,
-        out: Annotated[Path | None, typer.Option("--out", help="Folder for the figures (default <data>/report/figures).")] = None,
-        fmt: Annotated[str, typer.Option("--format", help="Comma-separated: png,svg,pdf.")] = "png,svg",
+        out: Annotated[Path | None, out_dir_option("Folder for the figures (default <data>/report/figures).")] = None,
+        fmt: Annotated[str, typer.Option("--format", callback=comma_choice(("png", "svg", "pdf")),
+                                         help="Comma-separated: png,svg,pdf.")] = "png,svg",
         interactive: Annotated[bool, typer.Option("--html", help="Also write an interactive plotly HTML where the kind has one.")] = False,
     ) -> None:
         """Draw one of the study's figures (PNG + SVG) for the given songs or the whole corpus."""
@@ -52,7 +55,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def report(
         ctx: typer.Context,
-        out: Annotated[Path | None, typer.Option("--out", help="Output folder (default <data>/report).")] = None,
+        out: Annotated[Path | None, out_dir_option("Output folder (default <data>/report).")] = None,
         lang: Annotated[Lang, typer.Option("--lang", help="en | zh")] = "en",
         cards: Annotated[int, typer.Option("--cards", min=0, help="Songs (in chart order) that get a card with a player.")] = 12,
         jobs: Annotated[int, jobs_option()] = default_jobs(),
