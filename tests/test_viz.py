@@ -120,18 +120,34 @@ def test_pitch_contour_follows_the_tune():
     assert abs(step - 12 * np.log2(1.5)) < 0.3  # a fifth is 7.02 semitones
 
 
-def test_zero_crossings_and_key():
-    from bgmscope.report.songs import estimate_key
+def test_zero_crossings_and_the_stored_key():
+    import pandas as pd
+
+    from bgmscope.features.tonal import estimate_key
+    from bgmscope.report.songs import add_stored_facts, stored_facts
 
     y = np.sin(2 * np.pi * 100 * np.arange(SR) / SR + 0.1)
     assert abs(va.zero_crossing_count(y) - 200) <= 1
+    # the report shows the features stage's key (one estimator), read from its stored row
     c_major = np.zeros(12)
     c_major[[0, 4, 7]] = 1.0  # C E G
     c_major[[2, 5, 9, 11]] = 0.4
-    assert estimate_key(c_major)[0] == "C major"
-    a_minor = np.roll(np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17]), 9)
-    assert estimate_key(a_minor)[0] == "A minor"
-    assert estimate_key(np.zeros(12))[0] == ""
+    tonic, mode, strength = estimate_key(c_major)
+    silent = estimate_key(np.zeros(12))
+    feats = pd.DataFrame({"clip_id": ["a", "b", "c"], "tempo_bpm": [120.0, np.nan, 90.0],
+                          "key_pc": [float(tonic), 9.0, float(silent[0])],
+                          "key_mode": [1.0 if mode == "major" else 0.0, 0.0, 1.0],
+                          "key_strength": [strength, 0.7, silent[2]]})
+    facts = stored_facts(feats)
+    assert facts["key"].tolist() == ["C major", "A minor", ""]  # a silent clip has no key
+    results = {"a": {"zero_crossings": 3}, "c": {}, "unstored": {}}
+    add_stored_facts(results, feats)
+    assert results["a"] == {"zero_crossings": 3, "tempo_bpm": 120.0, "key": "C major"}
+    assert results["c"]["tempo_bpm"] == 90.0 and results["c"]["key"] == ""
+    assert np.isnan(results["unstored"]["tempo_bpm"]) and results["unstored"]["key"] == ""
+    empty = {"a": {}}
+    add_stored_facts(empty, pd.DataFrame())  # before the features stage: no tempo, no key
+    assert np.isnan(empty["a"]["tempo_bpm"]) and empty["a"]["key"] == ""
 
 
 def test_corpus_figures():

@@ -30,7 +30,7 @@ from . import sections as S
 from .blocks import Card, Figure, Plotly, Section
 from .i18n import Words, check_lang
 from .media import data_uri
-from .songs import SongTask, song_job
+from .songs import SongTask, add_stored_facts, song_job
 
 DEFAULT_CARDS = 12
 
@@ -96,7 +96,8 @@ def build_report(cat: Catalog, settings: Settings, *, out_dir: Path | None = Non
             cat.record_failure(run_id, "report", o.item.track_id, o.error)
         else:
             results[o.item.clip_id] = o.result
-    songs = _songs_frame(cat, clips, results)
+    add_stored_facts(results, cat.read_frame("features"))  # tempo and key: the features stage's
+    songs = _songs_frame(clips, results)
     timings["per-song work"] = time.perf_counter() - tick
 
     card_list = []
@@ -157,18 +158,12 @@ def build_report(cat: Catalog, settings: Settings, *, out_dir: Path | None = Non
                         cards=len(card_list), failed=failed, seconds=time.perf_counter() - t0, timings=timings)
 
 
-def _songs_frame(cat: Catalog, clips: pd.DataFrame, results: dict[str, dict]) -> pd.DataFrame:
+def _songs_frame(clips: pd.DataFrame, results: dict[str, dict]) -> pd.DataFrame:
     rows = [results[c] for c in clips["clip_id"] if c in results] if not clips.empty else []
     if not rows:
         return pd.DataFrame(columns=["track_id", "title", "tempo_bpm", "key", "zero_crossings"])
     df = pd.DataFrame([{k: v for k, v in r.items() if k not in ("card_png", "audio_ogg")} for r in rows])
-    df = df.merge(clips[["clip_id", "title"]], on="clip_id", how="left")
-    feats = cat.read_frame("features")
-    tcol = S.first_col(feats, "tempo_bpm", "tempo", "bpm") if not feats.empty else None
-    if tcol:  # the features stage's tempo wins over the report's own estimate
-        ft = feats.drop_duplicates("clip_id").set_index("clip_id")[tcol]
-        df["tempo_bpm"] = df["clip_id"].map(ft).fillna(df["tempo_bpm"])
-    return df
+    return df.merge(clips[["clip_id", "title"]], on="clip_id", how="left")
 
 
 # -- writing ------------------------------------------------------------------------------------------

@@ -151,7 +151,7 @@ def _corpus_figure(cat: Catalog, settings: Settings, kind: str, songs: list[str]
 
     need = lambda what, stage: BgmscopeError(f"no {what} in the catalog: run 'bgmscope {stage}' first")  # noqa: E731
     if kind in ("zcr", "tempo", "key"):
-        from .songs import SongTask, song_job
+        from .songs import SongTask, add_stored_facts, song_job
 
         clips = _song_clips(cat)
         if clips.empty:
@@ -159,6 +159,7 @@ def _corpus_figure(cat: Catalog, settings: Settings, kind: str, songs: list[str]
         chosen = resolve_songs(clips, songs)[0] if songs else clips.head(9 if kind == "zcr" else len(clips))
         rows = [song_job(SongTask(r.clip_id, r.track_id, str(settings.data_dir), r.path, str(r.title), False))
                 for r in chosen.itertuples()]
+        add_stored_facts({r["clip_id"]: r for r in rows}, cat.read_frame("features"))
         df = pd.DataFrame(rows).assign(title=chosen["title"].to_numpy())
         if kind == "zcr":
             return vc.zcr_bars(df["title"].tolist(), df["zero_crossings"].tolist(), title_text="zero crossings"), None

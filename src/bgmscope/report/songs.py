@@ -1,6 +1,7 @@
-"""Per-song work for the report, run in worker processes: card figure, embedded audio, tempo, key,
-zero crossings. Workers read clips from disk and return bytes and numbers; only the main process
-touches the catalog.
+"""Per-song work for the report, run in worker processes: card figure, embedded audio, zero
+crossings. Workers read clips from disk and return bytes and numbers; only the main process
+touches the catalog. Tempo and key are not estimated here: they are the features stage's stored
+values (``tempo_bpm``, ``key_pc``, ``key_mode``, ``key_strength``), added by :func:`add_stored_facts`.
 """
 
 from __future__ import annotations
@@ -8,11 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
-KEY_NAMES = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]
-# Krumhansl–Kessler key profiles (probe-tone ratings)
-_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+from ..features.tonal import key_label
 
 
 @dataclass(frozen=True)
@@ -25,46 +24,51 @@ class SongTask:
     card: bool  # draw the card figure and encode the clip for the player
 
 
-def estimate_key(chroma_mean: np.ndarray) -> tuple[str, float]:
-    """The best-matching major/minor key for a 12-bin mean chroma, and its correlation (-1..1)."""
-    c = np.asarray(chroma_mean, dtype=float)
-    if c.shape != (12,) or not np.isfinite(c).all() or np.ptp(c) == 0:
-        return "", float("nan")
-    best = ("", -2.0)
-    for tonic in range(12):
-        for profile, mode in ((_MAJOR, "major"), (_MINOR, "minor")):
-            r = float(np.corrcoef(c, np.roll(profile, tonic))[0, 1])
-            if r > best[1]:
-                best = (f"{KEY_NAMES[tonic]} {mode}", r)
-    return best
+def stored_facts(features: pd.DataFrame) -> pd.DataFrame:
+    """Tempo (BPM, NaN when not stored) and key label ('A minor', '' when none) per ``clip_id``.
+
+    A key whose strength is 0 is no key: the features stage's ``estimate_key`` says so for a
+    silent or flat chroma.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"clip_id": ["a", "b"], "tempo_bpm": [120.0, 90.0], "key_pc": [9.0, 0.0],
+    ...                   "key_mode": [0.0, 1.0], "key_strength": [0.8, 0.0]})
+    >>> stored_facts(f)["key"].tolist()
+    ['A minor', '']
+    """
+    if features.empty or "clip_id" not in features.columns:
+        return pd.DataFrame({"tempo_bpm": pd.Series(dtype=float), "key": pd.Series(dtype=object)},
+                            index=pd.Index([], name="clip_id"))
+    f = features.drop_duplicates("clip_id").set_index("clip_id")
+    nan = pd.Series(np.nan, index=f.index)
+    tempo = pd.to_numeric(f["tempo_bpm"], errors="coerce") if "tempo_bpm" in f.columns else nan
+    pc = pd.to_numeric(f["key_pc"], errors="coerce") if "key_pc" in f.columns else nan
+    mode = pd.to_numeric(f["key_mode"], errors="coerce") if "key_mode" in f.columns else nan
+    strength = pd.to_numeric(f["key_strength"], errors="coerce") if "key_strength" in f.columns else nan
+    keys = ["" if not (np.isfinite(p) and np.isfinite(m)) or (np.isfinite(s) and s <= 0)
+            else key_label(int(p), "major" if m >= 0.5 else "minor")
+            for p, m, s in zip(pc, mode, strength, strict=True)]
+    return pd.DataFrame({"tempo_bpm": tempo.astype(float), "key": keys}, index=f.index)
 
 
-def tempo_of(y: np.ndarray, sr: int) -> float:
-    """Tempo (BPM): the features area's beat tracker when installed, else librosa's."""
-    try:
-        from ..features.rhythm import beat_track
-
-        return float(beat_track(y, sr).tempo_bpm)
-    except ImportError:
-        import librosa
-
-        tempo, _ = librosa.beat.beat_track(y=y, sr=sr)
-        return float(np.atleast_1d(tempo)[0])
+def add_stored_facts(results: dict[str, dict], features: pd.DataFrame) -> None:
+    """Give each ``song_job`` result (keyed by clip id) its stored ``tempo_bpm`` and ``key``."""
+    facts = stored_facts(features)
+    for clip_id, res in results.items():
+        hit = clip_id in facts.index
+        res["tempo_bpm"] = float(facts.at[clip_id, "tempo_bpm"]) if hit else float("nan")
+        res["key"] = str(facts.at[clip_id, "key"]) if hit else ""
 
 
 def song_job(task: SongTask) -> dict:
-    """Everything the report needs from one clip (top-level so it pickles for the process pool)."""
-    import librosa
-
+    """What the report needs from one clip's audio (top-level so it pickles for the process pool)."""
     from ..prepare.clips import load_clip
     from ..viz.audio import zero_crossing_count
 
     y, sr = load_clip(task.data_dir, task.path)
     out: dict = {"clip_id": task.clip_id, "track_id": task.track_id,
                  "zero_crossings": zero_crossing_count(y), "duration_s": len(y) / sr}
-    chroma = librosa.feature.chroma_stft(y=y, sr=sr, n_fft=4096, hop_length=2048)
-    out["key"], out["key_r"] = estimate_key(chroma.mean(axis=1))
-    out["tempo_bpm"] = tempo_of(y, sr) if np.max(np.abs(y), initial=0.0) > 0 else float("nan")
     if task.card:
         from ..viz.audio import song_card
         from ..viz.common import png_bytes
