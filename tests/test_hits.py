@@ -74,6 +74,30 @@ def test_planted_tempo_effect_is_found(chart):
     model = res.tables["hits_model"].iloc[0]
     assert model["n"] == 24 and np.isfinite(model["r2"])
     assert set(res.tables["hits_summary"]["topic"]) >= {"correlation", "model", "note"}
+    # the key is a category: no rank correlation, a Kruskal-Wallis test of its own (if it varies)
+    assert not corr["feature"].isin(["key_pc", "key_mode"]).any()
+    kw = res.tables.get("hits_categorical")
+    if kw is not None:
+        assert set(kw["feature"]) <= {"key_pc", "key_mode"} and kw["p"].between(0, 1).all()
+        assert "key" in set(res.tables["hits_summary"]["topic"])
+    assert not model["n_features"] == 0
+
+
+def test_unvoiced_songs_keep_their_rows_and_the_f0_tests_drop_them(chart, tmp_path):
+    """Songs with no voiced frame have a NaN f0: they stay in the model, leave only the f0 tests."""
+    import shutil
+
+    d = tmp_path / "nan"
+    shutil.copytree(chart, d)
+    with Catalog(d / "catalog.duckdb") as cat:
+        f = cat.read_frame("features")
+        f.loc[f.index[:5], ["f0_median_hz", "f0_mean_midi"]] = np.nan
+        cat.write_frame("features", f)
+        res = analyse(cat, HitsOptions(n_boot=50, n_repeats=1))
+    corr = res.tables["hits_correlations"]
+    uc = corr[corr["target"] == "user_count"].set_index("feature")
+    assert uc.loc["f0_mean_midi", "n"] == 19 and uc.loc["tempo_bpm", "n"] == 24
+    assert res.tables["hits_model"].iloc[0]["n"] == 24
 
 
 def test_versions_count_once_and_growth(chart, tmp_path):

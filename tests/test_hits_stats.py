@@ -104,3 +104,29 @@ def test_cv_auc_separates_shifted_groups_and_not_null_ones():
     assert auc0 < 0.75
     with pytest.raises(ParameterError, match="each class"):
         stats.cv_auc(X, np.r_[np.ones(59), np.zeros(1)])
+
+
+def test_missing_values_drop_only_their_pairs_and_the_key_is_not_ranked():
+    from scipy.stats import kruskal, spearmanr
+
+    rng = np.random.default_rng(5)
+    n = 40
+    X = _table(n, 3, seed=7)
+    y = np.exp(10 + X["f00"] + rng.normal(0, 0.5, n))
+    X.loc[:9, "f00"] = np.nan  # ten unvoiced songs: no f0
+    X["key_pc"] = rng.integers(0, 12, n).astype(float)
+    X["key_mode"] = (y > np.median(y)).astype(float)  # planted: hits are major
+    tab = stats.spearman_table(X, y, n_boot=50, random_state=0).set_index("feature")
+    assert "key_pc" not in tab.index and "key_mode" not in tab.index
+    ok = X["f00"].notna()
+    assert tab.loc["f00", "n"] == 30 and tab.loc["f01", "n"] == 40
+    assert tab.loc["f00", "rho"] == pytest.approx(spearmanr(X.loc[ok, "f00"], y[ok]).statistic)
+    kw = stats.kruskal_table(X, y).set_index("feature")
+    assert list(kw.index) == ["key_mode", "key_pc"] and kw.loc["key_mode", "groups"] == 2
+    major = X["key_mode"] == 1
+    assert kw.loc["key_mode", "p"] == pytest.approx(kruskal(y[major], y[~major]).pvalue)
+    assert kw.loc["key_mode", "q"] < 0.05
+    # the model takes the rows with a missing value (imputed in the fold) and the key encoded
+    fit = stats.cv_regression(X, np.log(y), n_splits=4, n_repeats=1, random_state=0)
+    assert fit.n == 40 and {"key_pc_sin", "key_pc_cos", "key_mode"} <= set(fit.importances["feature"])
+    assert "key_pc" not in set(fit.importances["feature"])

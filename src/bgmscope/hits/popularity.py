@@ -4,7 +4,8 @@ Reads the ``features`` table (one row per clip) and ``tracks`` (user_count, user
 averages each song's clips of one kind (the seed's first 15 s by default), optionally counts each
 version group once (``versions`` table, see :mod:`.versions`), and writes:
 
-``hits_correlations``  Spearman rho of every feature with each target, bootstrap 95 % CI, BH q
+``hits_correlations``  Spearman rho of every numeric feature with each target, bootstrap 95 % CI, BH q
+``hits_categorical``   the key (pitch class, mode) against each target: Kruskal-Wallis H, BH q
 ``hits_model``         cross-validated elastic net (or boosting) R² on held-out songs
 ``hits_importance``    permutation importances on held-out folds
 ``hits_reference``     chart vs reference songs: Cliff's delta, Mann–Whitney p, BH q
@@ -24,6 +25,7 @@ import pandas as pd
 
 from ..catalog import Catalog
 from ..errors import CatalogError, NotEnoughData, ParameterError
+from ..features.extract import CATEGORICAL, descriptor_columns
 from . import stats
 
 TARGETS = ("user_count", "user_incr", "rank")
@@ -51,17 +53,6 @@ class HitsResult:
     clip_kind: str = ""
 
 
-def descriptor_columns(df: pd.DataFrame) -> list[str]:
-    """Descriptor columns of a features frame (the features helper's contract, with a fallback)."""
-    try:
-        from ..features.extract import feature_columns
-
-        return feature_columns(df)
-    except ImportError:  # features area absent from this build: numeric non-id columns
-        skip = {"clip_id", "track_id", "clip_kind", "clip_index", "feature_version", "sample_rate", "duration_s"}
-        return [c for c in df.columns if c not in skip and pd.api.types.is_numeric_dtype(df[c])]
-
-
 def choose_kind(features: pd.DataFrame, kind: str | None) -> str:
     kinds = features["clip_kind"].value_counts()
     if kind is not None:
@@ -72,13 +63,21 @@ def choose_kind(features: pd.DataFrame, kind: str | None) -> str:
 
 
 def song_features(features: pd.DataFrame, kind: str, columns: list[str] | None = None) -> pd.DataFrame:
-    """One row per track: the mean of its clips of ``kind`` (two clips per song are averaged)."""
+    """One row per track: the mean of its clips of ``kind`` (two clips per song are averaged, a
+    missing value skipped); a categorical column (the key) is not averaged but taken from the
+    song's first clip (the lowest ``clip_index``)."""
     f = features[features["clip_kind"] == kind]
     cols = columns or descriptor_columns(f)
     missing = [c for c in cols if c not in f.columns]
     if missing:
         raise ParameterError(f"unknown feature columns: {', '.join(missing[:5])}")
-    return f.groupby("track_id", sort=True)[cols].mean().reset_index()
+    g = f.sort_values([c for c in ("track_id", "clip_index") if c in f.columns], kind="stable")
+    g = g.groupby("track_id", sort=True)
+    out = g[[c for c in cols if c not in CATEGORICAL]].mean()
+    cat = [c for c in cols if c in CATEGORICAL]
+    if cat:
+        out = out.join(g[cat].first())
+    return out[cols].reset_index()
 
 
 def load_songs(catalog: Catalog, options: HitsOptions) -> tuple[pd.DataFrame, list[str], str]:
@@ -123,7 +122,9 @@ def growth_table(catalog: Catalog) -> pd.DataFrame | None:
 
 
 def _correlations(songs: pd.DataFrame, cols: list[str], options: HitsOptions,
-                  notes: list[str]) -> pd.DataFrame:
+                  notes: list[str], categorical: list[pd.DataFrame]) -> pd.DataFrame:
+    """Spearman tables of the numeric descriptors; Kruskal-Wallis tables of the categorical ones
+    (the key) are appended to ``categorical``."""
     parts = []
     for target in options.targets:
         if target not in songs.columns:
@@ -134,6 +135,11 @@ def _correlations(songs: pd.DataFrame, cols: list[str], options: HitsOptions,
             continue
         tab = stats.spearman_table(songs[cols], y, n_boot=options.n_boot, random_state=options.seed)
         parts.append(tab.assign(target=target))
+        cat = [c for c in cols if c in CATEGORICAL]
+        if cat:
+            kw = stats.kruskal_table(songs[cat], y)
+            if not kw.empty:
+                categorical.append(kw.assign(target=target))
     if not parts:
         return pd.DataFrame(columns=["target", "feature", "rho", "ci_low", "ci_high", "p", "q", "n"])
     out = pd.concat(parts, ignore_index=True)
@@ -157,7 +163,11 @@ def analyse(catalog: Catalog, options: HitsOptions | None = None, *,
     if len(chart) < stats.MIN_SONGS:
         raise NotEnoughData(f"only {len(chart)} songs with chart numbers and features; need >= {stats.MIN_SONGS}")
 
-    res.tables["hits_correlations"] = corr = _correlations(chart, cols, options, notes)
+    kw_parts: list[pd.DataFrame] = []
+    res.tables["hits_correlations"] = corr = _correlations(chart, cols, options, notes, kw_parts)
+    if kw_parts:
+        kw = pd.concat(kw_parts, ignore_index=True)
+        res.tables["hits_categorical"] = kw[["target", "feature", "groups", "h", "p", "q", "epsilon_sq", "n"]]
     growth = growth_table(catalog)
     if growth is not None:
         g = chart[["track_id", *cols]].merge(growth, on="track_id")
@@ -218,6 +228,12 @@ def summary_table(res: HitsResult) -> pd.DataFrame:
                             for r in sig.head(3).itertuples())
             lines.append(("correlation", f"{target}: {len(sig)} of {len(g)} features pass FDR 0.05; "
                                          f"strongest {top}"))
+    kw = res.tables.get("hits_categorical")
+    if kw is not None and not kw.empty:
+        for target, g in kw.groupby("target", sort=False):
+            parts = ", ".join(f"{r.feature} (H {r.h:.1f}, {int(r.groups)} groups, q {r.q:.2g})" for r in g.itertuples())
+            verdict = "differs" if (g["q"] < 0.05).any() else "no difference at FDR 0.05"
+            lines.append(("key", f"{target} by key (Kruskal-Wallis): {verdict}; {parts}"))
     m = res.tables.get("hits_model")
     if m is not None and not m.empty:
         r = m.iloc[0]
@@ -238,10 +254,11 @@ def summary_table(res: HitsResult) -> pd.DataFrame:
 
 
 def write_tables(catalog: Catalog, res: HitsResult) -> list[str]:
-    """Store the result tables, dropping stale reference tables when no reference was given."""
+    """Store the result tables, dropping stale optional tables (reference, key tests) this run did not make."""
     for name, df in res.tables.items():
         catalog.write_frame(name, df)
-    stale = [t for t in ("hits_reference", "hits_reference_model") if t not in res.tables and catalog.has_table(t)]
+    stale = [t for t in ("hits_reference", "hits_reference_model", "hits_categorical")
+             if t not in res.tables and catalog.has_table(t)]
     for t in stale:
         catalog.con.execute(f"DROP TABLE {t}")
     return list(res.tables)

@@ -16,6 +16,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import ParameterError
+from ..features.extract import CATEGORICAL, encode_categorical
 
 MIN_SONGS = 8  # below this a rank correlation or a 5-fold CV says nothing
 
@@ -30,12 +31,14 @@ def _check_xy(X: pd.DataFrame, y: pd.Series | np.ndarray) -> tuple[pd.DataFrame,
 
 
 def usable_columns(X: pd.DataFrame) -> list[str]:
-    """Numeric columns with at least 3 distinct finite values (a constant has no rank correlation)."""
+    """Numeric columns with at least 3 distinct finite values (a constant has no rank correlation);
+    a categorical one (``key_mode`` is 0/1) needs 2."""
     cols = []
     for c in X.columns:
         v = pd.to_numeric(X[c], errors="coerce").to_numpy(dtype=float)
         v = v[np.isfinite(v)]
-        if v.size >= 3 and np.unique(v).size >= 3:
+        need = 2 if c in CATEGORICAL else 3
+        if v.size >= 3 and np.unique(v).size >= need:
             cols.append(c)
     return cols
 
@@ -71,10 +74,11 @@ def spearman_table(
     ci: float = 0.95,
     random_state: int = 0,
 ) -> pd.DataFrame:
-    """Spearman's rho of every feature with ``y``, a percentile bootstrap CI and BH q-values.
+    """Spearman's rho of every numeric feature with ``y``, a percentile bootstrap CI and BH q-values.
 
-    Songs with a missing ``y`` are dropped; a feature's missing values are filled with its median
-    (a handful of failed descriptors should not remove a song from every test).
+    Songs with a missing ``y`` are dropped; for each feature, so are the songs where it is missing
+    (NaN: e.g. the f0 of an unvoiced clip), so ``n`` is per feature. Categorical descriptors
+    (``key_pc``, ``key_mode``) are not ranks and are left out: see :func:`kruskal_table`.
 
     Returns
     -------
@@ -89,27 +93,72 @@ def spearman_table(
         raise ParameterError(f"need at least {MIN_SONGS} songs with a value to correlate, got {n}")
     if not 0 < ci < 1:
         raise ParameterError(f"ci must be in (0, 1), got {ci}")
-    cols = usable_columns(X)
+    cols = [c for c in usable_columns(X) if c not in CATEGORICAL]
     if not cols:
-        raise ParameterError("no feature column varies across the songs")
-    A = X[cols].apply(pd.to_numeric, errors="coerce")
-    A = A.fillna(A.median()).to_numpy(dtype=float)
-    ra, ry = _rank_cols(A), stats.rankdata(yv)
-    rho = _pearson_cols(ra, ry)
-    # asymptotic t test, as scipy.stats.spearmanr does
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = rho * np.sqrt((n - 2) / np.clip(1 - rho**2, 1e-300, None))
-    p = 2 * stats.t.sf(np.abs(t), n - 2)
-    rng = np.random.default_rng(random_state)
-    boots = np.empty((n_boot, len(cols)))
-    for b in range(n_boot):
-        idx = rng.integers(0, n, n)
-        boots[b] = _pearson_cols(_rank_cols(A[idx]), stats.rankdata(yv[idx]))
+        raise ParameterError("no numeric feature column varies across the songs")
+    A = X[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    present = np.isfinite(A)
+    p_ = len(cols)
+    rho, pval, lo, hi = (np.full(p_, np.nan) for _ in range(4))
+    ns = present.sum(axis=0)
     alpha = (1 - ci) / 2
-    lo, hi = np.nanquantile(boots, [alpha, 1 - alpha], axis=0)
-    out = pd.DataFrame({"feature": cols, "rho": rho, "ci_low": lo, "ci_high": hi, "p": p})
+    # features missing on the same songs are tested together (one matrix of ranks per pattern)
+    patterns: dict[bytes, list[int]] = {}
+    for j in range(p_):
+        patterns.setdefault(present[:, j].tobytes(), []).append(j)
+    for js in patterns.values():
+        rows = present[:, js[0]]
+        m = int(rows.sum())
+        if m < MIN_SONGS:
+            continue  # too few songs have this feature to say anything
+        a, ya = A[rows][:, js], yv[rows]
+        r = _pearson_cols(_rank_cols(a), stats.rankdata(ya))
+        # asymptotic t test, as scipy.stats.spearmanr does
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = r * np.sqrt((m - 2) / np.clip(1 - r**2, 1e-300, None))
+        rho[js], pval[js] = r, 2 * stats.t.sf(np.abs(t), m - 2)
+        rng = np.random.default_rng(random_state)
+        boots = np.empty((n_boot, len(js)))
+        for b in range(n_boot):
+            idx = rng.integers(0, m, m)
+            boots[b] = _pearson_cols(_rank_cols(a[idx]), stats.rankdata(ya[idx]))
+        with warnings.catch_warnings():  # a resample where a feature is constant gives NaN: ignored
+            warnings.simplefilter("ignore", RuntimeWarning)
+            lo[js], hi[js] = np.nanquantile(boots, [alpha, 1 - alpha], axis=0)
+    out = pd.DataFrame({"feature": cols, "rho": rho, "ci_low": lo, "ci_high": hi, "p": pval})
     out["q"] = bh_qvalues(out["p"])
-    out["n"] = n
+    out["n"] = ns
+    return out.sort_values(["p", "feature"], kind="stable", na_position="last").reset_index(drop=True)
+
+
+def kruskal_table(X: pd.DataFrame, y: pd.Series | np.ndarray) -> pd.DataFrame:
+    """Categorical descriptors against ``y``: Kruskal-Wallis H across the categories, BH q-values.
+
+    For ``key_pc`` (twelve tonics) and ``key_mode`` (major/minor), the rank test a category needs:
+    does ``y`` differ between the groups at all (no order among the groups is assumed). Songs with
+    a missing value or ``y`` are dropped; categories with fewer than 2 songs are left out.
+    ``epsilon_sq`` = H / (n - 1) is the effect size (0 = no difference, 1 = the groups explain all
+    rank variance).
+
+    Returns
+    -------
+    DataFrame with columns ``feature, groups, h, p, q, epsilon_sq, n`` (empty when nothing is testable).
+    """
+    X, yv = _check_xy(X, y)
+    rows = []
+    for c in [c for c in X.columns if c in CATEGORICAL]:
+        v = pd.to_numeric(X[c], errors="coerce").to_numpy(dtype=float)
+        ok = np.isfinite(v) & np.isfinite(yv)
+        groups = [yv[ok][v[ok] == g] for g in np.unique(v[ok])]
+        groups = [g for g in groups if g.size >= 2]
+        m = int(sum(g.size for g in groups))
+        if len(groups) < 2 or m < MIN_SONGS or np.ptp(np.concatenate(groups)) == 0:
+            continue
+        h, p = stats.kruskal(*groups)
+        rows.append({"feature": c, "groups": len(groups), "h": float(h), "p": float(p),
+                     "epsilon_sq": float(h / (m - 1)), "n": m})
+    out = pd.DataFrame(rows, columns=["feature", "groups", "h", "p", "epsilon_sq", "n"])
+    out.insert(4, "q", bh_qvalues(out["p"]))
     return out.sort_values(["p", "feature"], kind="stable").reset_index(drop=True)
 
 
@@ -138,10 +187,11 @@ def compare_groups(chart: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame
     """Feature by feature: chart songs against reference songs.
 
     Mann–Whitney U (two-sided) p-values, BH q-values over the table and Cliff's delta (positive:
-    chart songs tend to have higher values). Only columns present in both frames are compared.
+    chart songs tend to have higher values). Only columns present in both frames are compared, and
+    not the categorical key columns (a rank test of a pitch class means nothing).
     """
     cols = [c for c in usable_columns(pd.concat([chart, reference], ignore_index=True))
-            if c in chart.columns and c in reference.columns]
+            if c in chart.columns and c in reference.columns and c not in CATEGORICAL]
     if len(chart) < 3 or len(reference) < 3:
         raise ParameterError(f"need >= 3 songs in each group, got chart={len(chart)}, reference={len(reference)}")
     if not cols:
@@ -240,7 +290,9 @@ def cv_regression(
 
     The regularisation strength is chosen inside each training fold (ElasticNetCV's inner CV), so
     the reported R² is measured on songs that played no part in fitting or tuning. Importances
-    are the mean drop in held-out R² when a feature's column is shuffled.
+    are the mean drop in held-out R² when a feature's column is shuffled. Missing values are
+    imputed (median of the training fold) inside the pipeline; the categorical key columns enter
+    encoded (``key_pc_sin``, ``key_pc_cos``, ``key_mode``), and the importances use those names.
     """
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.metrics import r2_score
@@ -255,7 +307,9 @@ def cv_regression(
     cols = usable_columns(X)
     if not cols:
         raise ParameterError("no feature column varies across the songs")
-    A = X[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    E = encode_categorical(X[cols])  # the key as sin/cos of its pitch class (fixed, no fitting)
+    cols = list(E.columns)
+    A = E.to_numpy(dtype=float)  # NaN stays: the pipeline's imputer fills it from the training fold
     r2s, fold_r2, rhos = [], [], []
     imp = np.zeros((0, len(cols)))
     first_pred = None
@@ -313,7 +367,7 @@ def cv_auc(
     cols = usable_columns(X)
     if not cols:
         raise ParameterError("no feature column varies across the songs")
-    A = X[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    A = encode_categorical(X[cols]).to_numpy(dtype=float)  # NaN stays for the imputer
     aucs = []
     skf = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
     for tr, te in skf.split(A, lab):
