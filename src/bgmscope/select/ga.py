@@ -9,6 +9,7 @@ Evaluations are cached by mask, so the population's many repeats cost nothing.
 
 from __future__ import annotations
 
+import numbers
 import random
 import time
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ import pandas as pd
 from deap import algorithms, base, creator, tools
 from sklearn.base import BaseEstimator
 from sklearn.feature_selection import SelectorMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import validate_data
 from threadpoolctl import threadpool_limits
 
 from ..errors import ParameterError
@@ -71,7 +74,7 @@ def run_ga(objective: PairMatchObjective | CachedObjective, n_features: int, *, 
     population, generations : int
         Individuals per generation and generations after the initial one.
     cxpb : float
-        Probability that a pair of offspring is crossed over (two-point).
+        Probability that a pair of offspring is crossed over (two-point; none with one feature).
     mutpb : float
         Probability that an offspring is mutated; each bit then flips with probability ``indpb``
         (default ``1 / n_features``: about one flip per mutation, genalg's rate).
@@ -86,6 +89,8 @@ def run_ga(objective: PairMatchObjective | CachedObjective, n_features: int, *, 
     if n_features < 1:
         raise ParameterError("need at least one feature to select from")
     indpb = 1.0 / n_features if indpb is None else indpb
+    if n_features < 2:
+        cxpb = 0.0  # two-point crossover needs two bits; one feature is only ever mutated
     score = objective if isinstance(objective, CachedObjective) else CachedObjective(objective)
 
     toolbox = base.Toolbox()
@@ -155,18 +160,29 @@ def _check_ga_args(population, generations, cxpb, mutpb, indpb, elite, tournamen
         raise ParameterError(f"tournament size must be >= 1, got {tournament}")
 
 
+def _seed(random_state) -> int:
+    """An int seed for DEAP's ``random`` from an int, None or a RandomState."""
+    if isinstance(random_state, numbers.Integral):
+        return int(random_state)
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
 class GeneticPairSelector(SelectorMixin, BaseEstimator):
     """Select the features that best match each song's two clips to each other (the seed's GA).
 
-    ``fit(X, y)`` takes one row per clip and ``y`` the song id of each row (every song exactly twice).
+    ``fit(X, y)`` takes one row per clip and ``y`` the song id of each row (every song exactly twice);
+    with ``pairs='consecutive'`` rows ``2k`` and ``2k + 1`` are one song's clips and ``y`` is ignored,
+    so the selector can sit in a ``Pipeline`` whose ``y`` is the final model's target.
     Features are standardised on the rows given, then a GA minimises the pair mismatches.
 
     Parameters
     ----------
     population, generations, cxpb, mutpb, indpb, elite, tournament, init_prob
         See :func:`run_ga`.
-    random_state : int
-        Seed of the search.
+    pairs : {'y', 'consecutive'}
+        Where the pairing comes from: the song ids in ``y`` (default) or the row order.
+    random_state : int, RandomState or None
+        Seed of the search (None: a fresh one each fit).
 
     Attributes
     ----------
@@ -193,7 +209,8 @@ class GeneticPairSelector(SelectorMixin, BaseEstimator):
 
     def __init__(self, population: int = 50, generations: int = 100, cxpb: float = 0.8, mutpb: float = 1.0,
                  indpb: float | None = None, elite: int = 2, tournament: int = 3, init_prob: float = 0.5,
-                 random_state: int = 0):
+                 pairs: str = "y", random_state: int | None = 0):
+        self.pairs = pairs
         self.population = population
         self.generations = generations
         self.cxpb = cxpb
@@ -205,23 +222,39 @@ class GeneticPairSelector(SelectorMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y):
-        if isinstance(X, pd.DataFrame):
-            self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        X = np.asarray(X, dtype=np.float64)
-        if X.ndim != 2:
-            raise ParameterError(f"X must be 2-D, got shape {X.shape}")
-        self.n_features_in_ = X.shape[1]
+        """Search the subset; ``y`` is the song id of each row of ``X`` (every song exactly twice).
+
+        Validation is scikit-learn's (``validate_data``: finite, dense, 2-D, >= 4 rows); the
+        pairing is checked by :func:`~.objective.pair_partners` (ParameterError, a ValueError).
+        """
+        _check_ga_args(self.population, self.generations, self.cxpb, self.mutpb, self.indpb, self.elite,
+                       self.tournament, self.init_prob)
+        if self.pairs not in ("y", "consecutive"):
+            raise ParameterError(f"pairs must be 'y' or 'consecutive', got {self.pairs!r}")
+        if self.pairs == "y":
+            X, y = validate_data(self, X, y, dtype=np.float64, ensure_min_samples=4, y_numeric=False)
+            songs = y
+        else:  # y is the downstream target (e.g. inside a Pipeline); rows 2k, 2k+1 are one song
+            X = validate_data(self, X, dtype=np.float64, ensure_min_samples=4)
+            if len(X) % 2:
+                raise ParameterError(f"pairs='consecutive' needs an even number of rows, got {len(X)}")
+            songs = np.arange(len(X)) // 2
         Z, self.mean_, self.scale_ = standardise(X)
-        objective = PairMatchObjective(Z, pair_partners(np.asarray(y)))
+        objective = PairMatchObjective(Z, pair_partners(songs))
         res = run_ga(objective, X.shape[1], population=self.population, generations=self.generations,
                      cxpb=self.cxpb, mutpb=self.mutpb, indpb=self.indpb, elite=self.elite,
-                     tournament=self.tournament, init_prob=self.init_prob, seed=int(self.random_state))
+                     tournament=self.tournament, init_prob=self.init_prob, seed=_seed(self.random_state))
         self.support_ = res.support
         self.score_ = res.score
         self.convergence_ = res.convergence
         self.n_evaluations_ = res.n_evaluations
         self.seconds_ = res.seconds
         return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = self.pairs == "y"  # the song ids pair the rows
+        return tags
 
     def _get_support_mask(self):
         return self.support_
