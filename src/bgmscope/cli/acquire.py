@@ -7,7 +7,6 @@ codes follow :func:`bgmscope.cli.common.finish`: 0 all done, 1 some songs failed
 
 from __future__ import annotations
 
-import math
 import os
 import signal
 from pathlib import Path
@@ -17,28 +16,16 @@ import typer
 
 from ..acquire.client import DEFAULT_MAX_JSON_BYTES, ORDER_BY, WINDOWS
 from ..acquire.download import DEFAULT_DEADLINE_S
+from .common import finite
 
 OrderBy = Literal[ORDER_BY]
 Window = Literal[WINDOWS]
 
 
-def _positive(value: float | None) -> float | None:
-    """A click callback: a finite number > 0 (NaN and inf are refused, as 0 and negatives)."""
-    if value is not None and not (math.isfinite(value) and value > 0):
-        raise typer.BadParameter(f"{value} is not a finite number > 0")
-    return value
-
-
-def _at_least_zero(value: float) -> float:
-    if not (math.isfinite(value) and value >= 0):
-        raise typer.BadParameter(f"{value} is not a finite number >= 0")
-    return value
-
-
-def _fraction(value: float) -> float:
-    if not (math.isfinite(value) and 0 <= value <= 1):
-        raise typer.BadParameter(f"{value} is not in 0..1")
-    return value
+# numbers checked by the shared helper (NaN and inf refused, as 0 and negatives where they make no sense)
+_positive = finite(0.0, above=True)
+_at_least_zero = finite(0.0)
+_fraction = finite(0.0, hi=1.0)
 
 
 def _hosts(values: list[str] | None) -> list[str] | None:

@@ -153,8 +153,9 @@ def working(label: str) -> Iterator[None]:
         yield
 
 
-def finite(lo: float | None = None, *, above: bool = False) -> Callable[[float | None], float | None]:
-    """A click callback refusing NaN, infinities and numbers below ``lo`` (or not ``above`` it).
+def finite(lo: float | None = None, *, above: bool = False,
+           hi: float | None = None) -> Callable[[float | None], float | None]:
+    """A click callback refusing NaN, infinities, numbers below ``lo`` (or not ``above`` it) and above ``hi``.
 
     typer's ``min=`` cannot say "strictly above" and lets ``inf`` through; the wording matches its own.
     """
@@ -166,6 +167,8 @@ def finite(lo: float | None = None, *, above: bool = False) -> Callable[[float |
             raise typer.BadParameter(f"Input should be a finite number, got {value}")
         if lo is not None and (value <= lo if above else value < lo):
             raise typer.BadParameter(f"Input should be greater than {'' if above else 'or equal to '}{lo:g}")
+        if hi is not None and value > hi:
+            raise typer.BadParameter(f"Input should be less than or equal to {hi:g}")
         return value
 
     return check

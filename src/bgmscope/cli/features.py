@@ -29,6 +29,7 @@ def register(app: typer.Typer) -> None:
         print_failures,
         settings_of,
         summary_table,
+        working,
     )
 
     @app.command()
@@ -83,9 +84,10 @@ def register(app: typer.Typer) -> None:
         from ..features.extract import extract_clip
         from ..features.tonal import key_label
 
-        y, sr = load(file, sr=settings.sample_rate, offset=offset,
-                     duration=length if length is not None else settings.clip_length_s)
-        v = extract_clip(y, sr)
+        with working(f"describe {display(file.name)}"):
+            y, sr = load(file, sr=settings.sample_rate, offset=offset,
+                         duration=length if length is not None else settings.clip_length_s)
+            v = extract_clip(y, sr)
         rows = {
             "duration": f"{y.size / sr:.2f} s",
             "tempo": f"{v['tempo_bpm']:.1f} BPM (confidence {v['tempo_confidence']:.2f})",

@@ -21,6 +21,7 @@ def register(app: typer.Typer) -> None:
         json_mode,
         open_catalog,
         settings_of,
+        working,
     )
 
     @app.command()
@@ -41,7 +42,7 @@ def register(app: typer.Typer) -> None:
         from ..similar.search import similar as find_similar
 
         settings = settings_of(ctx)
-        with json_mode(as_json), open_catalog(ctx, read_only=True) as cat:
+        with json_mode(as_json), open_catalog(ctx, read_only=True) as cat, working("similar: nearest songs"):
             res = find_similar(cat, song=song, file=file, k=k, features="all" if all_features else "selected",
                                clip_kind=clip, metric=metric, sample_rate=settings.sample_rate,
                                clip_length_s=settings.clip_length_s)
