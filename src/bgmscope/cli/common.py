@@ -93,7 +93,14 @@ def json_flag() -> typer.models.OptionInfo:
 
 @contextmanager
 def json_mode(enabled: bool) -> Iterator[None]:
-    """While ``enabled``, everything the command prints goes to stderr: stdout carries only the JSON."""
+    """While ``enabled``, everything the command prints goes to stderr: stdout carries only the JSON.
+
+    A usage or environment error is printed there too (one line, exit 2), so stdout stays empty.
+    """
+    from rich.markup import escape
+
+    from ..errors import BgmscopeError
+
     if not enabled:
         yield
         return
@@ -101,6 +108,9 @@ def json_mode(enabled: bool) -> Iterator[None]:
     console.stderr = True
     try:
         yield
+    except BgmscopeError as exc:
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_USAGE) from None
     finally:
         console.stderr = before
 
