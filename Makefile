@@ -33,6 +33,14 @@ setup-test: $(BIN)/python
 	$(BIN)/pip install -q -c $(LOCK) -e '.[dev]'
 	$(BIN)/pip install -q torch==2.13.0
 
+# The pretrained models (bgmscope.models): onnxruntime from the extra, and Basic Pitch's package
+# without its dependencies (they would drag TensorFlow 2.15 and numpy < 2; it needs only its nmp.onnx
+# and note decoding). No weights are downloaded: they ship in the wheels and in bgmscope/models/weights.
+.PHONY: setup-models
+setup-models: setup
+	$(BIN)/pip install -q -c $(LOCK) -e '.[models]'
+	$(BIN)/pip install -q -c $(LOCK) --no-deps basic-pitch
+
 demo: setup
 	$(BIN)/bgmscope demo
 
