@@ -101,3 +101,38 @@ def test_cli_on_songs_without_chart_numbers(tmp_path):
     res = CliRunner().invoke(app, ["--data-dir", str(tmp_path), "similar", "file:0", "-k", "4", "--all-features"])
     assert res.exit_code == 0, res.output
     assert "file:1" in res.output and "file:0" not in res.output.split("┃ #")[1]
+
+
+def _key_catalog(path, keys, f0):
+    n = len(keys)
+    feats = pd.DataFrame({"clip_id": [f"c{i}" for i in range(n)], "track_id": [f"t{i}" for i in range(n)],
+                          "clip_kind": "first", "clip_index": 0, "key_pc": keys, "key_mode": 1.0,
+                          "f0_mean_midi": f0})
+    c = Catalog(path)
+    c.write_frame("features", feats)
+    c.upsert_frame("tracks", pd.DataFrame({"track_id": feats["track_id"], "music_id": feats["track_id"],
+                                           "title": [f"歌{i}" for i in range(n)], "user_count": 100, "rank": 1}))
+    return c
+
+
+def test_the_key_is_a_circle_b_is_next_to_c(tmp_path):
+    """Songs equal but for the key: B's nearest is C (one semitone round the circle), not A, which
+    the pitch-class numbers (11 vs 9 against 11 vs 0) would call nearer."""
+    with _key_catalog(tmp_path / "catalog.duckdb", [11.0, 0.0, 9.0, 5.0, 4.0], 60.0) as c:
+        res = similar(c, song="t0", k=4, features="all")
+    assert res.neighbours["track_id"].tolist()[:2] == ["t1", "t2"]  # C (1 step), then A (2 steps)
+    d = dict(zip(res.neighbours["track_id"], res.neighbours["distance"], strict=True))
+    assert d["t1"] < d["t2"] < d["t4"] < d["t3"]  # E is 5 steps away, F (the tritone, 6) the farthest
+
+
+def test_missing_values_do_not_break_the_search(tmp_path):
+    """A song with no f0 (NaN) takes the catalog's median there and still gets a finite distance."""
+    f0 = [60.0, 62.0, np.nan, 64.0, 66.0]
+    with _key_catalog(tmp_path / "catalog.duckdb", [0.0, 0.0, 0.0, 0.0, 0.0], f0) as c:
+        res = similar(c, song="t0", k=4, features="all")
+        d = dict(zip(res.neighbours["track_id"], res.neighbours["distance"], strict=True))
+        assert set(d) == {"t1", "t2", "t3", "t4"} and np.isfinite(list(d.values())).all()
+        # the NaN takes the median of 60, 62, 64, 66 (63): 3 semitones from t0 where t1 is 2, t3 is 4
+        assert d["t2"] == pytest.approx(1.5 * d["t1"]) and d["t1"] < d["t2"] < d["t3"]
+        back = similar(c, song="t2", k=4, features="all")  # the NaN song as the query
+        assert np.isfinite(back.neighbours["distance"]).all()

@@ -3,7 +3,9 @@
 Songs are compared on their clip descriptors (the same clip kind for every song), by default the
 features the latest genetic selection kept (``select_features``), else every descriptor. Each
 feature is standardised over the catalog (z-score), so the distance is the root-mean-square
-difference in standard deviations: 0 is identical, about 1.4 is two random songs.
+difference in standard deviations: 0 is identical, about 1.4 is two random songs. The key is
+compared as a category: its pitch class as a point on a circle (sin/cos, so B is next to C), its
+mode as 0/1. A missing value (NaN, e.g. no f0 in an unvoiced clip) takes the catalog's median.
 
 ``metric='popularity'`` is a learned metric: each feature's squared difference is weighted by its
 permutation importance in the held-out popularity model (``hits_importance``, negatives as 0), so
@@ -17,9 +19,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from ..catalog import Catalog
 from ..errors import CatalogError, ParameterError
+from ..features.extract import encode_categorical, source_columns
 from ..hits.popularity import choose_kind, describe_file, song_features
 
 
@@ -38,14 +44,12 @@ def feature_choice(catalog: Catalog, available: list[str], use: str) -> tuple[li
     if use not in ("selected", "all"):
         raise ParameterError(f"features must be 'selected' or 'all', got {use!r}")
     if use == "selected":
-        try:
-            from ..select.stage import latest_selection
+        from ..select.stage import latest_selection
 
-            sel = latest_selection(catalog)
-        except ImportError:
-            sel = None
+        sel = latest_selection(catalog)
         if sel:
-            cols = [c for c in sel[0] if c in available]
+            # a selected key_pc_sin / key_pc_cos is the stored key_pc (encoded again below)
+            cols = [c for c in source_columns(sel[0]) if c in available]
             if cols:
                 return cols, f"selected ({len(cols)})"
     return list(available), f"all ({len(available)})"
@@ -101,13 +105,19 @@ def similar(
     songs = song_features(feats, kind)
     available = [c for c in songs.columns if c != "track_id"]
     cols, label = feature_choice(catalog, available, features)
-    X = songs[cols].apply(pd.to_numeric, errors="coerce")
-    mu, sd = X.mean(), X.std(ddof=0)
-    keep = sd > 1e-12
-    cols = [c for c in cols if keep[c]]
+    # the key encoded (sin/cos of the pitch class), then median impute -> z-score, fitted on the catalog
+    E = encode_categorical(songs[cols].apply(pd.to_numeric, errors="coerce"))
+    E = E.where(np.isfinite(E.to_numpy()))
+    sd = E.std(ddof=0)
+    cols = [c for c in E.columns if sd[c] > 1e-12]  # all-NaN columns have sd NaN and go too
     if not cols:
         raise CatalogError("no feature varies across the catalog's songs")
-    Z = ((X[cols] - mu[cols]) / sd[cols]).fillna(0.0).to_numpy(float)
+    scale = make_pipeline(SimpleImputer(strategy="median"), StandardScaler()).fit(E[cols])
+    pair = [cols.index(c) for c in ("key_pc_sin", "key_pc_cos") if c in cols]
+    if len(pair) == 2:  # one scale for both, or the key circle becomes an ellipse (F# nearer B than E)
+        sc = scale[-1]
+        sc.scale_[pair] = np.sqrt(sc.var_[pair].mean())
+    Z = scale.transform(E[cols])
     tracks = catalog.tracks()
     if song is not None:
         groups = catalog.read_frame("versions") if catalog.has_table("versions") else None
@@ -122,8 +132,9 @@ def similar(
         if not path.is_file():
             raise ParameterError(f"no such file: {path}")
         vec = describe_file((str(path), sample_rate, clip_length_s, kind == "hook"))
-        qv = pd.Series({c: vec.get(c, np.nan) for c in cols}, dtype=float)
-        q = ((qv - mu[cols]) / sd[cols]).fillna(0.0).to_numpy(float)
+        qe = encode_categorical(pd.DataFrame([vec]))
+        qv = pd.DataFrame([{c: qe[c].iloc[0] if c in qe else np.nan for c in cols}], dtype=float)
+        q = scale.transform(qv.where(np.isfinite(qv.to_numpy())))[0]  # a missing value: the catalog median
         query, tid = str(path), None
     weights = np.ones(len(cols))
     if metric == "popularity":
