@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import soundfile as sf
 from conftest import sine, write_audio
@@ -161,3 +162,65 @@ def test_parse_count(text, want):
 def test_parse_count_refuses(text, err):
     with pytest.raises(err):
         parse_count(text)
+
+
+# -- one chart CSV header map: the chart server, the crawl's seed CSV and ingest read alike ----------
+_SPELLINGS = {  # the header spellings each reader must understand, per tracks column
+    "music_id": ["音乐ID", "音乐id", "music_id", "id"],
+    "title": ["音乐名", "title", "name"],
+    "author": ["创作者", "author", "artist"],
+    "duration_s": ["歌曲时间", "duration", "duration_s", "audition_duration"],
+    "user_count": ["使用人数", "user_count"],
+    "user_incr": ["使用人数增量", "user_incr"],
+}
+_ROWS = [  # music_id, title, author, duration, user_count, user_incr (as a chart prints them)
+    ("7001", "学猫叫 🎵", "小潘潘, 小峰峰", "3:35", "12.3万", "-1,200"),
+    ("7002", 'a "quoted" title', "作者", "215", "3,456", "0"),
+    ("7003", "夏天的风", "", "60", "1.2亿", "10万+"),
+]
+
+
+def _chart_csv(path: Path, names: list[str], extra: dict[str, str] | None = None) -> Path:
+    import csv
+
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(names + list(extra or {}))
+        for r in _ROWS:
+            w.writerow(list(r) + list((extra or {}).values()))
+    return path
+
+
+@pytest.mark.parametrize("spelling", range(4))
+def test_server_and_ingest_read_every_header_spelling_alike(tmp_path, spelling):
+    from bgmscope.acquire.server import load_songs
+    from bgmscope.prepare.ingest import CSV_COLUMNS
+
+    names = [v[min(spelling, len(v) - 1)] for v in _SPELLINGS.values()]
+    assert all(CSV_COLUMNS[n] == col for col, v in _SPELLINGS.items() for n in v)
+    p = _chart_csv(tmp_path / "chart.csv", names, {"排名": "9", "is_demo": "true", "cover": "x.jpg"})
+    songs = {s.music_id: s for s in load_songs(p, tmp_path)}
+    tracks = read_chart_csv(p).set_index("music_id")
+    assert sorted(songs) == sorted(tracks.index) == ["7001", "7002", "7003"]
+    for mid, s in songs.items():
+        t = tracks.loc[mid]
+        assert (s.title, s.author) == (t["title"], t["author"] or "")
+        assert (s.duration_s, s.user_count, s.user_incr) == (t["duration_s"], t["user_count"], t["user_incr"])
+        # a rank column is the served order, not an item field; unknown columns pass through
+        assert s.extra == {"is_demo": True, "cover": "x.jpg"}
+    assert songs["7001"].duration_s == 215.0 and songs["7001"].user_count == 123_000
+    assert songs["7003"].user_count == 120_000_000 and songs["7001"].user_incr == -1200
+
+
+def test_served_chart_round_trips_through_the_seed_csv(tmp_path):
+    from bgmscope.acquire.crawl import SEED_CSV_HEADER, write_seed_csv
+    from bgmscope.acquire.models import validate_item
+    from bgmscope.acquire.server import load_songs
+
+    src = _chart_csv(tmp_path / "chart.csv", SEED_CSV_HEADER)
+    songs = load_songs(src, tmp_path)
+    items = [validate_item(s.item())[0] for s in songs]  # what a crawl keeps from the server
+    back = read_chart_csv(write_seed_csv(items, tmp_path / "seed.csv")).set_index("music_id")
+    orig = read_chart_csv(src).set_index("music_id")
+    cols = ["title", "author", "duration_s", "user_count", "user_incr"]
+    pd.testing.assert_frame_equal(back[cols], orig[cols])

@@ -20,10 +20,11 @@ from ..catalog import Catalog, now
 from ..csvsafe import neutralize_cell
 from ..errors import ParameterError
 from ..fsutil import atomic_write_bytes
+from ..prepare.ingest import SEED_CSV_COLUMNS
 from .client import AuthError, ChartClient, is_transient
 from .models import ChartItem, validate_item
 
-SEED_CSV_HEADER = ["音乐ID", "音乐名", "创作者", "歌曲时间", "使用人数", "使用人数增量"]
+SEED_CSV_HEADER = list(SEED_CSV_COLUMNS)  # 音乐ID, 音乐名, 创作者, 歌曲时间, 使用人数, 使用人数增量
 ENTRY_COLUMNS = ["snapshot_id", "chart", "chart_window", "order_by", "keyword", "rank", "music_id", "title",
                  "author", "duration_s", "user_count", "user_incr", "fetched_at"]
 

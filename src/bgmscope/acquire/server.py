@@ -38,18 +38,18 @@ import pandas as pd
 from ..audio.paths import from_catalog
 from ..errors import ParameterError
 from ..fsutil import sha256_file
+from ..prepare.ingest import CSV_COLUMNS, parse_count, parse_duration
 from .client import ORDER_BY, WINDOWS
 
 log = logging.getLogger("bgmscope.acquire.server")
 FAULT_KINDS = ("latency", "429", "5xx", "truncate", "malformed", "stall", "cut")
 _API_FAULTS = ("latency", "429", "5xx", "truncate", "malformed", "stall")
 _AUDIO_FAULTS = ("latency", "429", "5xx", "truncate", "stall", "cut")
-_CSV_FIELDS = {"音乐ID": "music_id", "音乐id": "music_id", "music_id": "music_id", "音乐名": "title",
-               "title": "title", "创作者": "author", "author": "author", "歌曲时间": "audition_duration",
-               "audition_duration": "audition_duration", "duration_s": "audition_duration",
-               "使用人数": "user_count", "user_count": "user_count", "使用人数增量": "user_incr",
-               "user_incr": "user_incr"}
-_DROP = {"排名", "rank", "榜单", "chart"}
+# What each chart CSV column (named as prepare.ingest.CSV_COLUMNS names it) becomes here: a Song
+# field, or nothing (rank and chart are the served order and the endpoint). Other columns pass
+# through into the API item under their own header.
+_SONG_FIELDS = ("music_id", "title", "author", "duration_s", "user_count", "user_incr")
+_DROP = ("rank", "chart")
 
 
 @dataclass
@@ -135,21 +135,37 @@ def _songs_from_csv(path: Path, audio_dir: str | Path | None) -> list[Song]:
         raw = pd.read_csv(csv_path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except (UnicodeDecodeError, pd.errors.ParserError, OSError) as exc:
         raise ParameterError(f"{csv_path}: not a readable UTF-8 chart CSV ({exc})") from None
-    cols = {c: _CSV_FIELDS.get(c.strip()) for c in raw.columns}
+    cols = {c: CSV_COLUMNS.get(c.strip()) for c in raw.columns}
     if "music_id" not in cols.values():
         raise ParameterError(f"{csv_path}: no 音乐ID/music_id column")
     songs = []
     for rec in raw.to_dict("records"):
-        core = {cols[c]: v for c, v in rec.items() if cols[c]}
-        extra = {c: _scalar(v) for c, v in rec.items() if not cols[c] and c.strip() not in _DROP}
+        core = {cols[c]: v for c, v in rec.items() if cols[c] in _SONG_FIELDS}
+        extra = {c: _scalar(v) for c, v in rec.items() if cols[c] not in _SONG_FIELDS and cols[c] not in _DROP}
         mid = str(core.get("music_id", "")).strip()
         if not mid:
             continue
         f = audio / f"{mid}.mp3"
         songs.append(Song(mid, core.get("title", ""), core.get("author", ""),
-                          _num(core.get("audition_duration"), float, 0.0), _num(core.get("user_count"), int),
-                          _num(core.get("user_incr"), int), f if f.is_file() else None, extra))
+                          _duration(core.get("duration_s")), _count(core.get("user_count")),
+                          _count(core.get("user_incr")), f if f.is_file() else None, extra))
     return songs
+
+
+def _duration(v: Any) -> float:
+    """Seconds, read as ingest reads them ('215', '3:35'); 0 when not a duration >= 0."""
+    secs = parse_duration(v)
+    return secs if secs is not None and math.isfinite(secs) and secs >= 0 else 0.0
+
+
+def _count(v: Any) -> int:
+    """A count read as ingest reads it ('3,456', '12.3万'); 0 when not a number. The range is the
+    client's to check (a negative user_count is served, and rejected there)."""
+    try:
+        n = parse_count(v, -(2**63), 2**63 - 1)
+    except ValueError:
+        return _num(v, int)
+    return 0 if n is None else n
 
 
 def _songs_from_catalog(path: Path) -> list[Song]:

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from ..prepare.ingest import SEED_CSV_COLUMNS
+
 HOSTILE_TITLES = ["生日快乐", "生日快乐~1", "../../etc/passwd", 'a "quoted" / title', "🎵 emoji 🎶", "CON",
                   "  spaced  ", "dj版-抖音热歌"]
 
@@ -71,6 +73,6 @@ def make_chart_corpus(root: str | Path, n: int, *, seconds: float = 0.5, target_
     out = root / "demo-chart.csv"
     with open(out, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["音乐ID", "音乐名", "创作者", "歌曲时间", "使用人数", "使用人数增量", "is_demo"])
+        w.writerow([*SEED_CSV_COLUMNS, "is_demo"])
         w.writerows(rows)
     return out, files

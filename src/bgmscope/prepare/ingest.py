@@ -23,15 +23,19 @@ from ..catalog import Catalog, now
 from ..errors import BgmscopeError, ParameterError
 from ..fsutil import sha256_file
 
-# The seed's CSV headers and their English equivalents.
+# The chart CSV's headers, one map for every reader and writer of it (ingest here; the crawl's
+# seed CSV and the loopback chart server in acquire/). The seed's own headers, in its order:
+SEED_CSV_COLUMNS = {"音乐ID": "music_id", "音乐名": "title", "创作者": "author", "歌曲时间": "duration_s",
+                    "使用人数": "user_count", "使用人数增量": "user_incr"}
+# every header a chart CSV may use -> the tracks column it fills
 CSV_COLUMNS = {
-    "音乐ID": "music_id", "音乐id": "music_id", "music_id": "music_id", "id": "music_id",
-    "音乐名": "title", "title": "title", "name": "title",
-    "创作者": "author", "author": "author", "artist": "author",
-    "歌曲时间": "duration_s", "duration": "duration_s", "duration_s": "duration_s",
-    "audition_duration": "duration_s",
-    "使用人数": "user_count", "user_count": "user_count",
-    "使用人数增量": "user_incr", "user_incr": "user_incr",
+    **SEED_CSV_COLUMNS,
+    "音乐id": "music_id", "music_id": "music_id", "id": "music_id",
+    "title": "title", "name": "title",
+    "author": "author", "artist": "author",
+    "duration": "duration_s", "duration_s": "duration_s", "audition_duration": "duration_s",
+    "user_count": "user_count",
+    "user_incr": "user_incr",
     "排名": "rank", "rank": "rank",
     "chart": "chart", "榜单": "chart",
     "is_demo": "is_demo",
