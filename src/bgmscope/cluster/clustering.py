@@ -157,7 +157,11 @@ def _cluster_songs(X, opts: ClusterOptions, feature_names: list[str] | None) -> 
     k_max = min(opts.k_max, n - 1)
 
     # missing values (e.g. the f0 of an unvoiced clip) get the column median, inside the pipeline
-    Z = make_pipeline(SimpleImputer(strategy="median"), StandardScaler()).fit_transform(X)
+    prep = make_pipeline(SimpleImputer(strategy="median"), StandardScaler()).fit(X)
+    pair = [feature_names.index(c) for c in ("key_pc_sin", "key_pc_cos") if c in feature_names]
+    if len(pair) == 2 and prep[-1].var_[pair].mean() > 0:  # one scale for the pair, or the circle is an ellipse
+        prep[-1].scale_[pair] = np.sqrt(prep[-1].var_[pair].mean())
+    Z = prep.transform(X)
     full = PCA(random_state=opts.seed).fit(Z)
     ratio = full.explained_variance_ratio_
     nc = opts.n_components
