@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import ParameterError
-from .runtime import INSTALL_HINT, mono, resample, session
+from .runtime import mono, resample, session
 
 SR = 22050
 FFT_HOP = 256
@@ -62,7 +62,9 @@ def _basic_pitch():
             import basic_pitch
             from basic_pitch import note_creation
     except ImportError as e:
-        raise ImportError(f"Basic Pitch needs the basic-pitch package: {INSTALL_HINT}") from e
+        raise ImportError("Basic Pitch needs the basic-pitch package, installed without its dependencies "
+                          "(they drag TensorFlow): pip install --no-deps basic-pitch==0.4.0, or make setup-models"
+                          ) from e
     return basic_pitch, note_creation
 
 
@@ -70,7 +72,8 @@ def model_path() -> Path:
     bp, _ = _basic_pitch()
     p = Path(bp.__file__).parent / "saved_models" / "icassp_2022" / "nmp.onnx"
     if not p.is_file():
-        raise ParameterError(f"Basic Pitch's nmp.onnx is not in the basic-pitch package ({p}): {INSTALL_HINT}")
+        raise ParameterError(f"Basic Pitch's nmp.onnx is not in the basic-pitch package ({p}): "
+                             "pip install --no-deps basic-pitch==0.4.0, or make setup-models")
     return p
 
 
