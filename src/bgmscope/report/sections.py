@@ -156,10 +156,8 @@ def features_section(cat: Catalog, w: Words, songs: pd.DataFrame, top_song: tupl
                                     w("cap_zcr")))
     feats = cat.read_frame("features")
     if not feats.empty:
-        try:
-            from ..features.stats42 import STAT42_NAMES
-        except ImportError:  # the features area documents these names; fall back to the seed's list shape
-            STAT42_NAMES = [c for c in feats.columns if re.fullmatch(r"(amp\d+d?(mean|std|skew|kurt)|power\d+)", c)]
+        from ..features.stats42 import STAT42_NAMES
+
         cols = [c for c in STAT42_NAMES if c in feats.columns]
         first = feats[feats.get("clip_index", 0) == 0] if "clip_index" in feats.columns else feats
         if "clip_kind" in first.columns and (first["clip_kind"] == "first").any():
@@ -420,19 +418,11 @@ def k_sweep_figure(cat: Catalog, settings):
     feats = cat.read_frame("features")
     if feats.empty:
         return None
-    try:
-        from ..features.extract import feature_columns
+    from ..features.extract import descriptor_columns
+    from ..features.stats42 import STAT42_NAMES
 
-        cols = feature_columns(feats)
-    except ImportError:
-        cols = [c for c in feats.columns if c not in ("clip_id", "track_id", "clip_kind", "clip_index")
-                and pd.api.types.is_numeric_dtype(feats[c])]
-    try:
-        from ..features.stats42 import STAT42_NAMES
-
-        cols = [c for c in STAT42_NAMES if c in feats.columns] or cols
-    except ImportError:
-        pass
+    # the study's 42 when stored, else every numeric descriptor (the categorical key is no axis)
+    cols = [c for c in STAT42_NAMES if c in feats.columns] or descriptor_columns(feats, "numeric")
     if "clip_index" in feats.columns:
         feats = feats[feats["clip_index"] == 0]
     feats = feats.drop_duplicates("track_id")
