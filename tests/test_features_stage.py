@@ -75,6 +75,16 @@ def test_stage_writes_one_row_per_clip_and_caches(corpus: Settings):
         # kind filter with --force recomputes only that kind and keeps the rest
         s3 = run_features(cat, corpus, jobs=1, kind="first", force=True, show_progress=False)
         assert (s3.computed, s3.rows) == (4, 12)
+        # rows of an older extractor (version 3 wrote 0 for a missing f0) are recomputed, NaN kept
+        old = cat.read_frame("features")
+        old["feature_version"] = FEATURE_VERSION - 1
+        old[list(VOICED_ONLY)] = old[list(VOICED_ONLY)].fillna(0.0)
+        cat.write_frame("features", old)
+        s4 = run_features(cat, corpus, jobs=1, export=False, show_progress=False)
+        assert (s4.computed, s4.cached, s4.rows) == (12, 0, 12)
+        new = cat.read_frame("features")
+        assert (new["feature_version"] == FEATURE_VERSION).all()
+        assert new.loc[new["f0_voiced_ratio"] == 0, "f0_mean_midi"].isna().all()
 
 
 def test_tempo_in_the_table_follows_the_songs(corpus: Settings):
