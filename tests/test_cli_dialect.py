@@ -232,7 +232,3 @@ def test_json_error_goes_to_stderr_and_leaves_stdout_empty(chart: Path):
     assert r.exit_code == EXIT_USAGE
     assert r.stdout == "" and "no song" in r.stderr
 
-
-def test_genre_eval_models_are_a_closed_set(tmp_path: Path):
-    r = CliRunner().invoke(app, ["--data-dir", str(tmp_path / "d"), "genre", "eval", str(tmp_path), "-m", "svm,lstm"])
-    assert r.exit_code == EXIT_USAGE and "Invalid value for" in r.output and "lstm" in r.output

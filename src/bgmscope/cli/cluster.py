@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
         k_max: Annotated[int | None, typer.Option("--k-max", min=2, help="Largest k (default from settings: 13).")] = None,
         components: Annotated[float, typer.Option("--components", callback=finite(0.0, above=True), help="PCA components to cluster in: an integer, or a share of variance in (0, 1).")] = 0.9,
         choose_by: Annotated[Literal["silhouette", "calinski_harabasz", "davies_bouldin"], typer.Option("--choose-by", help="silhouette | calinski_harabasz | davies_bouldin")] = "silhouette",
-        stability_seeds: Annotated[int, typer.Option("--stability-seeds", min=0, help="Other seeds for the ARI check.")] = 10,
+        stability_seeds: Annotated[int, typer.Option("--stability-seeds", min=0, help="Other random seeds for the ARI check.")] = 10,
         bootstrap: Annotated[int, typer.Option("--bootstrap", min=0, help="Bootstrap resamples for the ARI check.")] = 20,
         min_cluster_size: Annotated[int | None, typer.Option("--min-cluster-size", min=2, help="HDBSCAN (default max(5, songs/40)).")] = None,
         lang: Annotated[Lang, typer.Option("--lang", help="Descriptions in en or zh.")] = "en",

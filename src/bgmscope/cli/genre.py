@@ -18,7 +18,6 @@ def register(app: typer.Typer) -> None:
         SR_MAX,
         SR_MIN,
         ClipKind,
-        comma_choice,
         console,
         either,
         finish,
@@ -107,8 +106,7 @@ def register(app: typer.Typer) -> None:
     def evaluate(
         ctx: typer.Context,
         dataset: Annotated[Path, typer.Argument(help="Folder-per-label dataset.")],
-        model: Annotated[str, typer.Option("--model", "-m", callback=comma_choice(("hmm", "svm", "gbm", "cnn", "all")),
-                                           help="hmm | svm | gbm | cnn | all (comma list ok)")] = "all",
+        model: Annotated[str, typer.Option("--model", "-m", help="hmm | svm | gbm | cnn | all (comma list ok)")] = "all",
         folds: Annotated[int, typer.Option("--folds", min=2, help="k of the stratified, grouped k-fold.")] = 5,
         jobs: Annotated[int, jobs_option()] = default_jobs(),
     ) -> None:
