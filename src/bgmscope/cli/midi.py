@@ -100,8 +100,9 @@ def register(app: typer.Typer) -> None:
             rows["repetition"] = str(exc)
         if out is not None:
             np.save(out, S.astype(np.float32))
-            rows["saved"] = str(out)
         console.print(summary_table(f"ssm {midi.name}", rows))
+        if out is not None:
+            console.print(f"wrote {out}", highlight=False)
 
     @app.command()
     def render(
