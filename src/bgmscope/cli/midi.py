@@ -102,7 +102,8 @@ def register(app: typer.Typer) -> None:
             np.save(out, S.astype(np.float32))
         console.print(summary_table(f"ssm {midi.name}", rows))
         if out is not None:
-            console.print(f"wrote {out}", highlight=False)
+            # np.save adds .npy to a name without it
+            console.print(f"wrote {out if out.suffix == '.npy' else out.with_name(out.name + '.npy')}", highlight=False)
 
     @app.command()
     def render(
