@@ -11,6 +11,11 @@ the transcribers, raw pitch accuracy (within 50 cents, on the melody's voiced fr
 top-5 tags for the taggers. One piece is a sanity check, not the issue's evaluation (>= 40 pieces,
 two SoundFonts).
 
+When the ten real GTZAN clips are there (``../shared/data/gtzan-sample`` beside the repo, or
+``BGMSCOPE_GTZAN_SAMPLE``), it also counts the clips whose genre is among the top-5 tags of MSD, of
+MTT and of either (exact tag names, hip-hop spelt ``Hip-Hop``; MSD has no classical, disco or reggae
+tag, MTT no blues, disco, hip-hop, jazz or reggae tag).
+
     .venv/bin/python bench/models.py            # 3 timed runs each (median)
     .venv/bin/python bench/models.py --quick    # 1 timed run each
 
@@ -23,6 +28,7 @@ import argparse
 import os
 import statistics
 import time
+from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -83,6 +89,34 @@ def rpa(times, f0, ref: pretty_midi.PrettyMIDI) -> float:
     return hits / max(total, 1)
 
 
+GTZAN = Path(os.environ.get("BGMSCOPE_GTZAN_SAMPLE", Path(__file__).resolve().parents[2] / "shared" / "data"
+                                                  / "gtzan-sample"))
+
+
+def gtzan_tags() -> None:
+    from bgmscope.audio.decode import load
+    from bgmscope.models import tagger
+
+    files = sorted(GTZAN.glob("*/*.au"))
+    if not files:
+        print(f"\nno GTZAN sample at {GTZAN}: tagger sanity skipped")
+        return
+    hits = {"MSD": 0, "MTT": 0, "either": 0}
+    print(f"\nGTZAN sample ({len(files)} real 30 s clips, {GTZAN}): top-5 tags")
+    for f in files:
+        genre = f.parent.name
+        want = {"hiphop": "hip-hop"}.get(genre, genre)
+        y, sr = load(f, sr=16000)
+        found = {}
+        for m in tagger.MODELS:
+            top = tagger.top_tags(y, sr, model=m, k=5)
+            found[m] = want in {t.lower() for t in top}
+            hits[m] += found[m]
+            print(f"  {genre:10s} {m}: {', '.join(top)}{'  <- hit' if found[m] else ''}")
+        hits["either"] += any(found.values())
+    print("  genre in the top 5: " + ", ".join(f"{k} {v}/{len(files)}" for k, v in hits.items()))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -130,6 +164,8 @@ def main() -> None:
     print(f"\n{'path':46s} {'CPU ms / 15 s':>14s}  one-piece check")
     for name, ms, note in rows:
         print(f"{name:46s} {ms * scale:14.0f}  {note}")
+    if any(name.startswith("tags:") for name, _, _ in rows):
+        gtzan_tags()
 
 
 if __name__ == "__main__":
