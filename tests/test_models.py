@@ -89,6 +89,34 @@ def test_odd_clips_crash_no_model(clip):
     assert transcribe.basic_pitch_output(y, sr)["note"].shape == (int(len(y) * 86 / 22050), 88)
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # audioread, under basic_pitch's librosa.load
+def test_basic_pitch_matches_the_packages_own_pipeline(tmp_path):
+    # basic_pitch.inference.predict on a file (its librosa load, windowing and unwrapping) against
+    # bgmscope's windowing of the same samples: a 7 s scale spans 3 model windows
+    pytest.importorskip("basic_pitch")
+    import soundfile as sf
+
+    from bgmscope.models import transcribe
+    from bgmscope.synth import render_midi
+
+    pm = pretty_midi.PrettyMIDI()
+    inst = pretty_midi.Instrument(program=0)
+    for k, p in enumerate([60, 62, 64, 65, 67, 69, 71, 72] * 2):
+        inst.notes.append(pretty_midi.Note(velocity=90, pitch=p, start=k * 0.45, end=k * 0.45 + 0.4))
+    pm.instruments.append(inst)
+    y = render_midi(pm, sr=22050, stereo=False)
+    sf.write(tmp_path / "scale.wav", y, 22050, subtype="FLOAT")
+    with transcribe._quiet_root_logger():
+        from basic_pitch import inference
+    theirs, _, events = inference.predict(str(tmp_path / "scale.wav"), transcribe.model_path())
+    ours = transcribe.basic_pitch_output(y, 22050)
+    for k in ("note", "onset", "contour"):
+        np.testing.assert_allclose(ours[k], theirs[k], atol=1e-5)
+    mine = transcribe.basic_pitch_notes(y, 22050)
+    assert sorted((round(n.onset, 4), n.pitch) for n in mine) == sorted((round(s, 4), p) for s, _, p, *_ in events)
+    assert [n.pitch for n in mine] == [p for p in [60, 62, 64, 65, 67, 69, 71, 72] * 2]
+
+
 def _chord_midi() -> pretty_midi.PrettyMIDI:
     pm = pretty_midi.PrettyMIDI()
     piano = pretty_midi.Instrument(program=0)

@@ -34,26 +34,29 @@ def _hz_to_bin(f: float) -> float:
     return (1200.0 * np.log2(f / 10.0) - CENTS_0) / CENTS_PER_BIN
 
 
-def frames(y16: np.ndarray, hop: int) -> np.ndarray:
-    """torchcrepe's network input: (1 + len // hop, 1024) normalised frames of 16 kHz audio."""
-    n = 1 + len(y16) // hop
+def frames(y16: np.ndarray, hop: int, start: int = 0, stop: int | None = None) -> np.ndarray:
+    """torchcrepe's network input, frames ``start..stop`` of the ``1 + len // hop``: (n, 1024)
+    normalised frames of 16 kHz audio, frame k centred on sample ``k * hop`` (zero-padded)."""
+    total = 1 + len(y16) // hop
+    stop = total if stop is None else min(stop, total)
     padded = np.pad(y16.astype(np.float32), (WINDOW // 2, WINDOW // 2))
-    idx = np.arange(n)[:, None] * hop + np.arange(WINDOW)[None, :]
+    idx = np.arange(start, stop)[:, None] * hop + np.arange(WINDOW)[None, :]
     f = padded[idx]
     f = f - f.mean(axis=1, keepdims=True)
-    std = f.std(axis=1, ddof=1, keepdims=True) if WINDOW > 1 else np.ones((n, 1), np.float32)
+    std = f.std(axis=1, ddof=1, keepdims=True)
     return (f / np.maximum(std, 1e-10)).astype(np.float32)
 
 
 def crepe_activations(y: np.ndarray, sr: int, *, hop_s: float = 0.01, batch: int = 512) -> np.ndarray:
-    """The network's (frames, 360) activations for ``y`` (any rate, mono or stereo)."""
+    """The network's (frames, 360) activations for ``y`` (any rate, mono or stereo), ``batch``
+    frames at a time (memory stays flat on a whole song)."""
     if hop_s <= 0:
         raise ParameterError("hop_s must be positive")
     y16 = resample(mono(y, sr), sr, SR)
     hop = max(1, int(round(hop_s * SR)))
-    x = frames(y16, hop)
+    total = 1 + len(y16) // hop
     sess = session(weight("crepe_tiny.onnx"))
-    out = [sess.run(["probabilities"], {"frames": x[i:i + batch]})[0] for i in range(0, len(x), batch)]
+    out = [sess.run(["probabilities"], {"frames": frames(y16, hop, i, i + batch)})[0] for i in range(0, total, batch)]
     return np.concatenate(out).astype(np.float32)
 
 

@@ -84,15 +84,12 @@ def basic_pitch_output(y: np.ndarray, sr: int) -> dict[str, np.ndarray]:
     n = len(y)
     sess = session(model_path())
     padded = np.concatenate([np.zeros(OVERLAP // 2, np.float32), y])
-    starts = range(0, max(len(padded), 1), HOP)
-    windows = np.zeros((len(starts), WINDOW, 1), np.float32)
-    for i, s in enumerate(starts):
-        w = padded[s:s + WINDOW]
-        windows[i, :len(w), 0] = w
     out: dict[str, list[np.ndarray]] = {k: [] for k in OUTPUTS}
-    for i in range(len(windows)):  # one window at a time: memory stays flat on long songs
-        res = sess.run(list(OUTPUTS.values()), {INPUT: windows[i:i + 1]})
-        for k, v in zip(OUTPUTS, res, strict=True):
+    for s in range(0, max(len(padded), 1), HOP):  # one window at a time: memory stays flat on long songs
+        w = np.zeros((1, WINDOW, 1), np.float32)
+        chunk = padded[s:s + WINDOW]
+        w[0, :len(chunk), 0] = chunk
+        for k, v in zip(OUTPUTS, sess.run(list(OUTPUTS.values()), {INPUT: w}), strict=True):
             out[k].append(v)
     n_frames = int(np.floor(n * (FPS / SR)))
     half = OVERLAP_FRAMES // 2
