@@ -2,7 +2,9 @@
 
 Every model takes a list of per-clip inputs (see :mod:`bgmscope.genre.features`; ``input_kind``
 says which), and has ``fit(X, y) -> self``, ``predict(X)``, ``predict_proba(X)`` (columns in
-``classes_`` order), ``predict_audio(y, sr)``, ``save(path)`` and :func:`load_model`.
+``classes_`` order), ``score(X, y)`` (accuracy), ``predict_audio(y, sr)``, ``save(path)`` and
+:func:`load_model`. ``sklearn.base.clone`` and ``cross_validate`` work on every model; the summary
+models (svm, gbm) pass ``sklearn.utils.estimator_checks`` in full.
 
 - :class:`HMMGenre` (``hmm``): the seed's method, one GaussianHMM per genre on MFCC frames; a clip
   goes to the genre whose model gives the highest log-likelihood per frame.
@@ -22,9 +24,10 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import column_or_1d
+from sklearn.utils.validation import column_or_1d, validate_data
 from threadpoolctl import threadpool_limits
 
 from ..errors import ParameterError
@@ -47,6 +50,10 @@ def _seed(random_state) -> int:
     if isinstance(random_state, numbers.Integral):
         return int(random_state)
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+class NotTrainedError(ParameterError, NotFittedError):
+    """A model used before ``fit``: a ParameterError (one-line CLI message) and sklearn's NotFittedError."""
 
 
 class GenreModel(ClassifierMixin, BaseEstimator):
@@ -87,7 +94,7 @@ class GenreModel(ClassifierMixin, BaseEstimator):
         check_classification_targets(y)
         classes, yi = np.unique(y, return_inverse=True)
         if len(classes) < 2:
-            raise ParameterError("need clips of at least two labels to train a classifier")
+            raise ParameterError(f"need clips of at least two labels to train a classifier (got {len(classes)} class)")
         self.classes_ = classes
         self.feature_params_ = self.params if self.params is not None else FeatureParams()
         self._fit(X, yi)
@@ -113,11 +120,11 @@ class GenreModel(ClassifierMixin, BaseEstimator):
         return {str(c): float(v) for c, v in zip(self.classes_, p, strict=True)}
 
     def _check_X(self, X, *, reset: bool = False) -> list[np.ndarray]:
-        if isinstance(X, np.ndarray) and X.ndim >= 2 and self.input_kind == "summary":
-            X = list(X)
+        if self.input_kind == "summary":
+            return self._check_summary(X, reset=reset)
         if not isinstance(X, list | tuple):
             raise ParameterError(f"expected a list of per-clip {self.input_kind} inputs, got {type(X).__name__}")
-        want = {"frames": 2, "summary": 1, "patches": 3}[self.input_kind]
+        want = {"frames": 2, "patches": 3}[self.input_kind]
         out = []
         for i, x in enumerate(X):
             x = np.asarray(x, dtype=np.float32)
@@ -125,21 +132,28 @@ class GenreModel(ClassifierMixin, BaseEstimator):
                 raise ParameterError(f"input {i}: expected a non-empty {want}-d {self.input_kind} array, "
                                      f"got shape {x.shape}")
             out.append(np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0))
-        # the per-clip feature axis (summary length, MFCC coefficients, mel bands) must agree
-        axis = {"frames": -1, "summary": 0, "patches": 1}[self.input_kind]
-        widths = {x.shape[axis] for x in out}
+        # the per-clip feature axis (MFCC coefficients, mel bands) must agree, and match fit's
+        widths = {x.shape[-1 if self.input_kind == "frames" else 1] for x in out}
         if len(widths) > 1:
             raise ParameterError(f"inputs disagree on their feature size: {sorted(widths)}")
         if out and reset:
             self.n_features_in_ = widths.pop()
-        elif out and hasattr(self, "n_features_in_") and widths and widths != {self.n_features_in_}:
+        elif out and hasattr(self, "n_features_in_") and widths != {self.n_features_in_}:
             raise ParameterError(f"inputs have {widths.pop()} features, the model was fitted on "
                                  f"{self.n_features_in_}")
         return out
 
+    def _check_summary(self, X, *, reset: bool) -> list[np.ndarray]:
+        """Summaries are one table: ``validate_data`` checks them (2-D, dense, the width seen in fit)."""
+        if isinstance(X, list | tuple) and not len(X) and not reset:
+            return []
+        A = validate_data(self, X, reset=reset, dtype=np.float64, ensure_all_finite=False, accept_sparse=False)
+        A = np.nan_to_num(A, nan=0.0, posinf=0.0, neginf=0.0)  # a silent clip's undefined statistics
+        return list(A)
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "classes_"):
-            raise ParameterError(f"this {self.kind} model is not trained yet: call fit() first")
+            raise NotTrainedError(f"this {self.kind} model is not trained yet: call fit() first")
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "classes_")
@@ -315,6 +329,7 @@ class SummaryGenre(GenreModel):
                                                  random_state=self.seed_)
         Z = np.stack(X)
         self.pipeline_ = make_pipeline(StandardScaler(), est).fit(Z, yi)
+        self.n_iter_ = est.n_iter_  # SVC: per class pair; boosting: rounds run
         self.scale_ = self.softmax_scale if self.softmax_scale is not None else 1.0
         if self.estimator == "svm" and self.softmax_scale is None:
             self.scale_ = self._calibrate(Z, yi)
