@@ -28,9 +28,11 @@ setup: $(BIN)/python
 	$(call apt_install,$(APT_RUN))
 	$(BIN)/pip install -q -c $(LOCK) -e .
 
+# the tests run the pretrained models too (tests/test_models.py skips them without the extra)
 setup-test: $(BIN)/python
 	$(call apt_install,$(APT_TEST))
-	$(BIN)/pip install -q -c $(LOCK) -e '.[dev]'
+	$(BIN)/pip install -q -c $(LOCK) -e '.[dev,models]'
+	$(BIN)/pip install -q -c $(LOCK) --no-deps basic-pitch
 	$(BIN)/pip install -q torch==2.13.0
 
 # The pretrained models (bgmscope.models): onnxruntime from the extra, and Basic Pitch's package
@@ -57,8 +59,8 @@ lint: setup-test
 # Then run `make test` and commit requirements.lock with the result.
 lock:
 	rm -rf .lock-venv && $(PY) -m venv .lock-venv && .lock-venv/bin/pip install -q --upgrade pip
-	.lock-venv/bin/pip install -q '.[dev]'
-	{ echo "# make lock: pip freeze of a clean venv with '.[dev]' ($$(date -u +%F), $$($(PY) -V))"; \
+	.lock-venv/bin/pip install -q '.[dev,models]' && .lock-venv/bin/pip install -q --no-deps basic-pitch
+	{ echo "# make lock: pip freeze of a clean venv with '.[dev,models]' + basic-pitch ($$(date -u +%F), $$($(PY) -V))"; \
 	  .lock-venv/bin/pip freeze --exclude-editable | grep -viE '^(bgmscope|torch)([= @]|$$)'; } > $(LOCK).tmp
 	mv $(LOCK).tmp $(LOCK) && rm -rf .lock-venv
 
