@@ -94,7 +94,7 @@ def test_write_frame_replaces_atomically_and_exports(tmp_path):
             cat.read_frame("tracks; DROP TABLE tracks")
 
 
-SEED_CSV = "音乐ID,音乐名,创作者,歌曲时间,使用人数,使用人数增量\n" \
+STUDY_CSV = "音乐ID,音乐名,创作者,歌曲时间,使用人数,使用人数增量\n" \
            "6584,学猫叫-完整剪辑版,小潘潘,215,1200000,30000\n" \
            "6585,生日快乐,群星,1:05,980000,\n" \
            "6586,生日快乐~1,群星,,abc,12\n"
@@ -103,7 +103,7 @@ SEED_CSV = "音乐ID,音乐名,创作者,歌曲时间,使用人数,使用人数�
 def test_chart_csv_seed_headers_utf8_and_gb18030(tmp_path):
     for enc in ("utf-8-sig", "gb18030"):
         p = tmp_path / f"chart-{enc}.csv"
-        p.write_bytes(SEED_CSV.encode(enc))
+        p.write_bytes(STUDY_CSV.encode(enc))
         df = read_chart_csv(p)
         assert df["title"].tolist() == ["学猫叫-完整剪辑版", "生日快乐", "生日快乐~1"]
         assert df["duration_s"].tolist()[:2] == [215.0, 65.0]

@@ -10,7 +10,7 @@ import pytest
 
 from bgmscope.acquire.auth import ChartAuth
 from bgmscope.acquire.client import AuthError, ChartClient, RetryPolicy
-from bgmscope.acquire.crawl import SEED_CSV_HEADER, crawl, history
+from bgmscope.acquire.crawl import STUDY_CSV_HEADER, crawl, history
 from bgmscope.catalog import Catalog
 
 FAST = RetryPolicy(attempts=3, initial_s=0.01, max_s=0.02, jitter_s=0.0)
@@ -52,7 +52,7 @@ def test_pages_until_empty_with_dedupe_and_rejects(httpserver, tmp_path):
     assert "page 2 item 2 (music_id 1005)" in reasons
     assert set(failures["stage"]) == {"crawl"}
     text = (tmp_path / "chart.csv").read_text("utf-8")
-    assert text.splitlines()[0] == ",".join(SEED_CSV_HEADER) and not text.startswith("\ufeff")
+    assert text.splitlines()[0] == ",".join(STUDY_CSV_HEADER) and not text.startswith("\ufeff")
     assert text.splitlines()[1] == "1000,歌0,作者,30,10000,100"
 
 
@@ -120,7 +120,7 @@ def test_count_past_int64_rejects_that_item_and_the_rest_are_stored(httpserver, 
     assert "user_incr" in reasons["page 1 item 3 (music_id 1002)"]
 
 
-def test_seed_csv_neutralises_formula_cells(httpserver, tmp_path):
+def test_study_csv_neutralises_formula_cells(httpserver, tmp_path):
     evil = "=cmd|' /C calc'!A0"
     serve_pages(httpserver, [[item(0, title=evil, author="@SUM(A1)"), item(1, title="+1", user_incr=-7)], []])
     s, tracks, *_ = run(httpserver, tmp_path, top=10, csv_path=tmp_path / "c.csv", excel=True)

@@ -28,7 +28,7 @@ def harmonic(freqs: list[float], seconds: float, n_harm: int = 4) -> np.ndarray:
 
 
 # --- the seed's own code (section 3.3.2), verbatim but for names, as the reference -----------------
-def seed_tfeatures(x):
+def study_tfeatures(x):
     mean = x.mean()
     std = x.var() ** 0.5
     skewness = ((x - mean) ** 3).mean() / std ** 3
@@ -36,7 +36,7 @@ def seed_tfeatures(x):
     return [mean, std, skewness, kurtosis]
 
 
-def seed_ffeatures(x):
+def study_ffeatures(x):
     x = np.array(x)
     x = x.reshape(-1, 5).mean(1)
     fft = np.fft.fft(x)
@@ -52,9 +52,9 @@ def seed_42(x):
     amp, diff = [], []
     for w in (1, 10, 100, 1000):
         xs = x if w == 1 else x.reshape(-1, w).mean(1)
-        amp += seed_tfeatures(xs)
-        diff += seed_tfeatures(xs[1:] - xs[:-1])
-    return np.array(amp + diff + seed_ffeatures(x))
+        amp += study_tfeatures(xs)
+        diff += study_tfeatures(xs[1:] - xs[:-1])
+    return np.array(amp + diff + study_ffeatures(x))
 
 
 def test_stat42_names_are_the_seeds():
@@ -97,7 +97,7 @@ def test_silence_and_constants_are_defined():
     assert [k for k, x in v.items() if not np.isfinite(x)] == list(VOICED_ONLY)
     for k in ["zcr_mean", "centroid_mean", "rolloff_mean", "bandwidth_mean", "rms_mean", "flux_mean",
               "onset_rate", "tempo_bpm", "f0_voiced_ratio", "chroma_c_mean",
-              "amp1std", "power1", "seed_relpitch_mean", "key_strength"]:
+              "amp1std", "power1", "study_relpitch_mean", "key_strength"]:
         assert v[k] == 0.0, k
     assert v["loudness_lufs"] == -70.0  # the documented floor
 

@@ -212,15 +212,15 @@ def test_server_and_ingest_read_every_header_spelling_alike(tmp_path, spelling):
     assert songs["7003"].user_count == 120_000_000 and songs["7001"].user_incr == -1200
 
 
-def test_served_chart_round_trips_through_the_seed_csv(tmp_path):
-    from bgmscope.acquire.crawl import SEED_CSV_HEADER, write_seed_csv
+def test_served_chart_round_trips_through_the_study_csv(tmp_path):
+    from bgmscope.acquire.crawl import STUDY_CSV_HEADER, write_study_csv
     from bgmscope.acquire.models import validate_item
     from bgmscope.acquire.server import load_songs
 
-    src = _chart_csv(tmp_path / "chart.csv", SEED_CSV_HEADER)
+    src = _chart_csv(tmp_path / "chart.csv", STUDY_CSV_HEADER)
     songs = load_songs(src, tmp_path)
     items = [validate_item(s.item())[0] for s in songs]  # what a crawl keeps from the server
-    back = read_chart_csv(write_seed_csv(items, tmp_path / "seed.csv")).set_index("music_id")
+    back = read_chart_csv(write_study_csv(items, tmp_path / "seed.csv")).set_index("music_id")
     orig = read_chart_csv(src).set_index("music_id")
     cols = ["title", "author", "duration_s", "user_count", "user_incr"]
     pd.testing.assert_frame_equal(back[cols], orig[cols])

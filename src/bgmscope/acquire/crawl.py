@@ -20,11 +20,11 @@ from ..catalog import Catalog, now
 from ..csvsafe import neutralize_cell
 from ..errors import ParameterError
 from ..fsutil import atomic_write_bytes
-from ..prepare.ingest import SEED_CSV_COLUMNS
+from ..prepare.ingest import STUDY_CSV_COLUMNS
 from .client import AuthError, ChartClient, is_transient
 from .models import ChartItem, validate_item
 
-SEED_CSV_HEADER = list(SEED_CSV_COLUMNS)  # 音乐ID, 音乐名, 创作者, 歌曲时间, 使用人数, 使用人数增量
+STUDY_CSV_HEADER = list(STUDY_CSV_COLUMNS)  # 音乐ID, 音乐名, 创作者, 歌曲时间, 使用人数, 使用人数增量
 ENTRY_COLUMNS = ["snapshot_id", "chart", "chart_window", "order_by", "keyword", "rank", "music_id", "title",
                  "author", "duration_s", "user_count", "user_incr", "fetched_at"]
 
@@ -128,7 +128,7 @@ def crawl(
     store_snapshot(catalog, summary, order_by=order_by, window=window, keyword=keyword,
                    fetched_at=fetched_at, source=client.public_base_url)
     if csv_path is not None and summary.items:
-        summary.csv_path = write_seed_csv(summary.items, csv_path, excel=excel)
+        summary.csv_path = write_study_csv(summary.items, csv_path, excel=excel)
     catalog.finish_run(run_id, summary.kept, summary.rejected + (0 if summary.complete else 1), summary.duplicates)
     if auth_error is not None:
         raise auth_error
@@ -169,7 +169,7 @@ def store_snapshot(catalog: Catalog, summary: CrawlSummary, *, order_by: str, wi
         con.unregister("_tracks")
 
 
-def write_seed_csv(items: list[ChartItem], path: str | Path, *, excel: bool = False) -> Path:
+def write_study_csv(items: list[ChartItem], path: str | Path, *, excel: bool = False) -> Path:
     """The seed's CSV (音乐ID, 音乐名, 创作者, 歌曲时间, 使用人数, 使用人数增量), UTF-8; a BOM for Excel.
 
     Text cells that a spreadsheet would run as a formula (leading ``= + - @``) get a leading ``'``
@@ -177,7 +177,7 @@ def write_seed_csv(items: list[ChartItem], path: str | Path, *, excel: bool = Fa
     """
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(SEED_CSV_HEADER)
+    w.writerow(STUDY_CSV_HEADER)
     for it in items:
         dur = it.audition_duration
         w.writerow([neutralize_cell(it.music_id), neutralize_cell(it.title), neutralize_cell(it.author or ""),

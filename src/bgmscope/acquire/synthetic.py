@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from ..prepare.ingest import SEED_CSV_COLUMNS
+from ..prepare.ingest import STUDY_CSV_COLUMNS
 
 HOSTILE_TITLES = ["生日快乐", "生日快乐~1", "../../etc/passwd", 'a "quoted" / title', "🎵 emoji 🎶", "CON",
                   "  spaced  ", "dj版-抖音热歌"]
@@ -73,6 +73,6 @@ def make_chart_corpus(root: str | Path, n: int, *, seconds: float = 0.5, target_
     out = root / "demo-chart.csv"
     with open(out, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow([*SEED_CSV_COLUMNS, "is_demo"])
+        w.writerow([*STUDY_CSV_COLUMNS, "is_demo"])
         w.writerows(rows)
     return out, files

@@ -22,12 +22,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import loudness, pitch, rhythm, seedpitch, spectral, temporal, tonal
+from . import loudness, pitch, rhythm, spectral, studypitch, temporal, tonal
 from .spectrum import check_signal, single_threaded, stft
 from .stats42 import STAT42_NAMES, stats42
 
-FEATURE_VERSION = 4  # 2: tempo by pulse trains, Temperley keys, LUFS from spectrum; 3: f0 hop 24 ms;
-#                     4: NaN (not 0) for undefined values, f0 of an unvoiced clip
+FEATURE_VERSION = 5  # 2: tempo by pulse trains, Temperley keys, LUFS from spectrum; 3: f0 hop 24 ms;
+#                     4: NaN (not 0) for undefined values, f0 of an unvoiced clip;
+#                     5: the study's relative pitch is study_relpitch_* (was seed_relpitch_*)
 ID_COLUMNS = ("clip_id", "track_id", "clip_kind", "clip_index")
 META_COLUMNS = ("feature_version", "sample_rate", "duration_s")
 PERCENTILES = (10, 50, 90)
@@ -56,7 +57,7 @@ def _curve_names() -> list[str]:
 
 CLIP_NAMES = ("wave_peak", "zcr_per_s", "ltas_flatness", "rms_db_range", "loudness_lufs",
               "key_pc", "key_mode", "key_strength",
-              "seed_relpitch_mean", "seed_relpitch_std", "block_centroid_hz_mean", "block_centroid_hz_std")
+              "study_relpitch_mean", "study_relpitch_std", "block_centroid_hz_mean", "block_centroid_hz_std")
 
 FEATURE_NAMES_NO_F0: tuple[str, ...] = tuple(_curve_names()) + CLIP_NAMES + rhythm.RHYTHM_NAMES + STAT42_NAMES
 FEATURE_NAMES: tuple[str, ...] = FEATURE_NAMES_NO_F0 + pitch.PITCH_NAMES
@@ -212,11 +213,11 @@ def _extract(y: np.ndarray, sr: int, include_f0: bool) -> dict[str, float]:
     out["key_pc"] = float(tonic)
     out["key_mode"] = 1.0 if mode == "major" else 0.0
     out["key_strength"] = float(strength)
-    mags = seedpitch.block_spectra(y)
-    rp = seedpitch.seed_relative_pitch(y, mags=mags)
-    bc = seedpitch.block_centroid_hz(y, sr, mags=mags)
-    out["seed_relpitch_mean"] = float(rp.mean()) if rp.size else 0.0
-    out["seed_relpitch_std"] = float(rp.std()) if rp.size else 0.0
+    mags = studypitch.block_spectra(y)
+    rp = studypitch.study_relative_pitch(y, mags=mags)
+    bc = studypitch.block_centroid_hz(y, sr, mags=mags)
+    out["study_relpitch_mean"] = float(rp.mean()) if rp.size else 0.0
+    out["study_relpitch_std"] = float(rp.std()) if rp.size else 0.0
     out["block_centroid_hz_mean"] = float(bc.mean()) if bc.size else 0.0
     out["block_centroid_hz_std"] = float(bc.std()) if bc.size else 0.0
 
@@ -241,11 +242,11 @@ def clip_curves(y: np.ndarray, sr: int) -> dict[str, np.ndarray]:
         spec = stft(y, sr)
         t_env, lo, hi = temporal.envelope(y, sr)
         c = pitch.f0_contour(y, sr)
-        rp = seedpitch.seed_relative_pitch(y)
+        rp = studypitch.study_relative_pitch(y)
         return {
             "envelope_t": t_env, "envelope_min": lo, "envelope_max": hi,
             "frame_t": spec.times, "centroid": spectral.centroid(spec),
             "zcr": temporal.zero_crossing_rate(y)[: spec.n_frames], "rms": temporal.rms(y)[: spec.n_frames],
-            "relpitch_t": (np.arange(rp.size) + 0.5) * seedpitch.BLOCK / sr, "relpitch": rp,
+            "relpitch_t": (np.arange(rp.size) + 0.5) * studypitch.BLOCK / sr, "relpitch": rp,
             "f0_t": c.times, "f0_hz": c.f0_hz,
         }

@@ -9,8 +9,8 @@ from .extract import FEATURE_NAMES, FEATURE_VERSION, ID_COLUMNS, META_COLUMNS
 from .tonal import KEY_LABELS, PITCH_CLASSES
 
 _CURVES = {
-    "zcr": ("zero-crossing rate per 2048-sample frame (seed 3.3.1.3)", "share of sample pairs, 0..1"),
-    "centroid": ("spectral centroid, the magnitude-weighted mean frequency (seed 3.3.1.4)", "Hz"),
+    "zcr": ("zero-crossing rate per 2048-sample frame (study 3.3.1.3)", "share of sample pairs, 0..1"),
+    "centroid": ("spectral centroid, the magnitude-weighted mean frequency (study 3.3.1.4)", "Hz"),
     "bandwidth": ("spectral bandwidth, the magnitude-weighted spread around the centroid", "Hz"),
     "rolloff": ("spectral rolloff, the frequency below which 85 % of the magnitude lies", "Hz"),
     "flatness": ("spectral flatness of the power spectrum (geometric / arithmetic mean)", "0..1"),
@@ -21,8 +21,8 @@ _CURVES = {
 _STAT = {"mean": "mean over frames", "std": "standard deviation over frames",
          "p10": "10th percentile over frames", "p50": "median over frames", "p90": "90th percentile over frames"}
 _CLIP = {
-    "wave_peak": ("peak absolute sample of the clip (what the seed's waveform is normalised by)", "full scale"),
-    "zcr_per_s": ("the seed's per-clip zero-crossing count, as a rate", "crossings per second"),
+    "wave_peak": ("peak absolute sample of the clip (what the study's waveform is normalised by)", "full scale"),
+    "zcr_per_s": ("the study's per-clip zero-crossing count, as a rate", "crossings per second"),
     "ltas_flatness": ("flatness of the clip's long-term average power spectrum (white noise ~ 1)", "0..1"),
     "rms_db_range": ("loudness dynamics: 95th minus 5th percentile of frame RMS", "dB"),
     "loudness_lufs": ("integrated loudness, ITU-R BS.1770-4 gating (silence: the floor -70)", "LUFS"),
@@ -31,8 +31,8 @@ _CLIP = {
     "key_mode": ("estimated key's mode; categorical (a 0/1 indicator for models, not tested by rank)",
                  "1 = major, 0 = minor (category)"),
     "key_strength": ("correlation of the mean chroma with the key's Temperley profile", "-1..1"),
-    "seed_relpitch_mean": ("the seed's relative pitch curve (8000-sample blocks, sum (i+1)|X_i| / bins), mean", "arbitrary (grows with level and frequency)"),
-    "seed_relpitch_std": ("the seed's relative pitch curve, standard deviation over blocks", "arbitrary"),
+    "study_relpitch_mean": ("the study's relative pitch curve (8000-sample blocks, sum (i+1)|X_i| / bins), mean", "arbitrary (grows with level and frequency)"),
+    "study_relpitch_std": ("the study's relative pitch curve, standard deviation over blocks", "arbitrary"),
     "block_centroid_hz_mean": ("magnitude-weighted mean frequency of each 8000-sample block, mean", "Hz"),
     "block_centroid_hz_std": ("magnitude-weighted mean frequency of each 8000-sample block, std", "Hz"),
     "tempo_bpm": ("tempo (0 when no pulse is found)", "beats per minute"),
@@ -74,10 +74,10 @@ def describe(name: str) -> tuple[str, str]:
         stat = {"mean": "mean", "std": "standard deviation", "skew": "skewness (3rd standardised moment)",
                 "kurt": "kurtosis (4th standardised moment, not excess)"}[m.group(4)]
         unit = "full scale" if m.group(4) in ("mean", "std") else "dimensionless"
-        return f"seed 4.3.1: {stat} of the {what}{smooth}", unit
+        return f"study 4.3.1: {stat} of the {what}{smooth}", unit
     m = re.fullmatch(r"power(\d+)", name)
     if m:
-        return (f"seed 4.3.1: share of |FFT| (signal averaged by 5, bins 2..N/2) in band {m.group(1)} of 10",
+        return (f"study 4.3.1: share of |FFT| (signal averaged by 5, bins 2..N/2) in band {m.group(1)} of 10",
                 "share, the ten sum to 1")
     m = re.fullmatch(r"(.+)_(mean|std|p10|p50|p90)", name)
     if m:
@@ -88,7 +88,7 @@ def describe(name: str) -> tuple[str, str]:
         mm = re.fullmatch(r"(d?)mfcc(\d\d)", base)
         if mm:
             what = "frame-to-frame slope (delta, 9-frame Savitzky-Golay) of " if mm.group(1) else ""
-            return (f"{what}MFCC {int(mm.group(2))} of 20 (128 Slaney mel bands, log power, DCT-II; seed 3.3.1.5): "
+            return (f"{what}MFCC {int(mm.group(2))} of 20 (128 Slaney mel bands, log power, DCT-II; study 3.3.1.5): "
                     f"{_STAT[stat]}", "dB-scaled cepstral units" + (" per frame" if mm.group(1) else ""))
         mm = re.fullmatch(r"contrast(\d)", base)
         if mm:

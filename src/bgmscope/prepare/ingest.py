@@ -25,11 +25,11 @@ from ..fsutil import sha256_file
 
 # The chart CSV's headers, one map for every reader and writer of it (ingest here; the crawl's
 # seed CSV and the loopback chart server in acquire/). The seed's own headers, in its order:
-SEED_CSV_COLUMNS = {"音乐ID": "music_id", "音乐名": "title", "创作者": "author", "歌曲时间": "duration_s",
+STUDY_CSV_COLUMNS = {"音乐ID": "music_id", "音乐名": "title", "创作者": "author", "歌曲时间": "duration_s",
                     "使用人数": "user_count", "使用人数增量": "user_incr"}
 # every header a chart CSV may use -> the tracks column it fills
 CSV_COLUMNS = {
-    **SEED_CSV_COLUMNS,
+    **STUDY_CSV_COLUMNS,
     "音乐id": "music_id", "music_id": "music_id", "id": "music_id",
     "title": "title", "name": "title",
     "author": "author", "artist": "author",

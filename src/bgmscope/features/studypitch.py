@@ -3,7 +3,7 @@
 The seed cuts the signal into blocks of 8000 samples, takes each block's ``rfft`` and reports
 ``sum((i + 1) * |X_i|) / len(X)``: a magnitude-weighted sum of bin indices divided by the number
 of bins. That is not a pitch: it grows with loudness as much as with frequency. It is kept (as
-``seed_relpitch_*``) because the study's figures use it; beside it ``block_centroid_hz`` is the
+``study_relpitch_*``) because the study's figures use it; beside it ``block_centroid_hz`` is the
 same weighting normalised by the total magnitude, i.e. each block's spectral centroid in Hz.
 (The seed also took every other sample, ``data[0::2]``, for stereo input; clips here are mono.)
 """
@@ -25,7 +25,7 @@ def block_spectra(y: np.ndarray, block: int = BLOCK) -> np.ndarray:
     return np.abs(scipy.fft.rfft(y[:n].reshape(-1, block), axis=1)).astype(np.float64)
 
 
-def seed_relative_pitch(y: np.ndarray, block: int = BLOCK, *, mags: np.ndarray | None = None) -> np.ndarray:
+def study_relative_pitch(y: np.ndarray, block: int = BLOCK, *, mags: np.ndarray | None = None) -> np.ndarray:
     """The seed's curve, one value per block (on the float signal; x32768 for the seed's scale)."""
     mags = block_spectra(y, block) if mags is None else mags
     if mags.shape[0] == 0:
