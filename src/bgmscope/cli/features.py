@@ -71,23 +71,42 @@ def register(app: typer.Typer) -> None:
                                                      help="Seconds to analyse (default: clip length).")] = None,
         out: Annotated[Path | None, out_file_option("Write the full vector to this JSON file.")] = None,
         as_json: Annotated[bool, json_flag()] = False,
+        f0: Annotated[Literal["yin", "crepe"], typer.Option(
+            "--f0", case_sensitive=False,
+            help="f0 tracker: yin (DSP, as the features table) or crepe (CREPE-tiny, the models extra).")] = "yin",
     ) -> None:
         """Describe one audio file outside the catalog (the same vector as the features table)."""
+        from ..midi.backends import check_f0
 
+        f0 = f0.lower()
+        try:  # CREPE without the extra is a usage error (exit 2), before any audio is read
+            check_f0(f0)
+        except ImportError as exc:
+            raise typer.BadParameter(str(exc)) from exc
         settings = settings_of(ctx)
         with json_mode(as_json):
-            _describe(file, offset, length, out, as_json, settings)
+            _describe(file, offset, length, out, as_json, settings, f0)
 
-    def _describe(file: Path, offset: float, length: float | None, out: Path | None, as_json: bool, settings) -> None:
+    def _describe(file: Path, offset: float, length: float | None, out: Path | None, as_json: bool, settings,
+                  f0: str = "yin") -> None:
         from ..audio.decode import load
         from ..audio.paths import display
-        from ..features.extract import extract_clip
+        from ..features.extract import VOICED_ONLY, extract_clip
         from ..features.tonal import key_label
 
         with working(f"describe {display(file.name)}"):
             y, sr = load(file, sr=settings.sample_rate, offset=offset,
                          duration=length if length is not None else settings.clip_length_s)
-            v = extract_clip(y, sr)
+            v = extract_clip(y, sr, include_f0=f0 == "yin")
+            if f0 == "crepe":  # the same f0 descriptors, from CREPE-tiny's contour
+                from ..features.pitch import pitch_summary
+                from ..models.pitch import crepe_f0
+
+                c = crepe_f0(y, sr, fmin=65.0, fmax=1100.0)
+                p = pitch_summary(c)
+                if not c.voiced.any():
+                    p.update(dict.fromkeys(VOICED_ONLY, float("nan")))
+                v.update(p)
         rows = {
             "duration": f"{y.size / sr:.2f} s",
             "tempo": f"{v['tempo_bpm']:.1f} BPM (confidence {v['tempo_confidence']:.2f})",
@@ -96,14 +115,14 @@ def register(app: typer.Typer) -> None:
             "loudness": f"{v['loudness_lufs']:.1f} LUFS, dynamics {v['rms_db_range']:.1f} dB",
             "spectral centroid": f"{v['centroid_mean']:.0f} Hz",
             "f0": f"median {v['f0_median_hz']:.1f} Hz, voiced {v['f0_voiced_ratio']:.0%}, "
-                  f"range {v['f0_range_st']:.1f} st",
+                  f"range {v['f0_range_st']:.1f} st ({f0})",
             "onsets": f"{v['onset_rate']:.2f} /s, beat strength {v['beat_strength']:.2f}",
             "descriptors": len(v),
         }
         if as_json:
             # a name that is not UTF-8 is shown with U+FFFD (its raw form cannot be encoded)
             emit_json({"file": display(str(file)), "offset_s": offset, "duration_s": y.size / sr,
-                       "sample_rate": sr, "descriptors": v})
+                       "sample_rate": sr, "f0_backend": f0, "descriptors": v})
         else:
             console.print(summary_table(f"describe {display(file.name)}", rows), highlight=False)
         if out is not None:

@@ -35,43 +35,61 @@ def register(app: typer.Typer) -> None:
         file: Annotated[Path | None, typer.Option("--file", help="Transcribe one audio file (not in the catalog).")] = None,
         out: Annotated[Path | None, out_file_option("With --file: the .mid to write.")] = None,
         solo: Annotated[bool, typer.Option("--solo", help="The audio is one melodic line (f0 tracker), not a mix.")] = False,
-        poly: Annotated[bool, typer.Option("--poly", help="With --file: every pitched part (CQT harmonic templates).")] = False,
+        poly: Annotated[bool, typer.Option("--poly", help="Every pitched part, not the melody (Basic Pitch with "
+                                                          "the models extra, else CQT harmonic templates).")] = False,
+        poly_backend: Annotated[Literal["auto", "basic-pitch", "dsp"], typer.Option(
+            "--poly-backend", case_sensitive=False,
+            help="With --poly: auto (Basic Pitch if installed, else dsp), basic-pitch, or dsp.")] = "auto",
+        f0: Annotated[Literal["yin", "crepe"], typer.Option(
+            "--f0", case_sensitive=False,
+            help="f0 tracker of a --solo melody: yin (DSP) or crepe (CREPE-tiny, the models extra).")] = "yin",
         max_seconds: Annotated[float, typer.Option("--max-seconds", callback=finite(0.0, above=True),
                                                    help="Transcribe at most this much of each song.")] = 60.0,
         jobs: Annotated[int, jobs_option()] = default_jobs(),
     ) -> None:
         """Audio to MIDI: melody notes, tempo, beat SSMs and repetition scores (tables midi_songs, midi_notes)."""
+        from ..midi.backends import check_f0, resolve_poly
+
         source = "solo" if solo else "mix"
         settings = settings_of(ctx)
+        poly_backend, f0 = poly_backend.lower(), f0.lower()
+        try:  # a model asked for without the extra is a usage error, before any audio is read
+            backend = resolve_poly(poly_backend) if poly else None
+            check_f0(f0)
+        except ImportError as exc:
+            raise typer.BadParameter(str(exc)) from exc
         if file is not None:
             from ..audio.decode import load
+            from ..midi.backends import f0_contour_of, poly_notes
             from ..midi.contour import beat_track
             from ..midi.melody import notes_to_midi, transcribe_audio
-            from ..midi.poly import transcribe_poly
+            from ..midi.songs import melody_backend
 
             y, sr = load(file, sr=settings.sample_rate, duration=max_seconds)
-            if poly:
+            if backend is not None:
                 tempo = beat_track(y, sr).tempo_bpm
-                notes = transcribe_poly(y, sr)
+                notes, backend = poly_notes(y, sr, backend)
                 pm = notes_to_midi(notes, tempo_bpm=tempo if tempo > 0 else 120.0, name="polyphonic")
             else:
-                pm, notes, tempo = transcribe_audio(y, sr, source=source)
+                contour = f0_contour_of(y, sr, f0) if solo else None
+                pm, notes, tempo = transcribe_audio(y, sr, source=source, contour=contour)
+                backend = melody_backend(source, f0)
             target = out or Path(file).with_suffix(".mid")
             if target.suffix.lower() not in (".mid", ".midi"):
                 raise typer.BadParameter("--out must end in .mid")
             pm.write(str(target))
             console.print(summary_table(f"transcribe {Path(file).name}",
                                         {"notes": len(notes), "tempo (BPM)": f"{tempo:.1f}",
-                                         "mode": "polyphonic" if poly else source}))
+                                         "mode": "polyphonic" if poly else source, "backend": backend}))
             console.print(f"wrote {target}")
             return
         from ..midi.songs import transcribe_catalog
 
         with open_catalog(ctx) as cat:
             s = transcribe_catalog(cat, settings, track_ids=songs or None, max_seconds=max_seconds,
-                                   jobs=jobs, source=source)
+                                   jobs=jobs, source=source, f0=f0, poly=backend)
         console.print(summary_table("transcribe", {"songs ok": s.ok, "failed": s.failed, "unchanged": s.skipped,
-                                                    "notes": s.notes}))
+                                                    "notes": s.notes, "backend": s.backend}))
         print_failures(s.failures)
         console.print(f"MIDI and SSMs: {s.out_dir}  (tables midi_songs, midi_notes)")
         finish(failed=s.failed, produced=s.ok + s.skipped)

@@ -22,12 +22,13 @@ from ..engine import run_map
 from ..errors import CatalogError, ParameterError
 from ..features.rhythm import beat_track
 from ..fsutil import atomic_path, short_hash
+from .backends import check_f0, f0_contour_of, poly_notes, resolve_poly
 from .evaluate import note_scores, reference_notes
 from .melody import notes_to_midi, transcribe_melody
 from .ssm import audio_beat_features, midi_beat_features, repetition_score, self_similarity
 
 STAGE = "transcribe"
-MIDI_VERSION = 2  # bump when transcription or SSM code changes results
+MIDI_VERSION = 3  # bump when transcription or SSM code changes results (3: the backend column)
 SSM_KINDS = ("pitch", "chroma", "mfcc")
 
 
@@ -43,6 +44,13 @@ class SongTask:
     reference_midi: str | None = None  # demo songs: the source MIDI (lead = first instrument)
     reference_tempo: float | None = None
     source: str = "mix"
+    f0: str = "yin"  # solo melodies: the f0 tracker ('yin' or 'crepe')
+    poly: str | None = None  # every pitched part with this backend ('basic-pitch' or 'dsp'), not the melody
+
+
+def melody_backend(source: str, f0: str) -> str:
+    """What finds a melody: the CQT salience map in a mix, the f0 tracker on a solo line."""
+    return "salience" if source == "mix" else f0
 
 
 @dataclass
@@ -54,6 +62,7 @@ class TranscribeSummary:
     failures: list[tuple[str, str]] = field(default_factory=list)
     run_id: str = ""
     out_dir: Path | None = None
+    backend: str = ""
 
 
 def midi_dir(settings: Settings) -> Path:
@@ -71,7 +80,12 @@ def transcribe_song(task: SongTask) -> dict:
     y, sr = load(task.audio_path, sr=task.sample_rate, duration=task.max_seconds)
     out = Path(task.out_dir)
     beats = beat_track(y, sr)
-    notes = transcribe_melody(y, sr, source=task.source)
+    if task.poly is not None:
+        notes, backend = poly_notes(y, sr, task.poly)
+    else:
+        contour = f0_contour_of(y, sr, task.f0) if task.source == "solo" else None
+        notes = transcribe_melody(y, sr, source=task.source, contour=contour)
+        backend = melody_backend(task.source, task.f0)
     tempo = beats.tempo_bpm if np.isfinite(beats.tempo_bpm) and beats.tempo_bpm > 0 else 120.0
     pm = notes_to_midi(notes, tempo_bpm=tempo, name=f"melody {task.track_id}")
     mid = out / "transcribed" / f"{task.track_id}.mid"
@@ -82,7 +96,7 @@ def transcribe_song(task: SongTask) -> dict:
            "pitch_median": float(np.median([n.pitch for n in notes])) if notes else np.nan,
            "pitch_range": float(np.ptp([n.pitch for n in notes])) if notes else np.nan,
            "notes_per_s": len(notes) / (len(y) / sr), "midi_path": str(mid),
-           "cache_key": task.cache_key}
+           "backend": backend, "cache_key": task.cache_key}
     bt = np.asarray(beats.beat_times, float)
     bt = bt[np.r_[True, np.diff(bt) > 0]] if len(bt) else bt
     row["n_beats"] = int(max(0, len(bt) - 1))
@@ -139,11 +153,19 @@ def transcribe_catalog(
     reference_dir: Path | None = None,
     reference_tempi: dict[str, float] | None = None,
     source: str = "mix",
+    f0: str = "yin",
+    poly: str | None = None,
     show_progress: bool = True,
 ) -> TranscribeSummary:
-    """Transcribe every ingested song (or ``track_ids``); writes ``midi_songs`` and ``midi_notes``."""
+    """Transcribe every ingested song (or ``track_ids``); writes ``midi_songs`` and ``midi_notes``.
+
+    ``f0`` ('yin' or 'crepe') is the f0 tracker of a solo melody; ``poly`` ('auto', 'basic-pitch'
+    or 'dsp') transcribes every pitched part instead of the melody. The ``backend`` column says
+    which ran ('salience', 'yin', 'crepe', 'basic-pitch' or 'dsp')."""
     if source not in ("solo", "mix"):
         raise ParameterError(f"source must be 'solo' or 'mix', got {source!r}")
+    check_f0(f0)
+    poly = resolve_poly(poly) if poly is not None else None
     if max_seconds <= 0:
         raise ParameterError("max_seconds must be positive")
     audio = catalog.audio_files()
@@ -164,7 +186,7 @@ def transcribe_catalog(
     tasks, reused_rows = [], []
     for r in audio.itertuples(index=False):
         key = short_hash(r.sha256, max_seconds, settings.sample_rate, MIDI_VERSION,
-                         bool(reference_dir), source, n=16)
+                         bool(reference_dir), source, f0, poly, n=16)
         prev = keep.get(r.track_id)
         if prev is not None and prev.cache_key == key and Path(prev.midi_path).is_file():
             reused_rows.append(prev._asdict())
@@ -174,10 +196,12 @@ def transcribe_catalog(
             ref = str(Path(reference_dir) / f"{r.track_id}.mid")
         tasks.append(SongTask(r.track_id, _audio_path(settings, r.path), r.sha256, str(out), max_seconds,
                               settings.sample_rate, key, ref, (reference_tempi or {}).get(r.track_id),
-                              source))
+                              source, f0, poly))
     run_id = catalog.start_run(STAGE, {"max_seconds": max_seconds, "songs": len(audio),
-                                       "version": MIDI_VERSION})
-    summary = TranscribeSummary(run_id=run_id, out_dir=out, skipped=len(reused_rows))
+                                       "version": MIDI_VERSION,
+                                       "backend": poly or melody_backend(source, f0)})
+    summary = TranscribeSummary(run_id=run_id, out_dir=out, skipped=len(reused_rows),
+                                backend=poly or melody_backend(source, f0))
     rows, note_rows = list(reused_rows), []
     for outcome in run_map(transcribe_song, tasks, jobs=jobs, desc="transcribe", show_progress=show_progress):
         if outcome.ok:
