@@ -20,7 +20,7 @@ LAYERS: list[set[str]] = [
     {"acquire", "prepare"},
     {"features"},
     {"models"},
-    {"select", "cluster", "genre", "midi", "versions", "hits", "similar"},
+    {"select", "cluster", "genre", "midi", "versions", "tags", "hits", "similar"},
     {"viz"},
     {"report"},
     {"demo", "pipeline"},

@@ -26,6 +26,7 @@ from .midi import stage as midi
 from .prepare import stage as prepare
 from .report import stage as report
 from .select import stage as select
+from .tags import stage as tags
 from .versions import stage as versions
 
 # The stages in the order they run.
@@ -38,6 +39,7 @@ STAGES: list[tuple[str, Stage]] = [
     ("genre", genre.run_stage),
     ("transcribe", midi.run_stage),
     ("versions", versions.run_stage),     # duplicate edits and hook positions, from whole songs
+    ("tags", tags.run_stage),             # musicnn tags per song (first 15 s, hook, middle); needs the hooks
     ("hits", hits.run_stage),
     ("report", report.run_stage),
 ]

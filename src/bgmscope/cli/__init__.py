@@ -9,10 +9,23 @@ from __future__ import annotations
 from rich.markup import escape
 
 from ..errors import BgmscopeError
-from . import acquire, cluster, core, features, genre, hits, midi, report, select, similar, versions
+from . import (
+    acquire,
+    cluster,
+    core,
+    features,
+    genre,
+    hits,
+    midi,
+    report,
+    select,
+    similar,
+    tags,
+    versions,
+)
 from .common import EXIT_USAGE, app, console
 
-for _group in (core, acquire, features, select, cluster, genre, midi, hits, versions, similar, report):
+for _group in (core, acquire, features, select, cluster, genre, midi, hits, versions, tags, similar, report):
     _group.register(app)
 
 
