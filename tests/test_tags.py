@@ -97,3 +97,28 @@ def test_cli_tag_json(catalog_dir):
     doc = json.loads(res.stdout)
     assert doc["songs"] == 3 and doc["model"] == "MSD" and doc["table"] == "tags"
     assert len(doc["tags"]) == 3 * 50 and all(0 <= r["mean"] <= 1 for r in doc["tags"])
+
+
+def test_genre_stage_without_a_model_uses_the_tags(catalog_dir):
+    from rich.console import Console
+
+    from bgmscope.context import PipelineContext
+    from bgmscope.genre.stage import GENRE_TAGS, TAGS_SOURCE
+    from bgmscope.genre.stage import run_stage as genre_stage
+    from bgmscope.prepare.clips import prepare
+
+    settings, _ = catalog_dir
+    with Catalog(settings.catalog_path) as cat:
+        prepare(cat, settings, kind="first", length_s=5.0, jobs=1, show_progress=False)
+        ctx = PipelineContext(cat, settings, 1, Console(quiet=True))
+        assert genre_stage(ctx) == {"skipped": "no trained model"}  # no tags yet
+        tag_catalog(cat, settings, jobs=1, show_progress=False)
+        out = genre_stage(ctx)
+        pred = cat.read_frame("genre_predictions")
+        summary = cat.read_frame("genre_chart_summary")
+    assert out["source"] == out["model"] == TAGS_SOURCE and out["songs"] == 3 and out["failed"] == 0
+    assert len(pred) == 3 and set(pred["source"]) == set(pred["model"]) == {TAGS_SOURCE}
+    assert set(pred["label"]) <= set(GENRE_TAGS) and pred["clip_id"].notna().all()
+    assert pred["confidence"].between(0, 1).all() and (pred["margin"] >= 0).all()
+    assert json.loads(pred["probabilities"].iloc[0]).keys() <= set(GENRE_TAGS)
+    assert summary["n_songs"].sum() == 3

@@ -3,23 +3,77 @@
 Demo: build a small styles corpus (cached under ``<data_dir>/genre-styles``), evaluate the seed's
 HMM and the SVM side by side (grouped k-fold), train both on the whole corpus, and label the chart
 songs with the better one. A user's run: label the chart songs with the most recently trained
-model, or say how to train one when there is none.
+model; with none, summarise each song's genre from the tags stage's ``tags`` table (the
+genre-like tags of musicnn's MSD list) when it exists, else say how to train one.
 """
 
 from __future__ import annotations
 
+import json
+
+import pandas as pd
+
+from ..catalog import Catalog
 from ..context import PipelineContext
 from ..errors import CatalogError, ParameterError
 from .dataset import load_dataset
 from .evaluate import compute_inputs, cross_validate, inputs_for, store_eval
 from .features import FeatureParams
-from .predict import predict_catalog
+from .predict import chart_summary, predict_catalog
 from .styles import build_styles_corpus
 from .train import model_path
 
 DEMO_PER_CLASS = 24
 DEMO_LENGTH_S = 10.0
 DEMO_MODELS = ("hmm", "svm")
+# The genres among musicnn MSD's 50 last.fm tags (the rest are decades, moods, vocals, instruments).
+GENRE_TAGS = ("rock", "pop", "alternative", "indie", "electronic", "dance", "alternative rock", "jazz", "metal",
+              "classic rock", "soul", "indie rock", "electronica", "folk", "punk", "blues", "hard rock", "ambient",
+              "experimental", "Hip-Hop", "country", "funk", "electro", "heavy metal", "Progressive rock", "rnb",
+              "indie pop", "House", "chillout", "easy listening")
+TAGS_SOURCE = "musicnn-MSD tags"
+
+
+def genre_from_tags(cat: Catalog) -> pd.DataFrame | None:
+    """``genre_predictions`` rows from the ``tags`` table (MSD model): each song's top genre-like tag.
+
+    ``confidence`` is that tag's mean score over the song's clips, ``margin`` its lead over the
+    second genre tag, ``probabilities`` the genre tags' scores (not normalised: tags are independent
+    sigmoids). Also writes ``genre_probabilities`` and ``genre_chart_summary``. None without tags.
+    """
+    if not cat.has_table("tags"):
+        return None
+    t = cat.read_frame("tags")
+    t = t[(t["model"] == "MSD") & t["tag"].isin(GENRE_TAGS)]
+    if t.empty:
+        return None
+    tracks = cat.tracks().set_index("track_id")
+    first = {}
+    if cat.has_table("clips"):
+        c = cat.clips(kind="first")
+        first = dict(zip(c["track_id"].astype(str), c["clip_id"], strict=True))
+    rows, long_rows = [], []
+    for track_id, g in t.groupby("track_id", sort=True):
+        g = g.sort_values(["mean", "tag"], ascending=[False, True])
+        probs = {str(r.tag): round(float(r.mean), 6) for r in g.itertuples()}
+        top = g.iloc[0]
+        second = g.iloc[1] if len(g) > 1 else top
+        tr = tracks.loc[track_id] if track_id in tracks.index else None
+        clip_id = first.get(str(track_id))
+        rows.append({"clip_id": clip_id, "track_id": track_id,
+                     "title": None if tr is None else tr.get("title"),
+                     "rank": None if tr is None else tr.get("rank"),
+                     "user_count": None if tr is None else tr.get("user_count"),
+                     "model": TAGS_SOURCE, "model_path": "", "label": str(top["tag"]),
+                     "confidence": float(top["mean"]), "margin": float(top["mean"] - second["mean"]),
+                     "probabilities": json.dumps(probs, ensure_ascii=False), "source": TAGS_SOURCE})
+        long_rows += [{"clip_id": clip_id, "track_id": track_id, "model": TAGS_SOURCE, "label": k,
+                       "probability": v} for k, v in probs.items()]
+    pred = pd.DataFrame(rows)
+    cat.write_frame("genre_predictions", pred)
+    cat.write_frame("genre_probabilities", pd.DataFrame(long_rows))
+    cat.write_frame("genre_chart_summary", chart_summary(pred, sorted(set(pred["label"]))))
+    return pred
 
 
 def run_stage(ctx: PipelineContext) -> dict:
@@ -30,8 +84,13 @@ def run_stage(ctx: PipelineContext) -> dict:
         try:
             res = predict_catalog(cat, settings, jobs=ctx.jobs, show_progress=False)
         except ParameterError as exc:  # no trained model: not an error of this run
-            ctx.console.print(f"genre: skipped ({exc})")
-            return {"skipped": "no trained model"}
+            pred = genre_from_tags(cat)
+            if pred is None:
+                ctx.console.print(f"genre: skipped ({exc}; no tags table either: run 'bgmscope tag')")
+                return {"skipped": "no trained model"}
+            ctx.console.print(f"genre: no trained model, summarised from the {TAGS_SOURCE}")
+            return {"model": TAGS_SOURCE, "source": TAGS_SOURCE, "songs": len(pred), "failed": 0,
+                    "top label": pred["label"].value_counts().index[0]}
         ctx.outputs["genre model"] = res.model_path
         return {"model": res.kind, "songs": res.n_ok, "failed": len(res.failures),
                 "top label": res.summary["label"].iloc[0] if len(res.summary) else "-"}
