@@ -44,6 +44,7 @@ def register(app: typer.Typer) -> None:
         settings = settings_of(ctx)
         with json_mode(as_json), open_catalog(ctx) as cat:
             s = tag_catalog(cat, settings, jobs=jobs, model=model, show_progress=not as_json)
+            titles = dict(zip(cat.tracks()["track_id"].astype(str), cat.tracks()["title"], strict=True))
         if as_json:
             emit_json({"model": s.model, "songs": s.songs, "from_cache": s.cached, "failed": s.failed,
                        "catalog": str(settings.catalog_path), "table": "tags",
@@ -56,10 +57,12 @@ def register(app: typer.Typer) -> None:
         if s.songs:
             t = Table(title=f"top {top} tags per song (mean over clips ± spread)")
             t.add_column("track_id")
+            t.add_column("title")
             t.add_column("tags")
             tb = s.table.set_index(["track_id", "tag"])
             for track_id, g in top_by_song(s.table, k=top).groupby("track_id", sort=True):
-                t.add_row(str(track_id), ", ".join(
+                title = titles.get(str(track_id))
+                t.add_row(str(track_id), title if isinstance(title, str) else "", ", ".join(
                     f"{r.tag} {r.mean:.2f}±{tb.loc[(track_id, r.tag), 'std']:.2f}" for r in g.itertuples()))
             console.print(t)
         print_failures(s.failures)
