@@ -43,7 +43,9 @@ setup-models: setup
 	$(BIN)/pip install -q -c $(LOCK) -e '.[models]'
 	$(BIN)/pip install -q -c $(LOCK) --no-deps basic-pitch
 
-demo: setup
+# the demo uses the pretrained models (tags; Basic Pitch for --poly), offline: their weights ship
+# in the wheels and in bgmscope/models/weights
+demo: setup-models
 	$(BIN)/bgmscope demo
 
 test: setup-test

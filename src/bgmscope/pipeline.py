@@ -36,10 +36,10 @@ STAGES: list[tuple[str, Stage]] = [
     ("features", features.run_stage),
     ("select", select.run_stage),
     ("cluster", cluster.run_stage),
-    ("genre", genre.run_stage),
     ("transcribe", midi.run_stage),
     ("versions", versions.run_stage),     # duplicate edits and hook positions, from whole songs
     ("tags", tags.run_stage),             # musicnn tags per song (first 15 s, hook, middle); needs the hooks
+    ("genre", genre.run_stage),           # without a trained model of the user's: from the tags
     ("hits", hits.run_stage),
     ("report", report.run_stage),
 ]
