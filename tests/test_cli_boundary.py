@@ -213,7 +213,7 @@ FAILED = [("song-9", "boom")]
     (["features", "-j", "1", "--no-export"], "bgmscope.features.stage.run_features",
      SimpleNamespace(computed=1, cached=0, failed=1, rows=1, failures=FAILED, parquet=None)),
     (["transcribe", "-j", "1"], "bgmscope.midi.songs.transcribe_catalog",
-     SimpleNamespace(ok=1, failed=1, skipped=0, notes=3, failures=FAILED, out_dir="x")),
+     SimpleNamespace(ok=1, failed=1, skipped=0, notes=3, failures=FAILED, out_dir="x", backend="salience")),
     (["versions", "-j", "1"], "bgmscope.versions.stage.scan_songs",
      SimpleNamespace(songs=2, cached=0, failed=1, groups=0, edits=0, failures=FAILED,
                      versions=pd.DataFrame({"group_size": []}))),
