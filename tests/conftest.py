@@ -34,3 +34,24 @@ def data_dir(tmp_path: Path) -> Path:
     d = tmp_path / "data"
     d.mkdir()
     return d
+
+
+def chord_song(seed: int, seconds: float, sr: int = 16000) -> np.ndarray:
+    """Random three-note chords, half a second each: a distinct 'song' per seed."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(0.5 * sr)) / sr
+    env = np.minimum(1, np.minimum(t, t[::-1]) * 50)
+    chords = [env * sum(np.sin(2 * np.pi * f * t) for f in rng.uniform(110, 880, 3)) for _ in range(int(seconds * 2))]
+    return (0.15 * np.concatenate(chords)).astype(np.float32)
+
+
+def click_song(bpm: float, pitch: float, seed: int, seconds: float = 4.0, sr: int = 16000) -> np.ndarray:
+    """A tone with a click track: tempo and pitch are the knobs, a little seeded noise on top."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sr)
+    t = np.arange(n) / sr
+    y = 0.2 * np.sin(2 * np.pi * pitch * t) + 0.01 * rng.standard_normal(n)
+    for onset in np.arange(0, seconds, 60.0 / bpm):
+        seg = y[int(onset * sr): int(onset * sr) + 400]  # a view: the click is added in place
+        seg += 0.6 * np.hanning(800)[400: 400 + seg.size] * rng.choice([-1, 1])
+    return y.astype(np.float32)

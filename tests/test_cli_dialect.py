@@ -11,7 +11,7 @@ from typing import Literal, get_args, get_origin
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import sine, write_audio
+from conftest import click_song, sine, write_audio
 from typer.main import get_command
 from typer.testing import CliRunner
 
@@ -146,18 +146,6 @@ def test_bad_values_are_refused_with_exit_2(tmp_path: Path, argv: list[str]):
 # -- --json: one document on stdout, from the real commands -------------------------------------
 
 
-def _song(bpm: float, pitch: float, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    n = int(CLIP_S * SR)
-    t = np.arange(n) / SR
-    y = 0.2 * np.sin(2 * np.pi * pitch * t) + 0.01 * rng.standard_normal(n)
-    for onset in np.arange(0, CLIP_S, 60.0 / bpm):
-        i = int(onset * SR)
-        seg = y[i: i + 400]
-        seg += 0.6 * np.hanning(800)[400: 400 + seg.size]
-    return y.astype(np.float32)
-
-
 @pytest.fixture(scope="module")
 def chart(tmp_path_factory) -> Path:
     """A catalog of 16 chart songs with described first clips (titles in Chinese)."""
@@ -166,7 +154,7 @@ def chart(tmp_path_factory) -> Path:
     rows, tracks = [], []
     for i in range(16):
         bpm, pitch = rng.uniform(70, 170), rng.uniform(200, 600)
-        v = extract_clip(_song(bpm, pitch, i), SR)
+        v = extract_clip(click_song(bpm, pitch, i, CLIP_S), SR)
         rows.append({"clip_id": f"c{i}", "track_id": f"t{i}", "clip_kind": "first", "clip_index": 0, **v})
         tracks.append({"track_id": f"t{i}", "music_id": f"t{i}", "title": f"歌曲{i}",
                        "user_count": int(1000 + 50 * bpm + rng.integers(0, 500)), "user_incr": int(rng.integers(1, 99)),

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import write_audio
+from conftest import click_song, write_audio
 from typer.testing import CliRunner
 
 from bgmscope.catalog import Catalog
@@ -20,18 +20,6 @@ from bgmscope.hits.popularity import HitsOptions, analyse, load_reference, write
 
 SR = 16000
 CLIP_S = 4.0
-
-
-def click_song(bpm: float, pitch: float, seed: int) -> np.ndarray:
-    """A tone with a click track: tempo and pitch are the knobs, a little seeded noise on top."""
-    rng = np.random.default_rng(seed)
-    n = int(CLIP_S * SR)
-    t = np.arange(n) / SR
-    y = 0.2 * np.sin(2 * np.pi * pitch * t) + 0.01 * rng.standard_normal(n)
-    for onset in np.arange(0, CLIP_S, 60.0 / bpm):
-        i = int(onset * SR)
-        y[i: i + 400] += 0.6 * np.hanning(800)[400:] * rng.choice([-1, 1])
-    return y.astype(np.float32)
 
 
 @pytest.fixture(scope="module")

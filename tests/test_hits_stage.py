@@ -3,9 +3,8 @@ file recorded while the run goes on, and a clear error when features are missing
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-from conftest import write_audio
+from conftest import chord_song, write_audio
 from rich.console import Console
 
 from bgmscope.catalog import Catalog
@@ -18,15 +17,6 @@ from bgmscope.versions.stage import run_stage as versions_stage
 from bgmscope.versions.stage import scan_songs
 
 SR = 16000
-
-
-def chord_song(seed: int, seconds: float) -> np.ndarray:
-    """Random three-note chords, half a second each: a distinct 'song' per seed."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(0.5 * SR)) / SR
-    env = np.minimum(1, np.minimum(t, t[::-1]) * 50)
-    chords = [env * sum(np.sin(2 * np.pi * f * t) for f in rng.uniform(110, 880, 3)) for _ in range(int(seconds * 2))]
-    return (0.15 * np.concatenate(chords)).astype(np.float32)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import typing
 
 import numpy as np
 import pytest
-from conftest import write_audio
+from conftest import chord_song, write_audio
 
 from bgmscope.catalog import Catalog
 from bgmscope.config import Settings
@@ -21,15 +21,6 @@ from bgmscope.models.tagger import MODELS, tags  # noqa: E402
 from bgmscope.tags.stage import clip_spans, tag_catalog  # noqa: E402
 
 SR = 16000
-
-
-def chord_song(seed: int, seconds: float) -> np.ndarray:
-    """Random three-note chords, half a second each: a distinct 'song' per seed."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(0.5 * SR)) / SR
-    env = np.minimum(1, np.minimum(t, t[::-1]) * 50)
-    chords = [env * sum(np.sin(2 * np.pi * f * t) for f in rng.uniform(110, 880, 3)) for _ in range(int(seconds * 2))]
-    return (0.15 * np.concatenate(chords)).astype(np.float32)
 
 
 @pytest.fixture
