@@ -206,6 +206,13 @@ def test_run_cluster_writes_every_table(tmp_path):
         runs = cat.read_frame("cluster_runs")
         assert runs["features"].iloc[0] == "stat42" and runs["chosen_k"].iloc[0] == 3
         assert len(cat.read_frame("cluster_pca")) == 40  # min(songs, features) components
+        kl = cat.read_frame("cluster_k_labels")
+        assert len(kl) == 2 * 5 * 40 and set(kl["algorithm"]) == {"kmeans", "minibatch"}
+        assert sorted(set(kl["k"])) == [2, 3, 4, 5, 6] and (kl["run_id"] == run_id).all()
+        assert kl.groupby(["algorithm", "k"])["label"].nunique().to_dict() == {(a, k): k for a in
+                                                                               ("kmeans", "minibatch") for k in range(2, 7)}
+        chosen = kl[(kl.algorithm == "kmeans") & (kl.k == 3)].set_index("track_id")["label"]
+        assert (chosen.loc[a["track_id"]].to_numpy() == a["kmeans"].to_numpy()).all()
 
 
 def test_run_cluster_uses_the_selection_and_explains_missing_input(tmp_path):

@@ -70,7 +70,8 @@ def register(app: typer.Typer) -> None:
 
         summ = res.summary()
         tables = ["cluster_runs", "cluster_sweep", "cluster_pca", "cluster_assignments", "cluster_members",
-                  "cluster_descriptions", "cluster_members_hdbscan", "cluster_descriptions_hdbscan"]
+                  "cluster_descriptions", "cluster_members_hdbscan", "cluster_descriptions_hdbscan",
+                  "cluster_k_labels"]
         if as_json:
             emit_json({"run": run_id, "chosen_k": res.chosen_k, "choose_by": choose_by,
                        "stability": stability_verdict(summ["ari_bootstrap_mean"]), "summary": summ,

@@ -93,6 +93,8 @@ class ClusterResult:
     hdbscan_summary: dict[str, float]
     seconds: float
     options: ClusterOptions = field(default_factory=ClusterOptions)
+    # every fit of the sweep: (algorithm, k) -> labels, algorithm as in ``sweep`` (kmeans | minibatch)
+    k_labels: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
 
     def summary(self) -> dict:
         best = self.sweep.query("algorithm == 'kmeans' and chosen").iloc[0]
@@ -215,7 +217,8 @@ def _cluster_songs(X, opts: ClusterOptions, feature_names: list[str] | None) -> 
     return ClusterResult(feature_names=list(feature_names), Z=Z, space=space, pcs2=pcs2, pca=pca, sweep=sweep,
                          chosen_k=chosen_k, kmeans=kmeans_labels, minibatch=minibatch_labels, hdbscan=hl,
                          hdbscan_probability=hdb.probabilities_, stability=stability,
-                         hdbscan_summary=hdbscan_summary, seconds=time.perf_counter() - t0, options=opts)
+                         hdbscan_summary=hdbscan_summary, seconds=time.perf_counter() - t0, options=opts,
+                         k_labels=fits)
 
 
 def stability_verdict(ari_bootstrap: float) -> str:

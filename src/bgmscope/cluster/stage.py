@@ -2,8 +2,9 @@
 
 Tables written (documented in docs/select-cluster.md): ``cluster_runs`` (history kept), and for the
 latest run ``cluster_sweep``, ``cluster_pca``, ``cluster_assignments``, ``cluster_members`` and
-``cluster_descriptions`` (the chosen KMeans clustering), ``cluster_members_hdbscan`` and
-``cluster_descriptions_hdbscan``.
+``cluster_descriptions`` (the chosen KMeans clustering), ``cluster_members_hdbscan``,
+``cluster_descriptions_hdbscan`` and ``cluster_k_labels`` (every fit of the sweep, so a report can draw
+each k without refitting).
 """
 
 from __future__ import annotations
@@ -136,12 +137,24 @@ def _store(catalog: Catalog, run_id: str, res: ClusterResult, fm: FeatureMatrix,
     catalog.write_frame("cluster_runs", runs)
     catalog.write_frame("cluster_sweep", res.sweep.assign(**base))
     catalog.write_frame("cluster_pca", res.pca.assign(**base))
+    catalog.write_frame("cluster_k_labels", k_labels_frame(res, fm).assign(**base))
     catalog.write_frame("cluster_assignments", assign)
     catalog.write_frame("cluster_members", members_df)
     catalog.write_frame("cluster_descriptions", desc_df)
     catalog.write_frame("cluster_members_hdbscan", tables["hdbscan"][0])
     catalog.write_frame("cluster_descriptions_hdbscan", tables["hdbscan"][1])
     return desc_df
+
+
+def k_labels_frame(res: ClusterResult, fm: FeatureMatrix) -> pd.DataFrame:
+    """One row per (algorithm, k, song) of the sweep: the labels each fit gave (long format)."""
+    parts = [pd.DataFrame({"algorithm": algo, "k": k, "track_id": fm.ids["track_id"].to_numpy(),
+                           "clip_id": fm.ids["clip_id"].to_numpy(), "label": labels.astype(int)})
+             for (algo, k), labels in sorted(res.k_labels.items(), key=lambda kv: (kv[0][1], kv[0][0]))]
+    cols = ["algorithm", "k", "track_id", "clip_id", "label"]
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+    out[["k", "label"]] = out[["k", "label"]].astype("int64")
+    return storable(out, text=("algorithm", "track_id", "clip_id"))
 
 
 def run_stage(ctx) -> dict:
