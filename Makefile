@@ -6,10 +6,13 @@ BIN := $(VENV)/bin
 LOCK := requirements.lock
 # Debian packages: FluidSynth (SoundFont rendering), CJK + emoji fonts (figures: Symbola draws emoji as outlines), Chromium (report test)
 APT_RUN := libfluidsynth3 fonts-noto-cjk fonts-noto-color-emoji fonts-symbola
-APT_TEST := $(APT_RUN) chromium
+# Tests and benches also render with other SoundFonts and another synthesizer (TiMidity++), so
+# what they measure holds beyond pretty_midi's TimGM6mb; FluidR3 (145 MB) only for the benches
+APT_TEST := $(APT_RUN) chromium musescore-general-soundfont-small timidity freepats
+APT_BENCH := $(APT_TEST) fluid-soundfont-gm
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup setup-test demo test bench lint lock clean
+.PHONY: setup setup-test setup-bench demo test bench lint lock clean
 
 apt_cmd = $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(1)
 
@@ -51,7 +54,10 @@ demo: setup-models
 test: setup-test
 	$(BIN)/python -m pytest -q
 
-bench: setup-test
+setup-bench: setup-test
+	$(call apt_install,$(APT_BENCH))
+
+bench: setup-bench
 	for b in bench/*.py; do $(BIN)/python $$b --quick || exit 1; done
 
 lint: setup-test
