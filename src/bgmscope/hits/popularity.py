@@ -10,6 +10,8 @@ version group once (``versions`` table, see :mod:`.versions`), and writes:
 ``hits_importance``    permutation importances on held-out folds
 ``hits_reference``     chart vs reference songs: Cliff's delta, Mann–Whitney p, BH q
 ``hits_reference_model``  CV ROC AUC of a classifier telling chart from reference
+``hits_tags``          each musicnn tag's mean score against each target (as hits_correlations;
+                       empty without the tags stage's ``tags`` table), see :mod:`.tagtests`
 ``hits_summary``       the findings in plain sentences (the report's findings section)
 """
 
@@ -26,7 +28,7 @@ import pandas as pd
 from ..catalog import Catalog
 from ..errors import CatalogError, NotEnoughData, ParameterError
 from ..features.extract import CATEGORICAL, descriptor_columns
-from . import stats
+from . import stats, tagtests
 
 TARGETS = ("user_count", "user_incr", "rank")
 
@@ -146,6 +148,18 @@ def _correlations(songs: pd.DataFrame, cols: list[str], options: HitsOptions,
     return out[["target", "feature", "rho", "ci_low", "ci_high", "p", "q", "n"]]
 
 
+def _tag_tests(catalog: Catalog, chart: pd.DataFrame, options: HitsOptions, notes: list[str]) -> pd.DataFrame:
+    """Tags against popularity, or an empty table and a note when the tags stage has not run."""
+    tags = catalog.read_frame("tags") if catalog.has_table("tags") else None
+    if tags is None or tags.empty:
+        notes.append("tags: no tags table (run 'bgmscope tag', needs the [models] extra); "
+                     "tags were not tested against popularity")
+        return pd.DataFrame(columns=tagtests.COLUMNS)
+    return tagtests.tag_correlations(chart[["track_id", *[t for t in options.targets if t in chart]]], tags,
+                                     options.targets, n_boot=options.n_boot, random_state=options.seed,
+                                     notes=notes)
+
+
 def analyse(catalog: Catalog, options: HitsOptions | None = None, *,
             reference_loader: Callable[[Path, str], pd.DataFrame] | None = None) -> HitsResult:
     """Run every analysis the catalog supports and return its tables (not yet written)."""
@@ -181,6 +195,8 @@ def analyse(catalog: Catalog, options: HitsOptions | None = None, *,
             notes.append(f"growth across chart snapshots: {len(g)} songs with >= 2 snapshots")
     else:
         notes.append("growth: only one chart snapshot, so growth against features was not analysed")
+
+    res.tables["hits_tags"] = _tag_tests(catalog, chart, options, notes)
 
     y = np.log1p(chart["user_count"].astype(float))
     fit = stats.cv_regression(chart[cols], y, model=options.model, n_splits=min(options.n_splits, len(chart) // 2),
@@ -228,6 +244,9 @@ def summary_table(res: HitsResult) -> pd.DataFrame:
                             for r in sig.head(3).itertuples())
             lines.append(("correlation", f"{target}: {len(sig)} of {len(g)} features pass FDR 0.05; "
                                          f"strongest {top}"))
+    tg = res.tables.get("hits_tags")
+    if tg is not None and not tg.empty:
+        lines.extend(tagtests.tag_findings(tg))
     kw = res.tables.get("hits_categorical")
     if kw is not None and not kw.empty:
         for target, g in kw.groupby("target", sort=False):
