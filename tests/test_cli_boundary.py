@@ -241,3 +241,15 @@ def test_readme_documents_the_exit_codes():
     section = readme.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
     for code in (EXIT_OK, EXIT_PARTIAL, EXIT_USAGE):
         assert f"| {code} " in section
+
+
+def test_an_output_the_file_system_refuses_is_one_line_and_exit_2(tmp_path: Path):
+    """Writing under a path whose parent is a file: the OS error and the path as the last line, no traceback."""
+    song = write_audio(tmp_path / "a.wav", sine(440.0, 3.0), 16000)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    r = bgmscope("describe", song, "--out", blocker / "v.json")
+    out = lines(r)
+    assert r.returncode == EXIT_USAGE and "Traceback" not in r.stderr, out
+    assert out[-1].startswith("error: Not a directory") and str(blocker) in out[-1], out
+    assert blocker.read_text() == "x"

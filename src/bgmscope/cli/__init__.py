@@ -35,6 +35,10 @@ def main() -> None:
     except BgmscopeError as exc:  # usage or environment (busy/broken catalog, bad data dir): one line
         console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise SystemExit(EXIT_USAGE) from None
+    except OSError as exc:  # the file system refused a write or read (full disk, not a folder, no permission)
+        where = f": {exc.filename}" if exc.filename else ""
+        console.print(f"[red]error:[/red] {escape((exc.strerror or str(exc)) + where)}", highlight=False, soft_wrap=True)
+        raise SystemExit(EXIT_USAGE) from None
 
 
 __all__ = ["app", "main"]
