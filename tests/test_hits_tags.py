@@ -60,6 +60,12 @@ def test_planted_tag_is_found_and_noise_tags_are_not(tmp_path):
     found = res.tables["hits_summary"].query("topic == 'tags'")["finding"]
     assert found.str.contains("hot BGMs are more often 'happy'").sum() >= 2
     assert not found.str.contains("often 'sad'").any()
+    # the power of both families of tests is stored and said
+    pw = res.tables["hits_power"]
+    assert set(pw["family"]) == {"descriptors", "tags"} and (pw.query("family == 'tags'")["n"] == N).all()
+    assert (pw.query("family == 'tags'")["n_tests"] == len(TAGS)).all()
+    said = res.tables["hits_summary"].query("topic == 'power'")["finding"]
+    assert len(said) == 2 and said.str.contains(f"n = {N} songs").all()
 
 
 def test_without_tags_the_stage_notes_it_and_goes_on(tmp_path):

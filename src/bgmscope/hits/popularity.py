@@ -12,6 +12,7 @@ version group once (``versions`` table, see :mod:`.versions`), and writes:
 ``hits_reference_model``  CV ROC AUC of a classifier telling chart from reference
 ``hits_tags``          each musicnn tag's mean score against each target (as hits_correlations;
                        empty without the tags stage's ``tags`` table), see :mod:`.tagtests`
+``hits_power``         the smallest |rho| each family of tests could detect at 80 % power (:mod:`.power`)
 ``hits_summary``       the findings in plain sentences (the report's findings section)
 """
 
@@ -28,7 +29,7 @@ import pandas as pd
 from ..catalog import Catalog
 from ..errors import CatalogError, NotEnoughData, ParameterError
 from ..features.extract import CATEGORICAL, descriptor_columns
-from . import stats, tagtests
+from . import power, stats, tagtests
 
 TARGETS = ("user_count", "user_incr", "rank")
 
@@ -197,16 +198,21 @@ def analyse(catalog: Catalog, options: HitsOptions | None = None, *,
         notes.append("growth: only one chart snapshot, so growth against features was not analysed")
 
     res.tables["hits_tags"] = _tag_tests(catalog, chart, options, notes)
+    res.tables["hits_power"] = power.power_table({"descriptors": corr, "tags": res.tables["hits_tags"]})
 
     y = np.log1p(chart["user_count"].astype(float))
     fit = stats.cv_regression(chart[cols], y, model=options.model, n_splits=min(options.n_splits, len(chart) // 2),
                               n_repeats=options.n_repeats, random_state=options.seed)
     res.tables["hits_model"] = pd.DataFrame([{
         "model": fit.model, "target": "log1p(user_count)", "r2": fit.r2,
+        "r2_ci_low": fit.r2_ci[0], "r2_ci_high": fit.r2_ci[1],
         "r2_std": float(np.std(fit.r2_folds)), "r2_folds": json.dumps([round(x, 4) for x in fit.r2_folds]),
         "spearman_cv": fit.spearman, "n": fit.n, "n_features": fit.n_features,
-        "n_splits": fit.params["n_splits"], "n_repeats": fit.params["n_repeats"], "verdict": fit.verdict}])
-    res.tables["hits_importance"] = fit.importances.assign(model=fit.model, target="log1p(user_count)")
+        "n_splits": fit.params["n_splits"], "n_repeats": fit.params["n_repeats"],
+        "importances_shown": fit.predicts, "verdict": fit.verdict}])
+    imps = fit.importances.assign(model=fit.model, target="log1p(user_count)")
+    # importances of a model that does not predict rank nothing: the table is stored empty
+    res.tables["hits_importance"] = imps if fit.predicts else imps.iloc[:0]
 
     if options.reference is not None:
         loader = reference_loader or (lambda p, k: load_reference(p, k))
@@ -247,6 +253,12 @@ def summary_table(res: HitsResult) -> pd.DataFrame:
     tg = res.tables.get("hits_tags")
     if tg is not None and not tg.empty:
         lines.extend(tagtests.tag_findings(tg))
+    pw = res.tables.get("hits_power")
+    if pw is not None and not pw.empty:
+        for family in pw["family"].unique():
+            targets = list(pw.loc[pw["family"] == family, "target"].unique())
+            target = "user_count" if "user_count" in targets else targets[0]
+            lines.append(("power", power.power_sentence(pw, family, target)))
     kw = res.tables.get("hits_categorical")
     if kw is not None and not kw.empty:
         for target, g in kw.groupby("target", sort=False):
@@ -256,10 +268,9 @@ def summary_table(res: HitsResult) -> pd.DataFrame:
     m = res.tables.get("hits_model")
     if m is not None and not m.empty:
         r = m.iloc[0]
-        imp = res.tables["hits_importance"].head(3)
         lines.append(("model", f"{r['model']}: {r['verdict']} ({int(r['n_splits'])}-fold CV x "
-                               f"{int(r['n_repeats'])}, {int(r['n'])} songs); "
-                               f"most important: {', '.join(imp['feature'])}"))
+                               f"{int(r['n_repeats'])}, {int(r['n'])} songs)"))
+        lines.append(("importance", _importance_sentence(r, res.tables["hits_importance"])))
     ref = res.tables.get("hits_reference_model")
     if ref is not None and not ref.empty:
         r = ref.iloc[0]
@@ -270,6 +281,20 @@ def summary_table(res: HitsResult) -> pd.DataFrame:
     for note in res.notes:
         lines.append(("note", note))
     return pd.DataFrame(lines, columns=["topic", "finding"])
+
+
+def _importance_sentence(model: pd.Series, imp: pd.DataFrame) -> str:
+    if not model["importances_shown"]:
+        return (f"importances not shown: the model's held-out R² CI [{model['r2_ci_low']:.2f}, "
+                f"{model['r2_ci_high']:.2f}] does not lie above 0, so it does not predict popularity and "
+                "what it relies on means nothing")
+    ranked = imp[imp["rank"].notna()]
+    if ranked.empty:
+        return (f"no feature's importance exceeds its fold noise (2 standard errors) among {len(imp)}: "
+                "none is ranked")
+    top = ", ".join(f"{r.feature} ({r.importance_mean:.3f} ± {r.importance_se:.3f})" for r in ranked.head(3).itertuples())
+    return (f"{len(ranked)} of {len(imp)} features matter beyond fold noise (drop in held-out R² when "
+            f"shuffled ± s.e.); the first: {top}; the other {len(imp) - len(ranked)} are not ranked")
 
 
 def write_tables(catalog: Catalog, res: HitsResult) -> list[str]:

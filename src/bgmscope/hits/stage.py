@@ -16,5 +16,11 @@ def run_stage(ctx: PipelineContext) -> dict:
     return {"songs": res.n_songs, "clip": res.clip_kind,
             "features q<0.05": int((main["q"] < 0.05).sum()),
             "top": (main.iloc[0]["feature"] if not main.empty else "-"),
-            "held-out R²": round(float(res.tables["hits_model"]["r2"].iloc[0]), 2),
+            "held-out R²": _r2_text(res.tables["hits_model"].iloc[0]),
+            "tags q<0.05": int((res.tables["hits_tags"]["q"] < 0.05).sum()),
             "tables": len(names)}
+
+
+def _r2_text(m) -> str:
+    shown = "importances shown" if m["importances_shown"] else "no importances: does not predict"
+    return f"{m['r2']:.2f} [{m['r2_ci_low']:.2f}, {m['r2_ci_high']:.2f}] ({shown})"

@@ -222,18 +222,67 @@ class RegressionResult:
     spearman: float               # rank correlation of out-of-fold predictions with y
     n: int
     n_features: int
-    importances: pd.DataFrame     # feature, importance_mean, importance_std (drop in held-out R²)
+    importances: pd.DataFrame     # feature, importance_mean, importance_std, importance_se, within_noise, rank
     predictions: np.ndarray       # out-of-fold predictions of the first repeat
     params: dict = field(default_factory=dict)
+    r2_ci: tuple[float, float] = (float("nan"), float("nan"))  # 95 % bootstrap over held-out songs
+
+    @property
+    def predicts(self) -> bool:
+        """The rule for showing importances: the held-out R²'s 95 % CI lies above 0, i.e. the model
+        predicts songs it has not seen better than their mean does, beyond resampling noise."""
+        return bool(np.isfinite(self.r2_ci[0]) and self.r2_ci[0] > 0)
 
     @property
     def verdict(self) -> str:
-        if self.r2 < 0.05:
-            return (f"no predictive signal: held-out R² = {self.r2:.2f}; the features do not predict "
+        ci = f"held-out R² = {self.r2:.2f} [95 % CI {self.r2_ci[0]:.2f}, {self.r2_ci[1]:.2f}]"
+        if self.r2 < 0.05 or not self.predicts:
+            return (f"no predictive signal: {ci}; the features do not predict "
                     f"popularity on songs the model has not seen")
         if self.r2 < 0.2:
-            return f"weak: held-out R² = {self.r2:.2f} (the features explain little of popularity)"
-        return f"held-out R² = {self.r2:.2f} on songs the model had not seen"
+            return f"weak: {ci} (the features explain little of popularity)"
+        return f"{ci} on songs the model had not seen"
+
+
+def r2_bootstrap_ci(y: np.ndarray, preds: np.ndarray, *, n_boot: int = 2000, ci: float = 0.95,
+                    random_state: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap CI of the pooled held-out R² (songs resampled with replacement).
+
+    ``preds`` is (repeats, n): each repeat's out-of-fold predictions; a resample takes the same
+    songs from every repeat and averages their R², as :func:`cv_regression` reports it. The
+    models are not refitted, so the interval reflects which songs happened to be on the chart,
+    not the refitting noise (the fold spread, ``r2_std``, shows that).
+    """
+    y = np.asarray(y, float)
+    P = np.atleast_2d(np.asarray(preds, float))
+    rng = np.random.default_rng(random_state)
+    n = y.size
+    idx = rng.integers(0, n, (n_boot, n))
+    yb = y[idx]                                               # (B, n)
+    ss_tot = ((yb - yb.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
+    ss_res = ((P[:, idx] - yb[None]) ** 2).sum(axis=2)       # (R, B)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = (1 - ss_res / ss_tot[None]).mean(axis=0)
+    r2 = r2[np.isfinite(r2)]  # a resample of one repeated song has no variance
+    a = (1 - ci) / 2
+    return (float(np.quantile(r2, a)), float(np.quantile(r2, 1 - a))) if r2.size else (np.nan, np.nan)
+
+
+def rank_importances(features: list[str], per_fold: np.ndarray, *, z: float = 2.0) -> pd.DataFrame:
+    """Importances with an honest rank: only features whose mean importance exceeds ``z`` standard
+    errors (over the held-out folds) get a rank; the rest are ``within_noise`` with rank NaN, so an
+    exact tie at 0 is never ordered alphabetically and read as a ranking."""
+    k = per_fold.shape[0]
+    mean = per_fold.mean(axis=0)
+    sd = per_fold.std(axis=0, ddof=1) if k > 1 else np.zeros(per_fold.shape[1])
+    se = sd / np.sqrt(max(k, 1))
+    noise = ~(mean - z * se > 0)
+    imps = pd.DataFrame({"feature": features, "importance_mean": mean, "importance_std": sd,
+                         "importance_se": se, "within_noise": noise})
+    imps = imps.sort_values(["within_noise", "importance_mean", "feature"], ascending=[True, False, True],
+                            kind="stable").reset_index(drop=True)
+    imps["rank"] = np.where(imps["within_noise"], np.nan, np.arange(1, len(imps) + 1, dtype=float))
+    return imps
 
 
 def _make_regressor(model: str, random_state: int, n: int):
@@ -290,7 +339,9 @@ def cv_regression(
 
     The regularisation strength is chosen inside each training fold (ElasticNetCV's inner CV), so
     the reported R² is measured on songs that played no part in fitting or tuning. Importances
-    are the mean drop in held-out R² when a feature's column is shuffled. Missing values are
+    are the mean drop in held-out R² when a feature's column is shuffled, ranked only where they
+    exceed their fold noise (:func:`rank_importances`); ``r2_ci`` is :func:`r2_bootstrap_ci` over the
+    held-out predictions of every repeat. Missing values are
     imputed (median of the training fold) inside the pipeline; the categorical key columns enter
     encoded (``key_pc_sin``, ``key_pc_cos``, ``key_mode``), and the importances use those names.
     """
@@ -312,7 +363,7 @@ def cv_regression(
     A = E.to_numpy(dtype=float)  # NaN stays: the pipeline's imputer fills it from the training fold
     r2s, fold_r2, rhos = [], [], []
     imp = np.zeros((0, len(cols)))
-    first_pred = None
+    all_pred: list[np.ndarray] = []
     for rep in range(n_repeats):
         pred = np.empty(n)
         kf = KFold(n_splits=n_splits, shuffle=True, random_state=random_state + rep)
@@ -327,17 +378,13 @@ def cv_regression(
             imp = np.vstack([imp, pi[None, :]])
         r2s.append(float(r2_score(yv, pred)))
         rhos.append(float(stats.spearmanr(pred, yv).statistic) if np.ptp(pred) > 0 else 0.0)
-        if first_pred is None:
-            first_pred = pred.copy()
-    imps = pd.DataFrame({"feature": cols, "importance_mean": imp.mean(axis=0),
-                         "importance_std": imp.std(axis=0)})
-    imps = imps.sort_values(["importance_mean", "feature"], ascending=[False, True], kind="stable")
-    imps["rank"] = np.arange(1, len(imps) + 1)
+        all_pred.append(pred.copy())
     return RegressionResult(model=model, r2=float(np.mean(r2s)), r2_folds=fold_r2,
                             spearman=float(np.mean(rhos)), n=n, n_features=len(cols),
-                            importances=imps.reset_index(drop=True), predictions=first_pred,
+                            importances=rank_importances(cols, imp), predictions=all_pred[0],
                             params={"n_splits": n_splits, "n_repeats": n_repeats,
-                                    "n_permutations": n_permutations, "random_state": random_state})
+                                    "n_permutations": n_permutations, "random_state": random_state},
+                            r2_ci=r2_bootstrap_ci(yv, np.asarray(all_pred), random_state=random_state))
 
 
 def cv_auc(
