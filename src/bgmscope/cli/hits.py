@@ -46,11 +46,12 @@ def register(app: typer.Typer) -> None:
                                                       help="Bootstrap resamples for the CIs (default 1000).")] = None,
         boot: Annotated[int | None, hidden_alias("--boot", min=0)] = None,
         seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
-        jobs: Annotated[int, jobs_option("Workers for describing reference audio.")] = default_jobs(),
+        jobs: Annotated[int, jobs_option("Workers for describing reference audio and hook clips.")] = default_jobs(),
         as_json: Annotated[bool, json_flag()] = False,
     ) -> None:
         """Features against popularity (Spearman + bootstrap CI + FDR), a CV model, chart vs reference."""
         from ..hits.popularity import HitsOptions, analyse, load_reference, write_tables
+        from ..hits.stage import hook_features
 
         settings = settings_of(ctx)
         failures: list[tuple[str, str]] = []
@@ -64,7 +65,8 @@ def register(app: typer.Typer) -> None:
         with json_mode(as_json):
             with open_catalog(ctx) as cat:
                 with working("hits: correlations, bootstrap CIs, model" + (", reference" if reference else "")):
-                    res = analyse(cat, opts, reference_loader=loader)
+                    hooks = hook_features(cat, settings, jobs, failures)
+                    res = analyse(cat, opts, reference_loader=loader, hook_features=hooks)
                 names = write_tables(cat, res)
                 if failures:
                     run_id = cat.start_run("hits", {"reference": str(reference)})

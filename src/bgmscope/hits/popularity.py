@@ -13,6 +13,7 @@ version group once (``versions`` table, see :mod:`.versions`), and writes:
 ``hits_tags``          each musicnn tag's mean score against each target (as hits_correlations;
                        empty without the tags stage's ``tags`` table), see :mod:`.tagtests`
 ``hits_power``         the smallest |rho| each family of tests could detect at 80 % power (:mod:`.power`)
+``hits_hook_vs_first`` the hook against the first 15 s on the same songs (:mod:`.hookfirst`)
 ``hits_summary``       the findings in plain sentences (the report's findings section)
 """
 
@@ -29,7 +30,7 @@ import pandas as pd
 from ..catalog import Catalog
 from ..errors import CatalogError, NotEnoughData, ParameterError
 from ..features.extract import CATEGORICAL, descriptor_columns
-from . import power, stats, tagtests
+from . import hookfirst, power, stats, tagtests
 
 TARGETS = ("user_count", "user_incr", "rank")
 
@@ -161,9 +162,39 @@ def _tag_tests(catalog: Catalog, chart: pd.DataFrame, options: HitsOptions, note
                                      notes=notes)
 
 
+def _hook_vs_first(catalog: Catalog, chart: pd.DataFrame, options: HitsOptions,
+                   hook_features: pd.DataFrame | None, notes: list[str]) -> pd.DataFrame:
+    """The paired hook vs first-15-s comparison on the analysed songs, or an empty table and a note."""
+    feats = catalog.read_frame("features")
+    kinds = set(feats["clip_kind"])
+    if "first" not in kinds:
+        notes.append("hook vs first 15 s: no first-15-s clips; not compared")
+        return hookfirst.empty()
+    if "hook" in kinds:
+        hook, source = song_features(feats, "hook", options.features), hookfirst.SOURCE_CLIPS
+    elif hook_features is not None and not hook_features.empty:
+        cols = [c for c in (options.features or descriptor_columns(hook_features)) if c in hook_features.columns]
+        hook, source = song_features(hook_features, "hook", cols), hookfirst.SOURCE_POSITIONS
+    else:
+        notes.append("hook vs first 15 s: no hook clips and no hook_positions (run 'bgmscope versions', or "
+                     "'prepare --clip hook' and 'features'); not compared")
+        return hookfirst.empty()
+    first = song_features(feats, "first", options.features)
+    keep = set(chart["track_id"])  # the analysed songs: edits folded into their representative
+    tab = hookfirst.compare(first[first["track_id"].isin(keep)], hook[hook["track_id"].isin(keep)], source=source)
+    if tab.empty:
+        notes.append(f"hook vs first 15 s: fewer than {stats.MIN_SONGS} songs have both clips; not compared")
+        return hookfirst.empty()
+    return tab
+
+
 def analyse(catalog: Catalog, options: HitsOptions | None = None, *,
-            reference_loader: Callable[[Path, str], pd.DataFrame] | None = None) -> HitsResult:
-    """Run every analysis the catalog supports and return its tables (not yet written)."""
+            reference_loader: Callable[[Path, str], pd.DataFrame] | None = None,
+            hook_features: pd.DataFrame | None = None) -> HitsResult:
+    """Run every analysis the catalog supports and return its tables (not yet written).
+
+    ``hook_features`` (from :func:`.hookfirst.hook_features_from_positions`) are used for the hook
+    vs first-15-s comparison when the features table has no hook clips of its own."""
     options = options or HitsOptions()
     res = HitsResult()
     songs, cols, kind = load_songs(catalog, options)
@@ -198,6 +229,7 @@ def analyse(catalog: Catalog, options: HitsOptions | None = None, *,
         notes.append("growth: only one chart snapshot, so growth against features was not analysed")
 
     res.tables["hits_tags"] = _tag_tests(catalog, chart, options, notes)
+    res.tables["hits_hook_vs_first"] = _hook_vs_first(catalog, chart, options, hook_features, notes)
     res.tables["hits_power"] = power.power_table({"descriptors": corr, "tags": res.tables["hits_tags"]})
 
     y = np.log1p(chart["user_count"].astype(float))
@@ -259,6 +291,9 @@ def summary_table(res: HitsResult) -> pd.DataFrame:
             targets = list(pw.loc[pw["family"] == family, "target"].unique())
             target = "user_count" if "user_count" in targets else targets[0]
             lines.append(("power", power.power_sentence(pw, family, target)))
+    hf = res.tables.get("hits_hook_vs_first")
+    if hf is not None and not hf.empty:
+        lines.append(("hook", hookfirst.findings(hf)))
     kw = res.tables.get("hits_categorical")
     if kw is not None and not kw.empty:
         for target, g in kw.groupby("target", sort=False):
