@@ -3,7 +3,8 @@
 Target: 100 generations x 50 individuals on 400 songs (800 clips) x 42 features in <= 30 s on 2 cores.
 Beside it, in the same run: the vectorised objective against a per-clip loop (the obvious way to
 write the seed's nearest-neighbour count), on the same masks, with the results checked equal; and
-the whole ``select`` study (GA on every song + 5-fold held-out check with all baselines).
+the whole ``select`` study (GA on every song + 5-fold held-out check with all baselines), and what its
+held-out gain over each baseline means (mean ± sd over the folds, within noise or not).
 
     .venv/bin/python bench/ga_select.py            # the full figures
     .venv/bin/python bench/ga_select.py --quick    # a small run (100 songs, 20 x 20)
@@ -101,6 +102,9 @@ def main() -> None:
           f"= {t_study / res.seconds:.1f}x one GA run")
     print("    miss rate in-sample | held-out: " + ", ".join(
         f"{m} {study.insample[m]:.3f} | {study.heldout[m]:.3f}" for m in ("ga", "all", "random", "greedy")))
+    print("    what the held-out gain means (select_gain; within noise = |gain| <= sd of the per-fold gains):")
+    for r in study.gain.itertuples():
+        print(f"      vs {r.baseline:6s} {r.sentence}")
 
 
 if __name__ == "__main__":

@@ -46,11 +46,17 @@ def register(app: typer.Typer) -> None:
                 if m in report.heldout:
                     text += f" | {report.heldout[m]:.3f}"
                 rows[f"  {names[m]}"] = text
+        if not report.gain.empty:
+            rows["held-out gain of the GA subset"] = "baseline miss rate − GA's; + = GA misses fewer"
+            for r in report.gain.itertuples():
+                rows[f"  vs {r.baseline}"] = r.sentence
+        elif report.heldout == {}:
+            rows["held-out gain of the GA subset"] = "not measured (--folds 0)"
         kept = report.selected
         rows["kept"] = ", ".join(kept[:24]) + (f", … ({len(kept) - 24} more in select_features)" if len(kept) > 24 else "")
         rows["search"] = (f"{generations} generations x {population}, {report.n_evaluations} evaluations, "
                           f"{report.seconds:.1f} s")
         console.print(summary_table("select", rows))
         print_failures(notes)
-        console.print(f"tables: select_runs, select_convergence, select_fold_convergence, select_baselines, select_features in "
+        console.print(f"tables: select_runs, select_convergence, select_fold_convergence, select_baselines, select_features, select_gain in "
                       f"{settings_of(ctx).catalog_path}")

@@ -4,7 +4,9 @@ The study reported only the in-sample count (275 -> 90). A subset searched for o
 is scored on flatters itself, so :func:`select_features` also splits the *songs* into k folds, runs the
 GA (and greedy forward selection) on k-1 folds, and scores the chosen subsets on the held-out fold
 beside the baselines: all features, and random subsets of the GA's size (mean of ``n_random``).
-Held-out rates are pooled over folds (misses summed over clips summed).
+Held-out rates are pooled over folds (misses summed over clips summed). :func:`gain_table` says what
+the GA's held-out gain over each baseline means: its mean and spread over the folds, and whether the
+gain exceeds the spread.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from .ga import run_ga
 from .objective import PairMatchObjective, PairScore, pair_partners, standardise
 
 METHODS = ("ga", "all", "random", "greedy")
+GAIN_COLUMNS = ["baseline", "n_folds", "gain", "fold_sd", "folds_better", "gain_pooled", "exceeds_spread",
+                "verdict", "sentence"]
+BASELINE_NAMES = {"all": "all features", "random": "random subsets of its size", "greedy": "greedy forward"}
 
 
 @dataclass
@@ -72,6 +77,7 @@ class SelectionReport:
     n_evaluations: int
     seconds: float
     options: SelectOptions = field(default_factory=SelectOptions)
+    gain: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=GAIN_COLUMNS))  # select_gain
 
     @property
     def selected(self) -> list[str]:
@@ -201,7 +207,46 @@ def select_features(X: np.ndarray | pd.DataFrame, song_ids, feature_names: list[
     return SelectionReport(feature_names=list(feature_names), support=support, insample=insample,
                            heldout=heldout, cv_train=cv_train, convergence=convergence, baselines=baselines,
                            features=features, n_songs=len(songs), n_evaluations=n_eval,
-                           seconds=time.perf_counter() - t0, options=opts)
+                           seconds=time.perf_counter() - t0, options=opts, gain=gain_table(baselines))
+
+
+def gain_table(baselines: pd.DataFrame) -> pd.DataFrame:
+    """The GA's held-out gain over each baseline, per fold and in words (``select_gain``).
+
+    ``gain`` is the mean over folds of (baseline's held-out miss rate − the GA's), so positive means
+    the GA subset misses fewer clips of songs it never saw; ``fold_sd`` is the standard deviation of
+    the per-fold gains (ddof 1). The rule: the gain **exceeds the spread** when
+    ``|gain| > fold_sd`` (the ± band printed beside it excludes 0); otherwise it is "within noise"
+    -- another split of the songs could reverse it. ``gain_pooled`` is the difference of the pooled
+    held-out rates (the figures ``select_runs`` stores).
+    """
+    test = baselines[baselines["split"] == "test"] if not baselines.empty else baselines
+    if test.empty or "ga" not in set(test["method"]):
+        return pd.DataFrame(columns=GAIN_COLUMNS)
+    rate = test.pivot_table(index="fold", columns="method", values="rate")
+    pooled = test.groupby("method")[["mismatches", "n_clips"]].sum()
+    pooled = pooled["mismatches"] / pooled["n_clips"]
+    rows = []
+    for b in ("all", "random", "greedy"):
+        if b not in rate.columns:
+            continue
+        d = (rate[b] - rate["ga"]).to_numpy(float)
+        k = d.size
+        gain = float(d.mean())
+        sd = float(d.std(ddof=1)) if k > 1 else float("nan")
+        exceeds = bool(np.isfinite(sd) and abs(gain) > sd)
+        if exceeds:
+            verdict = "beyond the fold spread" + ("" if gain > 0 else ": the baseline does better")
+        else:
+            verdict = "within noise"
+        better = int((d > 0).sum())
+        verb = "beats" if gain >= 0 else "trails"
+        sentence = (f"GA subset {verb} {BASELINE_NAMES[b]} by {abs(gain):.3f} ± {sd:.3f} held-out miss rate "
+                    f"(mean ± sd over {k} folds; better in {better} of {k}): {verdict}")
+        rows.append({"baseline": b, "n_folds": k, "gain": gain, "fold_sd": sd, "folds_better": better,
+                     "gain_pooled": float(pooled[b] - pooled["ga"]), "exceeds_spread": exceeds,
+                     "verdict": verdict, "sentence": sentence})
+    return pd.DataFrame(rows, columns=GAIN_COLUMNS)
 
 
 def options_dict(opts: SelectOptions) -> dict:

@@ -2,7 +2,8 @@
 
 Tables written (documented in docs/select-cluster.md):
 ``select_runs`` (one row per run, history kept), ``select_convergence`` (the search on every song),
-``select_fold_convergence``, ``select_baselines`` and ``select_features`` (the latest run).
+``select_fold_convergence``, ``select_baselines``, ``select_features`` and ``select_gain`` (the GA's
+held-out gain over each baseline with its fold spread, in words) of the latest run.
 """
 
 from __future__ import annotations
@@ -70,6 +71,11 @@ def _store(catalog: Catalog, run_id: str, feature_set: str, report: SelectionRep
         row[f"insample_rate_{m}"] = report.insample.get(m)
         row[f"cv_train_rate_{m}"] = report.cv_train.get(m)
         row[f"heldout_rate_{m}"] = report.heldout.get(m)
+    g = report.gain.set_index("baseline") if not report.gain.empty else None
+    for b in ("all", "random"):
+        has = g is not None and b in g.index
+        row[f"gain_vs_{b}"] = float(g.loc[b, "gain"]) if has else None
+        row[f"gain_vs_{b}_sd"] = float(g.loc[b, "fold_sd"]) if has else None
     row.update({"evaluations": report.n_evaluations, "seconds": report.seconds,
                 "params": json.dumps(options_dict(opts)), **{k: v for k, v in options_dict(opts).items()}})
     runs = storable(pd.DataFrame([row]), text=("selected", "params", "feature_set", "run_id"))
@@ -83,6 +89,7 @@ def _store(catalog: Catalog, run_id: str, feature_set: str, report: SelectionRep
     catalog.write_frame("select_fold_convergence", conv[conv["fold"] >= 0].assign(**base))
     catalog.write_frame("select_baselines", report.baselines.assign(**base))
     catalog.write_frame("select_features", report.features.assign(**base))
+    catalog.write_frame("select_gain", report.gain.assign(**base))
 
 
 def latest_selection(catalog: Catalog) -> tuple[list[str], str] | None:
@@ -108,6 +115,9 @@ def run_stage(ctx) -> dict:
     if report.heldout:
         out["held-out GA/all/random/greedy"] = "/".join(
             f"{report.heldout[m]:.3f}" for m in METHODS if m in report.heldout)
+    for r in report.gain.itertuples():
+        if r.baseline in ("all", "random"):
+            out[f"gain vs {r.baseline}"] = f"{r.gain:+.3f} ± {r.fold_sd:.3f} ({r.verdict})"
     out["search"] = f"{o.generations} gens x {o.population}, {o.folds} folds" + (" (demo settings)" if ctx.demo else "")
     if notes:
         out["skipped"] = len(notes)
