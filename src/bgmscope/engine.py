@@ -11,11 +11,14 @@ import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, wait
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from .config import default_jobs
+from .errors import ParameterError
 from .tasks import Outcome, bounded, call_item, one_line
 from .warmup import warm_up
 
@@ -28,6 +31,57 @@ def progress(console=None, transient: bool = False) -> Progress:
                     TimeRemainingColumn(), console=console, transient=transient)
 
 
+ENGINES = ("local", "dask")
+
+
+@dataclass
+class _Choice:
+    engine: str = "local"
+    session: Any = None  # dask_engine.DaskSession while a `use("dask")` block is open
+
+
+_choice = _Choice()
+
+
+@contextmanager
+def use(engine: str = "local", *, scheduler: str | None = None, jobs: int | None = None,
+        shared_fs: bool = False) -> Iterator[None]:
+    """Run every :func:`run_map` inside the block (every pooled stage) on ``engine``.
+
+    ``engine='dask'`` opens one Dask client for the whole block: on the cluster at ``scheduler``
+    (``tcp://HOST:PORT``) or, without one, a LocalCluster of ``jobs`` workers. Workers of a
+    cluster are sent their input files as bytes and send back what they write (see
+    :mod:`bgmscope.dask_engine`) unless ``shared_fs`` says they see this machine's paths.
+    """
+    global _choice
+    if engine not in ENGINES:
+        raise ParameterError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if scheduler and engine != "dask":
+        raise ParameterError("--scheduler needs --engine dask")
+    if scheduler and not scheduler.startswith(("tcp://", "tls://", "inproc://", "ws://", "wss://")):
+        raise ParameterError(f"a Dask scheduler address looks like tcp://HOST:PORT, got {scheduler!r}")
+    outer, session = _choice, None
+    if engine == "dask":
+        from .dask_engine import DaskSession
+
+        session = DaskSession(jobs=jobs or default_jobs(), scheduler=scheduler,
+                              ship=bool(scheduler) and not shared_fs)
+        if scheduler:
+            session.open()  # an unreachable address fails here, once, not in every stage
+    _choice = _Choice(engine, session)
+    try:
+        yield
+    finally:
+        _choice = outer
+        if session is not None:
+            session.close()
+
+
+def current_engine() -> str:
+    """The engine a :func:`run_map` without ``engine=`` uses here: 'local' or 'dask'."""
+    return _choice.engine
+
+
 def run_map(
     func: Callable[[T], R],
     items: Iterable[T],
@@ -35,22 +89,26 @@ def run_map(
     jobs: int | None = None,
     desc: str = "working",
     show_progress: bool = True,
-    engine: str = "local",
+    engine: str | None = None,
     scheduler: str | None = None,
 ) -> Iterator[Outcome[T, R]]:
     """Apply ``func`` to every item, yielding outcomes as they finish (order not kept).
 
     ``func`` must be a picklable top-level function. ``jobs=1`` runs inline (no pool).
-    ``engine='dask'`` sends the map to a Dask scheduler (``scheduler`` address, else a LocalCluster).
+    ``engine='dask'`` sends the map to a Dask scheduler (``scheduler`` address, else a LocalCluster);
+    without ``engine`` the map runs where the enclosing :func:`use` block says (default: local).
     """
     items = list(items)
     jobs = jobs or default_jobs()
+    session = None
+    if engine is None:
+        engine, session = _choice.engine, _choice.session
     with progress(transient=False) if show_progress else NullProgress() as bar:
         task = bar.add_task(desc, total=len(items))
-        if engine == "dask":
+        if engine == "dask" and items:
             from .dask_engine import dask_map
 
-            source = dask_map(func, items, jobs=jobs, scheduler=scheduler)
+            source = dask_map(func, items, jobs=jobs, scheduler=scheduler, session=session)
         elif jobs <= 1 or len(items) <= 1:
             source = ((item, *call_item(func, item)) for item in items)
         else:

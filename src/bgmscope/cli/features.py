@@ -36,7 +36,8 @@ def register(app: typer.Typer) -> None:
     def features(
         ctx: typer.Context,
         jobs: Annotated[int, jobs_option("Worker processes (or Dask workers).")] = default_jobs(),
-        engine: Annotated[Literal["local", "dask"], typer.Option("--engine", help="local | dask")] = "local",
+        engine: Annotated[Literal["local", "dask"] | None, typer.Option("--engine", help="local | dask "
+                                                                "(default: local, or dask under bgmscope --scheduler)")] = None,
         scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler tcp://HOST:PORT "
                                                       "(default: a LocalCluster on loopback).")] = None,
         clip: Annotated[ClipKind | None, typer.Option("--clip",

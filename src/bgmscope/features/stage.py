@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..catalog import Catalog
 from ..config import Settings
-from ..engine import run_map
+from ..engine import current_engine, run_map
 from ..errors import CatalogError, DecodeError, ParameterError
 from .extract import FEATURE_NAMES, FEATURE_VERSION, ID_COLUMNS, META_COLUMNS, extract_clip
 
@@ -91,7 +91,7 @@ def run_features(
     settings: Settings,
     *,
     jobs: int | None = None,
-    engine: str = "local",
+    engine: str | None = None,
     scheduler: str | None = None,
     kind: str | None = None,
     force: bool = False,
@@ -99,10 +99,11 @@ def run_features(
     show_progress: bool = True,
 ) -> FeatureSummary:
     """Describe every prepared clip (or those of ``kind``) not described yet; write the table."""
-    if engine not in ENGINES:
+    if engine is not None and engine not in ENGINES:
         raise ParameterError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if scheduler and engine != "dask":
         raise ParameterError("--scheduler needs --engine dask")
+    # no engine named: where the enclosing engine.use block says (bgmscope --scheduler ...)
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise ParameterError(f"jobs must be a whole number >= 1, got {jobs!r}")
     if not catalog.has_table("clips"):
@@ -114,7 +115,7 @@ def run_features(
     all_ids = set(catalog.query("SELECT clip_id FROM clips")["clip_id"])
     summary = FeatureSummary()
     summary.run_id = run_id = catalog.start_run("features", {
-        "kind": kind, "engine": engine, "scheduler": scheduler, "force": force,
+        "kind": kind, "engine": engine or current_engine(), "scheduler": scheduler, "force": force,
         "feature_version": FEATURE_VERSION})
     keep = _frame([]) if force else cached_rows(catalog, all_ids)
     if force and kind:  # recompute only this kind; keep the others' rows

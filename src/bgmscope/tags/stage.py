@@ -13,6 +13,7 @@ decodes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ from ..context import PipelineContext
 from ..engine import run_map
 from ..errors import CatalogError, NotEnoughData, ParameterError
 from ..fsutil import atomic_path
+from ..tasks import Outcome
 
 TAGS_VERSION = 1  # bump when the clips or the scoring change
 CLIP_S = 15.0
@@ -77,12 +79,20 @@ def _cache_file(task: TagTask) -> Path:
     return Path(task.cache_dir) / f"{task.sha256}-{task.model}-v{TAGS_VERSION}-{hook}.npz"
 
 
+def _cached(task: TagTask) -> dict | None:
+    cache = _cache_file(task)
+    if not cache.exists():
+        return None
+    z = np.load(cache)
+    return {"scores": z["scores"], "clips": [str(c) for c in z["clips"]], "cached": True}
+
+
 def tag_audio(task: TagTask) -> dict:
     """Worker: decode a song once, score each clip (cached by content hash, model, code version)."""
     cache = _cache_file(task)
-    if cache.exists():
-        z = np.load(cache)
-        return {"scores": z["scores"], "clips": [str(c) for c in z["clips"]], "cached": True}
+    hit = _cached(task)
+    if hit is not None:
+        return hit
     from ..audio.decode import load
     from ..models.tagger import tag_scores, tags
 
@@ -136,7 +146,11 @@ def tag_catalog(catalog: Catalog, settings: Settings, *, jobs: int | None = None
         start, length = hooks.get(str(r.track_id), (None, settings.clip_length_s))
         owners.setdefault(TagTask(r.path, r.sha256, model, start, length, cache_dir), []).append(str(r.track_id))
     frames = []
-    for out in run_map(tag_audio, list(owners), jobs=jobs, desc="tag songs", show_progress=show_progress):
+    # cache hits are read here: no pool to start on a rerun, and a remote worker cannot see them
+    hits = {t: _cached(t) for t in owners}
+    todo = [t for t, hit in hits.items() if hit is None]
+    done = (Outcome(t, hit) for t, hit in hits.items() if hit is not None)
+    for out in chain(done, run_map(tag_audio, todo, jobs=jobs, desc="tag songs", show_progress=show_progress)):
         t = out.item
         if not out.ok:
             summary.failed += 1
