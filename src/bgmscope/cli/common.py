@@ -44,10 +44,19 @@ def _main(
                                              help="Analysis sample rate (Hz).")] = 16000,
     version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", envvar="BGMSCOPE_SCHEDULER",
+                                                  help="Run every pooled stage on the Dask cluster at "
+                                                       "tcp://HOST:PORT (docs/scale.md).")] = None,
+    shared_fs: Annotated[bool, typer.Option("--shared-fs", help="The Dask workers see this machine's "
+                                            "paths: send paths, not file bytes.")] = False,
 ) -> None:
     settings = Settings(sample_rate=sample_rate) if data_dir is None else \
         Settings(data_dir=data_dir, sample_rate=sample_rate)
     ctx.obj = settings
+    if scheduler:
+        from ..engine import use
+
+        ctx.with_resource(use("dask", scheduler=scheduler, shared_fs=shared_fs))
 
 
 def settings_of(ctx: typer.Context) -> Settings:
