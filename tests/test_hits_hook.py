@@ -95,3 +95,20 @@ def test_hook_clips_in_the_features_table_are_used_first_and_no_hooks_is_a_note(
         t = analyse(cat, HitsOptions(n_boot=20, n_repeats=1)).tables["hits_hook_vs_first"].set_index("feature")
     assert (t["source"] == hookfirst.SOURCE_CLIPS).all()
     assert t.loc["d0", "q"] < 0.05 and t.loc["d0", "median_diff"] == 2.0 and "d1" not in t.index  # d1 equal
+
+
+def test_a_hook_at_0s_describes_exactly_like_prepares_first_clip(tmp_path):
+    from bgmscope.features.extract import extract_clip
+    from bgmscope.prepare.cutter import PrepareTask, prepare_one
+
+    rng = np.random.default_rng(0)
+    f = write_audio(tmp_path / "歌.wav", (sine(220, 10, amp=0.3) + 0.01 * rng.normal(size=10 * SR)).astype(np.float32), SR)
+    rows = prepare_one(PrepareTask(str(f), "x", "t", 10.0, "first", 4.0, 0.0, SR, False, str(tmp_path / "clips"),
+                                   str(tmp_path)))
+    import soundfile as sf
+
+    y, sr = sf.read(tmp_path / rows[0]["path"], dtype="float32")
+    a = extract_clip(y, sr)
+    b = hookfirst.describe_hook(hookfirst.HookTask(str(f), "x", 0.0, 4.0, SR, str(tmp_path / "hc")))["values"]
+    assert a.keys() == b.keys()
+    assert all(a[k] == b[k] or (np.isnan(a[k]) and np.isnan(b[k])) for k in a)

@@ -15,11 +15,13 @@ where it is lower; +1: every song's hook is higher).
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import soundfile as sf
 from scipy import stats as sps
 
 from ..catalog import Catalog
@@ -63,6 +65,11 @@ def describe_hook(task: HookTask) -> dict:
     peak = float(np.max(np.abs(y)))
     if peak > 1.0:  # as prepare does before writing PCM_16
         y = y / peak
+    # and as its 16-bit file reads back, so a hook at 0 s describes exactly like the first clip
+    buf = io.BytesIO()
+    sf.write(buf, y, sr, subtype="PCM_16", format="WAV")
+    buf.seek(0)
+    y, _ = sf.read(buf, dtype="float32")
     values = extract_clip(y, sr)
     names = np.asarray(list(values))
     with atomic_path(cache, durable=False) as tmp:  # a regenerable cache
