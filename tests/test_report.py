@@ -102,10 +102,13 @@ def _stage_tables(cat: Catalog) -> None:
                                                          "pc2": pcs[:, 1], "cluster": lab}))
     cat.write_frame("cluster_descriptions", pd.DataFrame({
         "cluster": [0, 1], "n": [int((lab == 0).sum()), int((lab == 1).sum())],
+        "share": [float((lab == 0).mean()), float((lab == 1).mean())],
         "description_en": ["brighter than average", "darker than average"],
         "description_zh": ["比平均更明亮", "比平均更暗"]}))
-    cat.write_frame("cluster_sweep", pd.DataFrame({"k": [2, 3], "silhouette": [0.41, 0.22],
-                                                   "calinski_harabasz": [5.0, 3.1], "chosen": [True, False]}))
+    cat.write_frame("cluster_sweep", pd.DataFrame({"algorithm": ["kmeans", "kmeans", "minibatch", "minibatch"],
+                                                   "k": [2, 3, 2, 3], "silhouette": [0.41, 0.22, 0.4, 0.2],
+                                                   "calinski_harabasz": [5.0, 3.1, 4.9, 3.0],
+                                                   "chosen": [True, False, False, False]}))
     # a transcription-shaped table: a MIDI file (rendered by the report) and a stored SSM
     import pretty_midi
 
@@ -129,6 +132,66 @@ def _stage_tables(cat: Catalog) -> None:
 
     cat.write_frame("hits_spearman", spearman_table(df[["rms", "centroid", "zcr"]], df["user_count"].astype(float),
                                                     n_boot=200, random_state=0))
+    _result_tables(cat, clips, df, lab, pcs)
+
+
+def _result_tables(cat: Catalog, clips: pd.DataFrame, df: pd.DataFrame, lab: np.ndarray, pcs: np.ndarray) -> None:
+    """The later stages' tables in their documented shapes, with seeded values (the conclusions
+    read them; the numbers they print are checked against these tables)."""
+    rng = np.random.default_rng(7)
+    n = len(clips)
+    ids = clips["track_id"].tolist()
+    cat.write_frame("features", pd.DataFrame({
+        "clip_id": clips["clip_id"], "track_id": ids, "clip_kind": "first", "clip_index": 0,
+        "tempo_bpm": rng.uniform(80, 150, n).round(1), "key_pc": rng.integers(0, 12, n).astype(float),
+        "key_mode": rng.integers(0, 2, n).astype(float), "key_strength": rng.uniform(0.2, 0.9, n),
+        "loudness_lufs": rng.uniform(-20, -8, n), "zcr_per_s": rng.uniform(500, 3000, n)}))
+    cat.write_frame("hits_correlations", pd.DataFrame({
+        "target": ["user_count"] * 3 + ["rank"], "feature": ["tempo_bpm", "loudness_lufs", "zcr_per_s", "tempo_bpm"],
+        "rho": [0.81, 0.12, -0.3, -0.81], "ci_low": [0.52, -0.5, -0.8, -0.95], "ci_high": [0.95, 0.66, 0.35, -0.52],
+        "p": [0.002, 0.7, 0.4, 0.002], "q": [0.006, 0.7, 0.6, 0.006], "n": [n, n, n - 1, n]}))
+    cat.write_frame("hits_model", pd.DataFrame({"model": ["elasticnet"], "target": ["log1p(user_count)"],
+                                                "r2": [0.21], "r2_std": [0.1], "r2_ci_low": [-0.05],
+                                                "r2_ci_high": [0.41], "n": [n], "verdict": ["weak"]}))
+    cat.write_frame("hits_power", pd.DataFrame({"target": ["user_count"], "n": [n], "alpha": [0.05], "power": [0.8],
+                                                "min_detectable_rho": [0.83]}))
+    tags = ["pop", "rock", "happy", "sad", "female vocalists", "male vocalists"]
+    cat.write_frame("tags", pd.DataFrame([{"track_id": t, "model": "MSD", "tag": g, "mean": float(rng.uniform(0, 0.6)),
+                                           "std": 0.05, "n_clips": 3} for t in ids for g in tags]))
+    cat.write_frame("hits_tags", pd.DataFrame({
+        "target": "user_count", "tag": tags, "tag_group": ["genre", "genre", "mood", "mood", "vocal", "vocal"],
+        "model": "MSD", "rho": [0.75, 0.1, 0.2, -0.1, 0.0, 0.3], "ci_low": [0.3, -0.5, -0.4, -0.6, -0.6, -0.3],
+        "ci_high": [0.94, 0.6, 0.7, 0.5, 0.6, 0.8], "p": [0.01, 0.8, 0.6, 0.8, 1.0, 0.4],
+        "q": [0.04, 0.9, 0.9, 0.9, 1.0, 0.9], "n": n}))
+    cat.write_frame("hits_hook_vs_first", pd.DataFrame({
+        "feature": ["loudness_lufs", "tempo_bpm"], "n": [n, n], "median_first": [-14.2, 118.0],
+        "median_hook": [-10.9, 119.0], "median_diff": [3.3, 1.0], "p": [0.004, 0.6], "q": [0.008, 0.6],
+        "effect": [0.78, 0.1]}))
+    cat.write_frame("hook_positions", pd.DataFrame({"track_id": ids, "audio_sha256": ["ab" * 32] * n,
+                                                    "hook_start_s": rng.uniform(0, 2, n), "hook_length_s": 2.0,
+                                                    "duration_s": 4.0}))
+    titles = cat.tracks().set_index("track_id")["title"]
+    cat.write_frame("versions", pd.DataFrame({
+        "track_id": ids, "group_id": [ids[0] if i == 8 else t for i, t in enumerate(ids)],
+        "group_size": [2 if i in (0, 8) else 1 for i in range(n)], "is_representative": [i != 8 for i in range(n)],
+        "best_match": [ids[0] if i == 8 else None for i in range(n)], "best_score": [0.97 if i in (0, 8) else np.nan
+                                                                                     for i in range(n)],
+        "offset_s": 0.0, "title": [titles[t] for t in ids]}))
+    # the sweep's per-k labels (2 algorithms x k = 2, 3), the chosen fit equal to the assignments
+    rows = []
+    for algo in ("kmeans", "minibatch"):
+        for k in (2, 3):
+            labels = lab if (algo, k) == ("kmeans", 2) else rng.integers(0, k, n)
+            rows += [{"algorithm": algo, "k": k, "track_id": t, "label": int(v)} for t, v in zip(df["track_id"], labels,
+                                                                                               strict=True)]
+    cat.write_frame("cluster_k_labels", pd.DataFrame(rows))
+    cat.write_frame("cluster_pca", pd.DataFrame({"component": [1, 2], "explained_variance_ratio": [0.61, 0.3],
+                                                 "cumulative": [0.61, 0.91], "used": [True, True]}))
+
+
+def main_flow(page: str) -> str:
+    """The report before its appendix (the appendix alone shows whole tables, ids included)."""
+    return page.split('<section id="appendix">')[0]
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +212,8 @@ def test_report_files_and_sections(built, corpus):
     assert built.html.parent == corpus.report_dir
     assert built.songs == 9  # the broken mp3 never became a clip
     assert built.cards == 3
-    assert {"summary", "findings", "songs", "features", "cluster", "midi", "failures"} <= set(built.sections)
+    assert {"conclusions", "summary", "songs", "features", "cluster", "midi", "failures", "appendix"} <= set(built.sections)
+    assert built.sections[0] == "conclusions" and built.sections[-1] == "appendix"
     # stages that never ran are named, not errors
     assert any("select" in o for o in built.omitted) and any("genre" in o for o in built.omitted)
     page = built.html.read_text(encoding="utf-8")
@@ -163,8 +227,14 @@ def test_report_is_self_contained(built):
     # nothing fetched from anywhere: every src/href of the markup is inline data or a page anchor
     assert not re.search(r"<script[^>]*\bsrc=", page)
     markup = re.sub(r"<script[^>]*>.*?</script>", "", page, flags=re.S)
+    links = 0
     for attr in re.findall(r'\b(?:src|href)="([^"]*)"', markup):
+        if attr.startswith("tables/"):  # the whole tables, as CSV files beside the report (linked, not loaded)
+            assert (built.html.parent / attr).is_file(), attr
+            links += 1
+            continue
         assert attr.startswith(("data:", "#")), attr
+    assert links >= 10
 
 
 def test_titles_are_escaped(built):
@@ -192,8 +262,8 @@ def test_chinese_report(corpus, tmp_path):
     with Catalog(corpus.catalog_path) as cat:
         res = build_report(cat, corpus, out_dir=tmp_path / "zh", lang="zh", cards=1, jobs=1)
     page = res.html.read_text(encoding="utf-8")
-    assert 'lang="zh-CN"' in page and "语料概况" in page and "主要发现" in page
-    assert "比平均更明亮" in page and "brighter than average" not in page
+    assert 'lang="zh-CN"' in page and "语料概况" in page and "结论" in page
+    assert "比平均更明亮" in page and "brighter than average" not in main_flow(page)  # the appendix keeps both
     with Catalog(corpus.catalog_path) as cat, pytest.raises(ParameterError):
         build_report(cat, corpus, out_dir=tmp_path / "xx", lang="fr")
 

@@ -37,6 +37,8 @@ class Table:
     caption: str = ""
     note: str = ""
     numeric: list[bool] = field(default_factory=list)  # right-align these columns (numbers)
+    sortable: bool = False  # click a header to sort, type in the box to filter (the page's own script)
+    link: str = ""  # a file beside the report holding the whole table (e.g. tables/features.csv)
     kind: str = "table"
 
     def __post_init__(self) -> None:
@@ -88,6 +90,44 @@ class Cards:
     cards: list[Card]
     caption: str = ""
     kind: str = "cards"
+
+
+@dataclass
+class Num:
+    """A number in a conclusion, with where it came from: ``agg`` of ``column`` over the rows of
+    catalog ``table`` matching ``where`` (``value``: the one matching row's value). The HTML
+    carries the source in data attributes so a test can check the shown text against the table."""
+    value: float
+    table: str
+    column: str
+    where: dict[str, Any] = field(default_factory=dict)
+    agg: str = "value"  # value | median | q25 | q75 | min | max | mean | count | share
+    of: dict[str, Any] = field(default_factory=dict)  # share: rows matching ``of`` among ``where``
+    text: str = ""  # as shown (set when the sentence is formatted)
+    spec: str = ""  # the format spec it was shown with
+
+
+Sentence = list  # of str and Num parts
+
+
+@dataclass
+class Claim:
+    """One conclusion: sentences built from stored numbers, the reasons any part was left out, and
+    the figures that support it."""
+    id: str
+    heading: str
+    sentences: list[Sentence] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    evidence: list[Figure] = field(default_factory=list)
+    kind: str = "claim"
+
+
+@dataclass
+class Details:
+    """A collapsed block (``<details>``): the appendix's tables."""
+    summary: str
+    blocks: list[Any] = field(default_factory=list)
+    kind: str = "details"
 
 
 @dataclass

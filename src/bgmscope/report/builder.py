@@ -27,10 +27,13 @@ from ..config import Settings
 from ..engine import run_map
 from ..fsutil import atomic_write_bytes, atomic_write_text
 from . import sections as S
+from .appendix import appendix_section
 from .blocks import Card, Figure, Plotly, Section
+from .conclusions import conclusions_section, source_attrs
+from .evidence import FigureCache, build_figures, stored_ssm_figure
 from .i18n import Words, check_lang
 from .media import data_uri
-from .songs import SongTask, add_stored_facts, song_job
+from .songs import SongTask, song_cache_key, song_job, stored_facts
 
 DEFAULT_CARDS = 12
 
@@ -47,6 +50,8 @@ class ReportResult:
     failed: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)  # seconds per part (songs, each section, write)
+    figures_cached: int = 0  # figures read back from the content-hash cache
+    figures_drawn: int = 0  # figures drawn in this run
 
 
 def _song_clips(cat: Catalog) -> pd.DataFrame:
@@ -63,16 +68,19 @@ def _song_clips(cat: Catalog) -> pd.DataFrame:
 
 def build_report(cat: Catalog, settings: Settings, *, out_dir: Path | None = None, lang: str = "en",
                  cards: int = DEFAULT_CARDS, jobs: int = 1, show_progress: bool = False) -> ReportResult:
-    """Write ``report.html`` (self-contained) and ``report.md`` (+ ``figures/``) and return their paths.
+    """Write ``report.html`` (self-contained) and ``report.md`` (+ ``figures/``, ``tables/*.csv``).
+
+    The conclusions come first, each with the figures that support it; then the corpus, the song
+    cards and each stage's section (songs by title, no ids); the appendix holds every table.
 
     Parameters
     ----------
     cat : the open catalog.
-    settings : paths (``report_dir`` is the default output) and the k range for the sweep panels.
+    settings : paths (``report_dir`` is the default output; ``data_dir/cache/report`` caches figures).
     out_dir : where to write; default ``settings.report_dir``.
-    lang : ``'en'`` or ``'zh'`` (headings, captions, findings and cluster descriptions).
+    lang : ``'en'`` or ``'zh'`` (headings, sentences, captions and figure axis words).
     cards : how many songs (in chart order) get a card with a player, waveform, spectrogram and pitch.
-    jobs : worker processes for the per-song work.
+    jobs : worker processes for the card figures that are not cached yet.
     """
     t0 = time.perf_counter()
     w = Words(check_lang(lang))
@@ -82,55 +90,68 @@ def build_report(cat: Catalog, settings: Settings, *, out_dir: Path | None = Non
         raise ParameterError(f"--cards must be >= 0, got {cards}")
     out_dir = Path(out_dir or settings.report_dir)
     run_id = cat.start_run("report", {"lang": lang, "cards": cards, "out": str(out_dir)})
+    fc = FigureCache(Path(settings.data_dir) / "cache" / "report", lang)
 
     clips = _song_clips(cat)
-    tasks = [SongTask(r.clip_id, r.track_id, str(settings.data_dir), r.path, str(r.title), i < cards)
-             for i, r in enumerate(clips.itertuples())]
-    results: dict[str, dict] = {}
+    tasks = [SongTask(r.clip_id, r.track_id, str(settings.data_dir), r.path, str(r.title), True, lang)
+             for r in clips.head(cards).itertuples()]
     failed: list[tuple[str, str]] = []
     timings: dict[str, float] = {}
     tick = time.perf_counter()
-    for o in run_map(song_job, tasks, jobs=jobs, desc="report: songs", show_progress=show_progress):
-        if o.error:
-            failed.append((o.item.track_id, o.error))
-            cat.record_failure(run_id, "report", o.item.track_id, o.error)
-        else:
-            results[o.item.clip_id] = o.result
-    add_stored_facts(results, cat.read_frame("features"))  # tempo and key: the features stage's
-    songs = _songs_frame(clips, results)
+    results = _card_results(tasks, Path(settings.data_dir) / "cache" / "report" / "songs", jobs, show_progress,
+                            failed, lambda item, err: cat.record_failure(run_id, "report", item, err))
+    facts = stored_facts(cat.read_frame("features"))
+    songs = _songs_frame(clips, facts)
     timings["per-song work"] = time.perf_counter() - tick
 
     card_list = []
     for i, r in enumerate(clips.head(cards).itertuples()):
         res = results.get(r.clip_id)
-        if not res or "card_png" not in res:
+        if not res:
             continue
-        facts = [(w("user_count"), S.fmt(r.user_count)), (w("tempo"), S.fmt(round(res["tempo_bpm"]))
-                  if np.isfinite(res["tempo_bpm"]) else ""), (w("key"), res["key"])]
+        tempo = float(facts.at[r.clip_id, "tempo_bpm"]) if r.clip_id in facts.index else float("nan")
+        key = str(facts.at[r.clip_id, "key"]) if r.clip_id in facts.index else ""
+        chips = [(w("user_count"), S.fmt(r.user_count)),
+                 (w("tempo"), S.fmt(round(tempo)) if np.isfinite(tempo) and tempo > 0 else ""), (w("key"), key)]
         card_list.append(Card(title=str(r.title), author="" if pd.isna(r.author) else str(r.author),
-                              rank="" if pd.isna(r.rank) else str(int(r.rank)), facts=facts, png=res["card_png"],
+                              rank="" if pd.isna(r.rank) else str(int(r.rank)), facts=chips, png=res["card_png"],
                               audio_src=data_uri(res["audio_ogg"], "audio/ogg"), name=f"card_{i + 1:02d}"))
     top_song = None
     if not clips.empty:
         from ..prepare.clips import load_clip
 
+        first = clips.iloc[0]
         try:
-            top_song = load_clip(settings.data_dir, clips["path"].iloc[0])
+            y, sr = load_clip(settings.data_dir, first["path"])
+            top_song = (song_cache_key(SongTask(first["clip_id"], first["track_id"], str(settings.data_dir),
+                                                first["path"], str(first["title"]), False, lang)), y, sr)
         except Exception as exc:  # a vanished clip file costs one figure, not the report
-            failed.append((str(clips["track_id"].iloc[0]), f"mfcc figure: {exc}"))
+            failed.append((str(first["title"]), f"mfcc figure: {exc}"))
+
+    tick = time.perf_counter()
+    top_card = None
+    if card_list and clips.iloc[0]["clip_id"] in results:
+        top_card = Figure("card_top", results[clips.iloc[0]["clip_id"]]["card_png"])
+    figs = build_figures(cat, w, fc, card=top_card)
+    if not clips.empty:
+        ssm = stored_ssm_figure(cat, settings, w, fc, str(clips.iloc[0]["track_id"]), str(clips.iloc[0]["title"]))
+        if ssm is not None:
+            figs["ssm"] = ssm
+    timings["evidence figures"] = time.perf_counter() - tick
 
     omitted: list[str] = []
     secs: list[Section] = []
     plan = [
-        (None, None, lambda: S.summary_section(cat, w, songs)),
-        ("findings", "hits", lambda: S.findings_section(cat, w)),
+        (None, None, lambda: conclusions_section(cat, w, figs)),
+        (None, None, lambda: S.summary_section(cat, w, songs, fc)),
         (None, None, lambda: S.cards_section(w, card_list)),
-        (None, None, lambda: S.features_section(cat, w, songs, top_song)),
-        ("select", "select", lambda: S.select_section(cat, w)),
-        ("cluster", "cluster", lambda: S.cluster_section(cat, w, settings)),
-        ("genre", "genre", lambda: S.genre_section(cat, w)),
-        ("midi", "transcribe", lambda: S.midi_section(cat, w, settings.data_dir)),
+        (None, None, lambda: S.features_section(cat, w, fc, top_song)),
+        ("select", "select", lambda: S.select_section(cat, w, fc)),
+        ("cluster", "cluster", lambda: S.cluster_section(cat, w, figs)),
+        ("genre", "genre", lambda: S.genre_section(cat, w, fc)),
+        ("midi", "transcribe", lambda: S.midi_section(cat, w, settings.data_dir, fc)),
         (None, None, lambda: S.failures_section(cat, w)),
+        (None, None, lambda: appendix_section(cat, w, out_dir)),
     ]
     for i, (key, stage, make) in enumerate(plan):
         tick = time.perf_counter()
@@ -155,15 +176,51 @@ def build_report(cat: Catalog, settings: Settings, *, out_dir: Path | None = Non
     timings["write"] = time.perf_counter() - tick
     cat.finish_run(run_id, ok=len(results), failed=len(failed), skipped=0)
     return ReportResult(html_path, md_path, fig_dir, [s.id for s in secs], omitted, songs=len(clips),
-                        cards=len(card_list), failed=failed, seconds=time.perf_counter() - t0, timings=timings)
+                        cards=len(card_list), failed=failed, seconds=time.perf_counter() - t0, timings=timings,
+                        figures_cached=fc.hits, figures_drawn=fc.misses)
 
 
-def _songs_frame(clips: pd.DataFrame, results: dict[str, dict]) -> pd.DataFrame:
-    rows = [results[c] for c in clips["clip_id"] if c in results] if not clips.empty else []
-    if not rows:
-        return pd.DataFrame(columns=["track_id", "title", "tempo_bpm", "key", "zero_crossings"])
-    df = pd.DataFrame([{k: v for k, v in r.items() if k not in ("card_png", "audio_ogg")} for r in rows])
-    return df.merge(clips[["clip_id", "title"]], on="clip_id", how="left")
+def _card_results(tasks: list[SongTask], cache: Path, jobs: int, show_progress: bool,
+                  failed: list[tuple[str, str]], record) -> dict[str, dict]:
+    """Card figure and Opus clip per song: read back by the clip's content hash when cached, the
+    rest drawn in a pool of at most one worker per missing card (a pool for one card costs more
+    than it saves)."""
+    results: dict[str, dict] = {}
+    todo: list[tuple[SongTask, str | None]] = []
+    for t in tasks:
+        key = song_cache_key(t)
+        png, ogg = (cache / f"{key}.png", cache / f"{key}.ogg") if key else (None, None)
+        if png is not None and png.is_file() and ogg.is_file():
+            results[t.clip_id] = {"card_png": png.read_bytes(), "audio_ogg": ogg.read_bytes()}
+        else:
+            todo.append((t, key))
+    if not todo:
+        return results
+    keys = {t.clip_id: k for t, k in todo}
+    n_jobs = max(1, min(jobs, len(todo) // 2))
+    for o in run_map(song_job, [t for t, _ in todo], jobs=n_jobs, desc="report: songs", show_progress=show_progress):
+        if o.error:
+            failed.append((o.item.title, o.error))
+            record(o.item.track_id, o.error)
+            continue
+        results[o.item.clip_id] = o.result
+        key = keys.get(o.item.clip_id)
+        if key:
+            cache.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(cache / f"{key}.png", o.result["card_png"])
+            atomic_write_bytes(cache / f"{key}.ogg", o.result["audio_ogg"])
+    return results
+
+
+def _songs_frame(clips: pd.DataFrame, facts: pd.DataFrame) -> pd.DataFrame:
+    """One row per song (chart order): title and the features stage's tempo and key of its clip."""
+    if clips.empty:
+        return pd.DataFrame(columns=["clip_id", "track_id", "title", "tempo_bpm", "key"])
+    df = clips[["clip_id", "track_id", "title"]].copy()
+    df["tempo_bpm"] = [float(facts.at[c, "tempo_bpm"]) if c in facts.index else np.nan for c in df["clip_id"]]
+    df.loc[df["tempo_bpm"] <= 0, "tempo_bpm"] = np.nan  # 0: no pulse found
+    df["key"] = [str(facts.at[c, "key"]) if c in facts.index else "" for c in df["clip_id"]]
+    return df
 
 
 # -- writing ------------------------------------------------------------------------------------------
@@ -172,6 +229,7 @@ def _env() -> Environment:
                       autoescape=select_autoescape(["html", "j2"], default=True), trim_blocks=True,
                       lstrip_blocks=True)
     env.filters["png_uri"] = lambda b: data_uri(b, "image/png")
+    env.filters["num_attrs"] = source_attrs
     return env
 
 
@@ -236,12 +294,27 @@ def _md_block(b, fig_dir: Path, w: Words) -> list[str]:
     if isinstance(b, Plotly):
         return _md_block(b.fallback, fig_dir, w) if b.fallback else []
     kind = b.kind
+    if kind == "claim":
+        out = [f"### {_md(b.heading)}", ""]
+        out += [f"- {_md(''.join(p if isinstance(p, str) else p.text for p in sn))}" for sn in b.sentences]
+        if b.reasons:
+            out += ["", f"*{_md(w('left_out'))}:* " + " · ".join(_md(r) for r in b.reasons)]
+        for f in b.evidence:
+            out += [""] + _md_block(f, fig_dir, w)
+        return out
+    if kind == "details":
+        out = [f"<details><summary>{_md(b.summary)}</summary>", ""]
+        for t in b.blocks:
+            out += _md_block(t, fig_dir, w) + [""]
+        return out + ["</details>"]
     if kind == "table":
         out = [f"**{_md(b.caption)}**", ""] if b.caption else []
         if not b.columns:
             return out + [_md(b.note)]
         out += ["| " + " | ".join(_md(c) for c in b.columns) + " |", "|" + "---|" * len(b.columns)]
         out += ["| " + " | ".join(_md(v) for v in row) + " |" for row in b.rows]
+        if b.link:
+            out += ["", f"[{_md(w('csv'))}]({b.link})"]
         return out + (["", _md(b.note)] if b.note else [])
     if kind == "text":
         return [(f"**{_md(b.strong)}** " if b.strong else "") + _md(b.text)]

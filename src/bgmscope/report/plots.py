@@ -33,7 +33,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "zcr": (CORPUS, "zero-crossing counts across songs (top 9, or the songs named)"),
     "features": (CORPUS, "songs x the 42 statistics heatmap (z-scored)"),
     "pca": (CORPUS, "PCA scatter coloured by cluster (--html: hover shows title, author, use count)"),
-    "ksweep": (CORPUS, "KMeans and MiniBatchKMeans panels for k in the settings' range"),
+    "ksweep": (CORPUS, "the cluster stage's stored KMeans and MiniBatchKMeans labels per k (cluster_k_labels), on PCA"),
     "metrics": (CORPUS, "silhouette / Calinski-Harabasz / Davies-Bouldin against k"),
     "ga": (CORPUS, "genetic feature selection convergence"),
     "confusion": (CORPUS, "genre classifier confusion matrix"),
@@ -186,9 +186,9 @@ def _corpus_figure(cat: Catalog, settings: Settings, kind: str, songs: list[str]
         return vc.feature_heatmap(f[[c for c in STAT42_NAMES if c in f.columns]], f["title"].tolist(),
                                   title_text="42 statistics"), None
     if kind == "ksweep":
-        fig = S.k_sweep_figure(cat, settings)
+        fig = S.k_sweep_figure(cat)
         if fig is None:
-            raise need("features table", "features")
+            raise need("per-k cluster labels (cluster_k_labels)", "cluster")
         return fig, None
     if kind == "pca":
         hit = S.find_table(S.stage_tables(cat, "cluster_"), {"pc1", "pc2"})

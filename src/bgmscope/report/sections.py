@@ -1,13 +1,15 @@
 """Build each report section from whatever the catalog holds.
 
 A section whose stage has not stored its tables is left out and named in a one-line note. Tables
-of other stages are read by their documented columns where known (pc1/pc2, description_en, rho and
-ci_low/ci_high, ...), and any other table of the stage is still shown as a plain table, so nothing
-a stage stored is hidden.
+of other stages are read by their documented columns (pc1/pc2, description_en, ...). The main
+flow names songs by title and shows no ids or digests; every table a stage stored is in the
+appendix (``appendix.py``) and beside the report as CSV, so nothing is hidden. Figures go through
+the content-hash cache (``evidence.FigureCache``) and are drawn in the report's language.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -20,14 +22,12 @@ from ..viz import corpus as vc
 from ..viz.common import png_bytes
 from .blocks import (
     Audio,
-    Bullets,
     Card,
     Cards,
     Figure,
     Plotly,
     Section,
     Stats,
-    Table,
     Text,
     fmt,
     table_from_frame,
@@ -39,6 +39,11 @@ FIG_DPI = 90
 
 def fig_block(name: str, fig, caption: str = "", wide: bool = False) -> Figure:
     return Figure(name=name, png=png_bytes(fig, dpi=FIG_DPI), caption=caption, wide=wide)
+
+
+def frame_key(df: pd.DataFrame) -> tuple:
+    """A frame as plain data, the figure cache's key for a figure drawn from it."""
+    return (tuple(map(str, df.columns)), df.to_numpy(dtype=object).tolist())
 
 
 def stage_tables(cat: Catalog, prefix: str) -> dict[str, pd.DataFrame]:
@@ -63,25 +68,19 @@ def first_col(df: pd.DataFrame, *patterns: str) -> str | None:
     return None
 
 
-def generic_tables(tables: dict[str, pd.DataFrame], used: set[str], w: Words, max_rows: int = 12) -> list[Table]:
-    out = []
-    for name, df in tables.items():
-        if name in used or df.empty:
-            continue
-        if len(df) > 200:  # per-note or per-frame tables: say where they are rather than print a slice
-            out.append(Table([], [], caption=f"{w('from_table')} {name}",
-                             note=f"{len(df):,} rows: bgmscope export {name} --to {name}.csv"))
-            continue
-        if len(df) == 1:  # a run summary: one field per line reads better than one very wide row
-            rows = [[str(c), _clip_text(fmt(v).replace(",", ", ") if _texty(df[c]) else fmt(v))]
-                    for c, v in df.iloc[0].items() if fmt(v) != ""]
-            out.append(Table([w("field"), w("value")], rows, caption=f"{w('from_table')} {name}",
-                             numeric=[False, False]))
-            continue
-        cols = [c for c in df.columns if not _texty(df[c]) or not df[c].astype(str).str.len().gt(200).any()]
-        out.append(table_from_frame(df, caption=f"{w('from_table')} {name}", columns=cols[:12], max_rows=max_rows,
-                                    more_note=w("more_rows", n=len(df) - max_rows, t=name)))
-    return out
+def generic_tables(tables: dict[str, pd.DataFrame], used: set[str], w: Words) -> list[Text]:
+    """The stage's other tables are not dumped here: one line points to them in the appendix."""
+    rest = [name for name, df in tables.items() if name not in used and not df.empty]
+    return [Text(", ".join(rest), strong=w("in_appendix"))] if rest else []
+
+
+# columns that hold ids, digests or file paths: the appendix shows them, the main flow never does
+ID_COLUMNS = {"track_id", "clip_id", "music_id", "audio_sha256", "sha256", "group_id", "best_match", "run_id",
+              "cache_key", "track_a", "track_b", "path", "item", "created_at"}
+
+
+def no_ids(df: pd.DataFrame) -> pd.DataFrame:
+    return df[[c for c in df.columns if c not in ID_COLUMNS and not str(c).endswith("_path")]]
 
 
 def _texty(col: pd.Series) -> bool:
@@ -94,7 +93,7 @@ def _clip_text(s: str, n: int = 160) -> str:
 
 
 # -- corpus ---------------------------------------------------------------------------------------
-def summary_section(cat: Catalog, w: Words, songs: pd.DataFrame) -> Section:
+def summary_section(cat: Catalog, w: Words, songs: pd.DataFrame, fc) -> Section:
     tracks = cat.tracks()
     audio = cat.audio_files()
     clips = cat.clips()
@@ -112,10 +111,9 @@ def summary_section(cat: Catalog, w: Words, songs: pd.DataFrame) -> Section:
         sec.lead = w("demo_note")
     top = tracks.dropna(subset=["user_count"]).sort_values("user_count", ascending=False).head(15)
     if len(top) >= 2:
-        sec.blocks.append(fig_block("popularity", vc.popularity_bars(top["title"].fillna(top["track_id"]).tolist(),
-                                                                     top["user_count"].tolist(),
-                                                                     xlabel=w("user_count")),
-                                    w("cap_pop"), wide=True))
+        names, counts = top["title"].fillna("").tolist(), top["user_count"].astype(float).tolist()
+        sec.blocks.append(fc.figure("popularity", (names, counts), lambda: vc.popularity_bars(
+            names, counts, xlabel="videos"), w("cap_pop"), wide=True))
     if not tracks.empty:
         view = tracks.copy()
         if not songs.empty:
@@ -126,8 +124,9 @@ def summary_section(cat: Catalog, w: Words, songs: pd.DataFrame) -> Section:
         cols = ["rank", "title", "author", "user_count", "user_incr", "duration_s", "tempo_bpm", "key"]
         heads = {"rank": w("rank"), "title": w("song"), "author": w("author"), "user_count": w("user_count"),
                  "user_incr": w("user_incr"), "duration_s": w("duration"), "tempo_bpm": w("tempo"), "key": w("key")}
-        sec.blocks.append(table_from_frame(view, caption=w("chart_table"), columns=cols, headers=heads, max_rows=25,
-                                           more_note=w("more_rows", n=len(view) - 25, t="tracks")))
+        table = table_from_frame(view, caption=w("chart_table"), columns=cols, headers=heads, max_rows=len(view))
+        table.sortable = True
+        sec.blocks.append(table)
     return sec
 
 
@@ -148,148 +147,32 @@ def cards_section(w: Words, cards: list[Card]) -> Section:
     return sec
 
 
-def features_section(cat: Catalog, w: Words, songs: pd.DataFrame, top_song: tuple[np.ndarray, int] | None) -> Section:
+def features_section(cat: Catalog, w: Words, fc, top_song: tuple[str, np.ndarray, int] | None) -> Section | None:
+    """The 42 statistics across songs and the top song's MFCC (tempo, key and ZCR are evidence
+    under the conclusions)."""
+    from .evidence import first_clip_features
+
     sec = Section("features", w("features"))
-    if not songs.empty:
-        top9 = songs.head(9)
-        sec.blocks.append(fig_block("zcr", vc.zcr_bars(top9["title"].tolist(), top9["zero_crossings"].tolist()),
-                                    w("cap_zcr")))
-    feats = cat.read_frame("features")
-    if not feats.empty:
+    first = first_clip_features(cat)
+    if not first.empty:
         from ..features.stats42 import STAT42_NAMES
 
-        cols = [c for c in STAT42_NAMES if c in feats.columns]
-        first = feats[feats.get("clip_index", 0) == 0] if "clip_index" in feats.columns else feats
-        if "clip_kind" in first.columns and (first["clip_kind"] == "first").any():
-            first = first[first["clip_kind"] == "first"]
-        first = first.drop_duplicates("track_id")
+        cols = [c for c in STAT42_NAMES if c in first.columns]
         if cols and len(first) >= 2:
-            order = cat.tracks()[["track_id", "title", "rank"]]
-            first = order.merge(first, on="track_id", how="inner")
-            sec.blocks.append(fig_block("features42", vc.feature_heatmap(first[cols], first["title"].fillna(first["track_id"]).tolist()),
+            d = first[cols]
+            names = first["title"].fillna("").tolist()
+            sec.blocks.append(fc.figure("features42", (frame_key(d), names), lambda: vc.feature_heatmap(d, names),
                                         w("cap_heat"), wide=True))
-    if not songs.empty and songs["tempo_bpm"].notna().sum() >= 2:
-        sec.blocks.append(fig_block("tempo", vc.histogram(songs["tempo_bpm"], bins=np.arange(40, 241, 10),
-                                                          xlabel="BPM"), w("cap_tempo")))
-    if not songs.empty and (songs["key"] != "").sum() >= 2:
-        counts = songs.loc[songs["key"] != "", "key"].value_counts()
-        sec.blocks.append(fig_block("keys", vc.distribution_bars(counts), w("cap_key")))
     if top_song is not None:
         from ..viz.audio import mfcc_heatmap
 
-        y, sr = top_song
-        sec.blocks.append(fig_block("mfcc", mfcc_heatmap(y, sr), w("cap_mfcc")))
-    return sec
-
-
-# -- findings ---------------------------------------------------------------------------------------
-HITS_EXTRA = ("versions", "version_pairs", "hook_positions", "similar")
-
-
-def findings_section(cat: Catalog, w: Words) -> Section | None:
-    tables = stage_tables(cat, "hits_")
-    if not tables:
-        return None
-    # the hits stage also stores hook positions and version groups under their own names
-    tables.update({t: cat.read_frame(t) for t in HITS_EXTRA if cat.has_table(t)})
-    sec = Section("findings", w("findings"))
-    items: list[str] = []
-    used: set[str] = set()
-    corr = find_table(tables, {"feature", "rho", "ci_low", "ci_high", "q"})
-    forest = None
-    if corr:
-        name, df = corr
-        used.add(name)
-        if "target" in df.columns and df["target"].nunique() > 1:  # popularity = use count, when there
-            tgt = "user_count" if (df["target"] == "user_count").any() else df["target"].iloc[0]
-            df = df[df["target"] == tgt]
-        df = df.sort_values(["q", "p"] if "p" in df.columns else ["q"])
-        sig = df[df["q"] < 0.05]
-        n_col = "n" if "n" in df.columns else None
-        if sig.empty:
-            items.append(w("corr_none", q=float(df["q"].min()), m=len(df)))
-        else:
-            items.append(w("corr_count", k=len(sig), m=len(df)))
-        for _, r in df.head(5).iterrows():
-            items.append(w("corr", feature=r["feature"], rho=float(r["rho"]), lo=float(r["ci_low"]),
-                           hi=float(r["ci_high"]), q=float(r["q"]), n=int(r[n_col]) if n_col else len(df)))
-        forest = _forest(df.head(12), w)
-    r2 = find_table(tables, {"r2"})
-    if r2:
-        name, df = r2
-        used.add(name)
-        for _, r in df.head(3).iterrows():
-            spread = f" ± {float(r['r2_std']):.2f}" if "r2_std" in df.columns and pd.notna(r["r2_std"]) else ""
-            items.append(w("r2", model=r.get("model", "regression"), r2=float(r["r2"]), spread=spread,
-                           n=int(r["n"]) if "n" in df.columns and pd.notna(r["n"]) else "?",
-                           target=r.get("target", "popularity")))
-    auc = find_table(tables, {"auc"})
-    if auc:
-        name, df = auc
-        used.add(name)
-        r = df.iloc[0]
-        spread = f" ± {float(r['auc_std']):.2f}" if "auc_std" in df.columns and pd.notna(r["auc_std"]) else ""
-        items.append(w("auc", auc=float(r["auc"]), spread=spread))
-    delta = find_table(tables, {"feature", "cliffs_delta", "q"})
-    if delta:
-        name, df = delta
-        used.add(name)
-        for _, r in df.sort_values("q").head(3).iterrows():
-            items.append(w("delta", feature=r["feature"], d=float(r["cliffs_delta"]), mag=r.get("magnitude", ""),
-                           a=float(r.get("median_chart", np.nan)), b=float(r.get("median_reference", np.nan)),
-                           q=float(r["q"])))
-    items += _other_stage_findings(cat, w)
-    if items:
-        sec.blocks.append(Bullets(items))
-    if forest is not None:
-        sec.blocks.append(forest)
-    sec.blocks += generic_tables(tables, used, w)
-    return sec
-
-
-def _other_stage_findings(cat: Catalog, w: Words) -> list[str]:
-    out = []
-    sweep = find_table(stage_tables(cat, "cluster_"), {"k", "silhouette"})
-    chosen = find_table(stage_tables(cat, "cluster_"), {"k", "silhouette", "chosen"})
-    if chosen:
-        df = chosen[1]
-        row = df[df["chosen"].astype(bool)].head(1)
-        if not row.empty:
-            out.append(w("clusters", k=int(row["k"].iloc[0]), sil=float(row["silhouette"].iloc[0])))
-    elif sweep:
-        df = sweep[1]
-        r = df.loc[df["silhouette"].astype(float).idxmax()]
-        out.append(w("clusters", k=int(r["k"]), sil=float(r["silhouette"])))
-    ev = find_table(stage_tables(cat, "genre_"), {"model", "accuracy"})
-    if ev:
-        df = ev[1]
-        r = df.loc[df["accuracy"].astype(float).idxmax()]
-        spread = f" ± {float(r['accuracy_std']):.1%}" if "accuracy_std" in df.columns and pd.notna(r["accuracy_std"]) else ""
-        out.append(w("genre_acc", model=r["model"], acc=float(r["accuracy"]), spread=spread))
-    return out
-
-
-def _forest(df: pd.DataFrame, w: Words) -> Figure | None:
-    if df.empty:
-        return None
-    from ..viz.common import PALETTE, new_figure
-
-    df = df.iloc[::-1]
-    fig, ax = new_figure(6.4, 0.32 * len(df) + 1.1)
-    ypos = np.arange(len(df))
-    sig = df["q"].to_numpy(float) < 0.05
-    ax.errorbar(df["rho"], ypos, xerr=[df["rho"] - df["ci_low"], df["ci_high"] - df["rho"]], fmt="none",
-                ecolor="#9aa5ad", elinewidth=1.2, capsize=2)
-    ax.scatter(df["rho"], ypos, color=[PALETTE[3] if s else PALETTE[0] for s in sig], zorder=3, s=22)
-    ax.axvline(0, color="#9aa5ad", linewidth=0.8)
-    ax.set_yticks(ypos, [str(f) for f in df["feature"]], fontsize=7.5)
-    ax.set_xlabel("Spearman ρ")
-    ax.set_xlim(-1, 1)
-    return fig_block("correlations", fig, w("cap_forest"))
+        key, y, sr = top_song
+        sec.blocks.append(fc.figure("mfcc", key, lambda: mfcc_heatmap(y, sr), w("cap_mfcc")))
+    return sec if sec.blocks else None
 
 
 # -- stages -------------------------------------------------------------------------------------------
-def select_section(cat: Catalog, w: Words) -> Section | None:
+def select_section(cat: Catalog, w: Words, fc) -> Section | None:
     tables = stage_tables(cat, "select_")
     if not tables:
         return None
@@ -304,8 +187,9 @@ def select_section(cat: Catalog, w: Words) -> Section | None:
         if best:
             used.add(name)
             df = df.sort_values("generation")
-            sec.blocks.append(fig_block("ga", vc.ga_convergence(df["generation"], df[best], df[mean] if mean else None,
-                                                                ylabel=best.replace("_", " ")), w("cap_ga")))
+            d = df[["generation", best] + ([mean] if mean else [])]
+            sec.blocks.append(fc.figure("ga", frame_key(d), lambda: vc.ga_convergence(
+                d["generation"], d[best], d[mean] if mean else None, ylabel=best.replace("_", " ")), w("e_ga")))
     feats = find_table(tables, {"feature", "selected"})
     if feats:
         name, df = feats
@@ -330,15 +214,17 @@ def _full_run(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def cluster_section(cat: Catalog, w: Words, settings) -> Section | None:
+def cluster_section(cat: Catalog, w: Words, figs: dict[str, Figure]) -> Section | None:
+    """The interactive PCA scatter and each cluster in words with its most used songs (the static
+    scatter, k panels and metric curves are evidence under the conclusions)."""
     tables = stage_tables(cat, "cluster_")
     if not tables:
         return None
     sec = Section("cluster", w("cluster"))
-    used: set[str] = set()
-    pdf = None
+    used: set[str] = {"cluster_sweep", "cluster_k_labels", "cluster_pca"}
     method = None  # the clustering shown: a label column of the assignments, e.g. 'kmeans'
     assign = find_table(tables, {"pc1", "pc2"})
+    pdf = None
     if assign:
         name, df = assign
         used.add(name)
@@ -351,28 +237,12 @@ def cluster_section(cat: Catalog, w: Words, settings) -> Section | None:
             df = df[df["clip_index"] == 0]
         from ..viz import interactive as vi
 
-        static = fig_block("pca", vc.pca_scatter(df["pc1"], df["pc2"], df[lab] if lab else None,
-                                                 names=df.get("title"), annotate=8), w("cap_pca"))
         pdf = df.rename(columns={lab: "cluster"}) if lab else df
         fig = vi.pca_scatter(pdf, color="cluster" if lab else None)
-        sec.blocks.append(Plotly(vi.to_div(fig, div_id="pca-scatter"), w("cap_pca"), fallback=static))
-    sweep = find_table(tables, {"k", "silhouette"})
-    if sweep:
-        name, df = sweep
-        used.add(name)
-        metrics = [m for m in ("silhouette", "calinski_harabasz", "davies_bouldin", "inertia") if m in df.columns]
-        group = first_col(df, "algorithm", "model", "method")
-        chosen = None
-        if "chosen" in df.columns and df["chosen"].astype(bool).any():
-            chosen = int(df.loc[df["chosen"].astype(bool), "k"].iloc[0])
-        sec.blocks.append(fig_block("k_metrics", vc.metric_curves(df, metrics, group_col=group, chosen_k=chosen),
-                                    w("cap_metrics"), wide=True))
-    sweep_fig = k_sweep_figure(cat, settings)
-    if sweep_fig is not None:
-        sec.blocks.append(fig_block("k_sweep", sweep_fig, w("cap_sweep") + f" ({w('computed_here')})", wide=True))
+        sec.blocks.append(Plotly(vi.to_div(fig, div_id="pca-scatter"), w("cap_pca"), fallback=figs.get("pca")))
     desc = find_table(tables, {"description_en"})
     members = find_table({k: v for k, v in tables.items() if k not in used and k != (desc or ("",))[0]}, {"title"})
-    if members is None and assign is not None:  # members straight from the assignments
+    if members is None and pdf is not None:  # members straight from the assignments
         members = (assign[0], pdf)
     if desc:
         name, ddf = desc
@@ -397,6 +267,8 @@ def cluster_section(cat: Catalog, w: Words, settings) -> Section | None:
                                                    headers={"title": w("song"), "author": w("author"),
                                                             "user_count": w("user_count")},
                                                    more_note=w("more_rows", n=len(who) - 5, t=members[0])))
+    if "k_sweep" not in figs:
+        sec.blocks.append(Text(w("k_panel_missing")))
     sec.blocks += generic_tables(tables, used, w)
     return sec
 
@@ -413,49 +285,26 @@ def _one_method(df: pd.DataFrame, method: str | None) -> pd.DataFrame:
     return df[keep]
 
 
-def k_sweep_figure(cat: Catalog, settings):
-    """KMeans and MiniBatchKMeans for k_min..k_max, drawn on PCA (the seed's panels)."""
-    feats = cat.read_frame("features")
-    if feats.empty:
+def k_sweep_figure(cat: Catalog):
+    """The seed's KMeans / MiniBatchKMeans panels per k, from the cluster stage's stored labels
+    (``cluster_k_labels``) on its stored coordinates (``cluster_assignments.pc1/pc2``); None when
+    the stage has not stored them. Nothing is refitted here."""
+    kl = cat.read_frame("cluster_k_labels")
+    assign = cat.read_frame("cluster_assignments")
+    if kl.empty or assign.empty or not {"algorithm", "k", "track_id", "label"} <= set(kl.columns):
         return None
-    from ..features.extract import descriptor_columns
-    from ..features.stats42 import STAT42_NAMES
-
-    # the study's 42 when stored, else every numeric descriptor (the categorical key is no axis)
-    cols = [c for c in STAT42_NAMES if c in feats.columns] or descriptor_columns(feats, "numeric")
-    if "clip_index" in feats.columns:
-        feats = feats[feats["clip_index"] == 0]
-    feats = feats.drop_duplicates("track_id")
-    x = feats[cols].to_numpy(float)
-    x = x[:, np.isfinite(x).all(axis=0) & (np.nanstd(x, axis=0) > 0)]
-    ks = [k for k in range(settings.k_min, settings.k_max + 1) if k < len(x)]
-    if not ks or x.shape[1] < 2:
-        return None
-    from sklearn.cluster import KMeans, MiniBatchKMeans
-    from sklearn.decomposition import PCA
-    from sklearn.preprocessing import StandardScaler
-
-    z = StandardScaler().fit_transform(x)
-    xy = PCA(n_components=2, random_state=settings.seed).fit_transform(z)
-    panels = {}
-    for algo, cls in (("KMeans", KMeans), ("MiniBatchKMeans", MiniBatchKMeans)):
-        panels[algo] = {k: cls(n_clusters=k, random_state=settings.seed, n_init=4).fit_predict(z) for k in ks}
-    from ..viz.common import PALETTE, new_figure
-
-    fig, axes = new_figure(1.9 * len(ks), 4.2, nrows=2, ncols=len(ks), sharex=True, sharey=True)
-    axes = np.atleast_2d(axes)
-    for row, algo in enumerate(panels):
-        for col, k in enumerate(ks):
-            a = axes[row, col]
-            lab = panels[algo][k]
-            a.scatter(xy[:, 0], xy[:, 1], s=7, c=[PALETTE[i % len(PALETTE)] for i in lab], linewidth=0)
-            a.set_title(f"k={k}", fontsize=8, loc="left")
-            a.tick_params(labelsize=6)
-        axes[row, 0].set_ylabel(algo, fontsize=8)
-    return fig
+    if "clip_index" in assign.columns:
+        assign = assign[assign["clip_index"] == 0]
+    assign = assign.drop_duplicates("track_id")
+    order = assign["track_id"].astype(str).tolist()
+    labels = {}
+    for (algo, k), g in kl.groupby(["algorithm", "k"]):
+        m = dict(zip(g["track_id"].astype(str), g["label"], strict=False))
+        labels[(str(algo), int(k))] = [m.get(t, -1) for t in order]
+    return vc.k_sweep_grid(assign[["pc1", "pc2"]].to_numpy(float), labels)
 
 
-def genre_section(cat: Catalog, w: Words) -> Section | None:
+def genre_section(cat: Catalog, w: Words, fc) -> Section | None:
     tables = stage_tables(cat, "genre_")
     if not tables:
         return None
@@ -465,20 +314,20 @@ def genre_section(cat: Catalog, w: Words) -> Section | None:
     if conf is not None:
         name, matrix, labels = conf
         used.add(name)
-        sec.blocks.append(fig_block("confusion", vc.confusion_matrix(matrix, labels), w("cap_confusion")))
+        sec.blocks.append(fc.figure("confusion", (matrix.tolist(), labels), lambda: vc.confusion_matrix(matrix, labels),
+                                    w("cap_confusion")))
     pred = find_table(tables, {"track_id", "label"}) or find_table(tables, {"track_id"})
     if pred:
         name, df = pred
         lab = first_col(df, "label", "top_label", "predicted", "prediction", "genre", "style")
         if lab:
             used.add(name)
-            sec.blocks.append(fig_block("genre_dist", vc.distribution_bars(df[lab].astype(str).value_counts()),
-                                        w("cap_genre_dist")))
             view = df.merge(cat.tracks()[["track_id", "title", "author"]], on="track_id", how="left") \
                 if "title" not in df.columns else df
             cols = ["rank", "title", lab, "confidence", "margin", "model"]
-            sec.blocks.append(table_from_frame(view, columns=cols, max_rows=12, caption=f"{w('from_table')} {name}",
-                                               more_note=w("more_rows", n=len(view) - 12, t=name)))
+            t = table_from_frame(view, columns=cols, max_rows=len(view), caption=f"{w('from_table')} {name}")
+            t.sortable = True
+            sec.blocks.append(t)
     sec.blocks += generic_tables(tables, used, w)
     return sec
 
@@ -515,7 +364,7 @@ def _confusion(tables: dict[str, pd.DataFrame], model: str | None = None) -> tup
     return None
 
 
-def midi_section(cat: Catalog, w: Words, data_dir: Path, max_songs: int = 4) -> Section | None:
+def midi_section(cat: Catalog, w: Words, data_dir: Path, fc, max_songs: int = 4) -> Section | None:
     tables = stage_tables(cat, "midi_")
     if not tables:
         return None
@@ -529,11 +378,13 @@ def midi_section(cat: Catalog, w: Words, data_dir: Path, max_songs: int = 4) -> 
         used.add(name)
         view = df.merge(cat.tracks()[["track_id", "title"]], on="track_id", how="left") \
             if "track_id" in df.columns and "title" not in df.columns else df
-        shown_cols = [c for c in view.columns if c not in path_cols and c not in ("cache_key", "created_at")][:10]
-        sec.blocks.append(table_from_frame(view, columns=shown_cols, max_rows=12, caption=f"{w('from_table')} {name}",
+        shown = no_ids(view.drop(columns=path_cols))
+        shown = shown[["title"] + [c for c in shown.columns if c != "title"]] if "title" in shown.columns else shown
+        sec.blocks.append(table_from_frame(shown, columns=list(shown.columns)[:10], max_rows=12,
+                                           caption=f"{w('from_table')} {name}",
                                            more_note=w("more_rows", n=len(view) - 12, t=name)))
         for i, (_, r) in enumerate(view.head(max_songs).iterrows()):
-            label = str(r.get("title") if isinstance(r.get("title"), str) else r.get("track_id", f"{name} {i}"))
+            label = str(r.get("title")) if isinstance(r.get("title"), str) else f"{name} {i + 1}"
             players, ssms = [], []
             for c in path_cols:
                 p = _resolve(data_dir, r[c])
@@ -546,19 +397,41 @@ def midi_section(cat: Catalog, w: Words, data_dir: Path, max_songs: int = 4) -> 
                     except (OSError, ValueError) as exc:
                         sec.blocks.append(Text(f"{p.name}: {exc}"))
                 elif p.suffix in (".mid", ".midi"):
-                    src = _render_midi(p)
+                    src = _cached_audio(fc, p, _render_midi)
                     if src:
                         players.append({"label": f"{kind} (FluidSynth)", "src": src})
                 else:
-                    src = _embed_audio(p)
+                    src = _cached_audio(fc, p, _embed_audio)
                     if src:
                         players.append({"label": kind, "src": src})
             if players:
                 sec.blocks.append(Audio(players, caption=label))
             if ssms:
-                sec.blocks.append(fig_block(f"ssm_{name}_{i}", _ssm_row(ssms, label), w("cap_ssm"), wide=True))
+                key = [(k, m.shape, hashlib.sha256(np.ascontiguousarray(m).tobytes()).hexdigest()) for k, m in ssms]
+                sec.blocks.append(fc.figure(f"ssm_{name}_{i}", (key, label), lambda ssms=ssms, label=label: _ssm_row(
+                    ssms, label), w("cap_ssm"), wide=True))
     sec.blocks += generic_tables(tables, used, w)
     return sec
+
+
+def _cached_audio(fc, path: Path, make) -> str | None:
+    """An embedded player's data URI, cached beside the figures by the file's content hash."""
+    from .media import data_uri
+
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+    cached = fc.root / f"audio-{make.__name__}-{digest}.ogg" if fc.root else None
+    if cached is not None and cached.is_file():
+        return data_uri(cached.read_bytes(), "audio/ogg")
+    ogg = make(path)
+    if ogg and cached is not None:
+        from ..fsutil import atomic_write_bytes
+
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(cached, ogg)
+    return data_uri(ogg, "audio/ogg") if ogg else None
 
 
 def _ssm_row(ssms: list[tuple[str, np.ndarray]], label: str):
@@ -572,14 +445,14 @@ def _ssm_row(ssms: list[tuple[str, np.ndarray]], label: str):
     return fig
 
 
-def _render_midi(path: Path, max_s: float = 30.0) -> str | None:
-    """A transcribed or composed .mid rendered through the General MIDI SoundFont, embedded as Opus."""
+def _render_midi(path: Path, max_s: float = 30.0) -> bytes | None:
+    """A transcribed or composed .mid rendered through the General MIDI SoundFont, as Opus."""
     from ..synth import render_midi
-    from .media import data_uri, encode_opus
+    from .media import encode_opus
 
     try:
         y = render_midi(path, sr=16000, stereo=False)[: int(max_s * 16000)]
-        return data_uri(encode_opus(y, 16000), "audio/ogg") if y.size else None
+        return encode_opus(y, 16000) if y.size else None
     except Exception:  # a MIDI file FluidSynth cannot play costs its player only
         return None
 
@@ -592,22 +465,23 @@ def _resolve(data_dir: Path, value: object) -> Path | None:
     return p if p.is_file() else None
 
 
-def _embed_audio(path: Path, max_s: float = 30.0) -> str | None:
-    """Decode any audio file and embed it as Opus (rendered WAVs are large; Opus keeps the page small)."""
+def _embed_audio(path: Path, max_s: float = 30.0) -> bytes | None:
+    """Decode any audio file as Opus for embedding (rendered WAVs are large; Opus keeps the page small)."""
     from ..audio.decode import load
     from ..errors import BgmscopeError
-    from .media import data_uri, encode_opus
+    from .media import encode_opus
 
     try:
         y, sr = load(path, sr=16000, duration=max_s)
-        return data_uri(encode_opus(y, sr), "audio/ogg")
+        return encode_opus(y, sr)
     except (BgmscopeError, OSError, ValueError):
         return None
 
 
 def current_failures(cat: Catalog) -> pd.DataFrame:
-    """Failures still standing: those of the latest run of each (stage, parameters). An item that
-    failed once and succeeded in a later run of the same stage is no longer a problem."""
+    """Failures still standing: those of the latest run of each stage (per parameter set: a run with
+    other parameters, e.g. another clip kind, is another job). An item that failed once and
+    succeeded in a later run of the same stage is no longer a problem."""
     if not (cat.has_table("runs") and cat.has_table("failures")):
         return pd.DataFrame(columns=["run_id", "stage", "item", "reason", "failed_at"])
     return cat.query("""
@@ -615,15 +489,52 @@ def current_failures(cat: Catalog) -> pd.DataFrame:
         SELECT f.* FROM failures f JOIN latest USING (run_id) ORDER BY f.failed_at""")
 
 
+def resolved_failures(cat: Catalog) -> int:
+    """Items that failed in an earlier run of a stage and not in its latest run (same parameters)."""
+    if not (cat.has_table("runs") and cat.has_table("failures")):
+        return 0
+    return int(cat.query("""
+        WITH latest AS (SELECT stage, params, arg_max(run_id, started_at) AS run_id FROM runs GROUP BY stage, params),
+        old AS (SELECT DISTINCT r.stage, r.params, f.item FROM failures f JOIN runs r USING (run_id)
+                WHERE f.run_id NOT IN (SELECT run_id FROM latest)),
+        now AS (SELECT DISTINCT l.stage, l.params, f.item FROM failures f JOIN latest l USING (run_id))
+        SELECT count(*) AS n FROM old o WHERE NOT EXISTS (
+            SELECT 1 FROM now n WHERE n.stage = o.stage AND n.params = o.params AND n.item = o.item)
+        """)["n"].iloc[0])
+
+
+def _item_names(cat: Catalog) -> dict[str, str]:
+    """A failure's item (a track id, an audio digest or a clip id) as the song's title."""
+    t = cat.tracks()
+    names = {str(k): str(v) for k, v in zip(t["track_id"], t["title"], strict=False) if isinstance(v, str) and v}
+    af = cat.audio_files(status=None)
+    if not af.empty and "sha256" in af.columns and "track_id" in af.columns:
+        names.update({str(d): names.get(str(tid), Path(str(p)).name) for d, tid, p in
+                      zip(af["sha256"], af["track_id"], af["path"], strict=False) if isinstance(d, str)})
+    return names
+
+
 def failures_section(cat: Catalog, w: Words, limit: int = 20) -> Section | None:
     f = current_failures(cat)
-    if f.empty:
+    resolved = resolved_failures(cat)
+    if f.empty and not resolved:
         return None
     sec = Section("failures", w("failures"))
-    f = f.sort_values("failed_at", ascending=False)
-    sec.blocks.append(table_from_frame(f, columns=["stage", "item", "reason"], max_rows=limit,
-                                       more_note=w("more_rows", n=len(f) - limit, t="failures")))
+    if not f.empty:
+        names = _item_names(cat)
+        f = f.sort_values("failed_at", ascending=False).copy()
+        f["what"] = [names.get(str(i), _short_item(str(i))) for i in f["item"]]
+        sec.blocks.append(table_from_frame(f, columns=["stage", "what", "reason"], max_rows=limit,
+                                           headers={"what": w("song")},
+                                           more_note=w("more_rows", n=len(f) - limit, t="failures")))
+    if resolved:
+        sec.blocks.append(Text(w("fail_resolved", n=resolved)))
     return sec
+
+
+def _short_item(item: str) -> str:
+    """An item that names no song: a file name stays, a bare id or digest is shortened."""
+    return item[:8] + "…" if re.fullmatch(r"[0-9a-f]{32,}|\d{15,}", item) else Path(item).name or item
 
 
 SectionBuilder = Callable[..., Section | None]

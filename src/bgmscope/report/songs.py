@@ -22,6 +22,7 @@ class SongTask:
     path: str
     title: str
     card: bool  # draw the card figure and encode the clip for the player
+    lang: str = "en"  # the card's axis words
 
 
 def stored_facts(features: pd.DataFrame) -> pd.DataFrame:
@@ -72,8 +73,28 @@ def song_job(task: SongTask) -> dict:
     if task.card:
         from ..viz.audio import song_card
         from ..viz.common import png_bytes
+        from ..viz.words import localize
         from .media import encode_opus
 
-        out["card_png"] = png_bytes(song_card(y, sr, title_text=task.title), dpi=80)
+        out["card_png"] = png_bytes(localize(song_card(y, sr, title_text=task.title), task.lang), dpi=80)
         out["audio_ogg"] = encode_opus(y, sr)
     return out
+
+
+SONG_CACHE_VERSION = 1  # bump when the card figure or the clip encoding changes
+
+
+def song_cache_key(task: SongTask) -> str | None:
+    """The card's cache key: the clip file's content hash with everything drawn from it (None when
+    the clip file is missing; the worker then reports it)."""
+    import hashlib
+    from pathlib import Path
+
+    p = Path(task.path)
+    p = p if p.is_absolute() else Path(task.data_dir) / p
+    try:
+        digest = hashlib.sha256(p.read_bytes()).hexdigest()
+    except OSError:
+        return None
+    extra = f"{task.title}\0{task.lang}\0{task.card}\0{SONG_CACHE_VERSION}".encode()
+    return hashlib.sha256(digest.encode() + extra).hexdigest()

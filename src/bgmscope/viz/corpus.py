@@ -278,3 +278,77 @@ def popularity_bars(names: Sequence[object], values: Sequence[float], *, ax=None
     if title_text is not None:
         ax.set_title(title(title_text), loc="left")
     return fig
+
+
+def k_sweep_grid(coords: np.ndarray, labels: Mapping[tuple[str, int], Sequence[object]], *,
+                 title_text: object = None):
+    """The seed's k-sweep panels: one row per algorithm, one column per k, every panel on the same
+    PCA coordinates, coloured by the stored labels of that fit."""
+    coords = np.asarray(coords, dtype=float)
+    if coords.ndim != 2 or coords.shape[1] < 2:
+        raise ParameterError("coords must be (n, 2)")
+    algos = sorted({a for a, _ in labels})
+    ks = sorted({k for _, k in labels})
+    if not ks:
+        raise ParameterError("k_sweep_grid needs at least one fit")
+    fig, axes = new_figure(1.75 * len(ks) + 0.6, 1.9 * len(algos) + 0.4, nrows=len(algos), ncols=len(ks),
+                           sharex=True, sharey=True, squeeze=False)
+    for row, algo in enumerate(algos):
+        for col, k in enumerate(ks):
+            a = axes[row, col]
+            lab = labels.get((algo, k))
+            if lab is None:
+                a.set_visible(False)
+                continue
+            lab = np.asarray(lab)
+            for i, v in enumerate(sorted(set(lab.tolist()), key=lambda s: _natural(str(s)))):
+                m = lab == v
+                a.scatter(coords[m, 0], coords[m, 1], s=7, color=PALETTE[i % len(PALETTE)], linewidth=0)
+            a.set_title(f"k = {k}", fontsize=8, loc="left")
+            a.tick_params(labelsize=6)
+        axes[row, 0].set_ylabel(str(algo), fontsize=8)
+    if title_text is not None:
+        fig.suptitle(title(title_text), x=0.01, ha="left", fontsize=11, fontweight="bold")
+    return fig
+
+
+def effect_bars(names: Sequence[object], effects: Sequence[float], significant: Sequence[bool], *,
+                xlabel: str = "effect", title_text: object = None):
+    """Signed effects per item (largest magnitude at the top); filled bars are significant, hollow are not."""
+    e = np.asarray(effects, dtype=float)
+    sig = np.asarray(significant, dtype=bool)
+    if len(names) != len(e) or len(e) != len(sig):
+        raise ParameterError("names, effects and significant differ in length")
+    fig, ax = new_figure(6.4, max(2.2, 0.3 * len(e) + 1.0))
+    if e.size == 0:
+        empty_note(ax, "no data")
+        return fig
+    order = np.argsort(np.abs(np.nan_to_num(e)))
+    y = np.arange(len(e))
+    colors = [PALETTE[3] if e[i] > 0 else PALETTE[0] for i in order]
+    ax.barh(y, e[order], color=[c if sig[i] else "white" for c, i in zip(colors, order, strict=True)],
+            edgecolor=colors, linewidth=1.2)
+    ax.set_yticks(y, [_short(s, 26) for s in _labels([names[i] for i in order])], fontsize=7.5)
+    ax.axvline(0, color="#9aa5ad", linewidth=0.8)
+    ax.set_xlabel(xlabel)
+    if title_text is not None:
+        ax.set_title(title(title_text), loc="left")
+    return fig
+
+
+def group_bars(groups: Mapping[str, pd.Series], *, xlabel: str = "mean score", title_text: object = None):
+    """One small horizontal bar panel per group (e.g. genre / mood / vocal tags and their mean scores)."""
+    groups = {g: s for g, s in groups.items() if not s.empty}
+    if not groups:
+        raise ParameterError("group_bars needs at least one non-empty group")
+    fig, axes = new_figure(3.1 * len(groups), max(2.2, 0.3 * max(len(s) for s in groups.values()) + 1.1),
+                           ncols=len(groups), squeeze=False)
+    for a, (g, s) in zip(axes[0], groups.items(), strict=True):
+        s = s.sort_values()
+        a.barh(range(len(s)), s.to_numpy(float), color=PALETTE[2])
+        a.set_yticks(range(len(s)), [_short(x, 18) for x in _labels(s.index)], fontsize=7.5)
+        a.set_xlabel(xlabel)
+        a.set_title(title(g), fontsize=9.5, loc="left")
+    if title_text is not None:
+        fig.suptitle(title(title_text), x=0.01, ha="left", fontsize=11, fontweight="bold")
+    return fig
