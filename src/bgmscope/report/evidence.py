@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..catalog import Catalog
+from ..config import Settings
 from ..fsutil import atomic_write_bytes
 from .blocks import Figure
 from .i18n import Words
@@ -244,12 +245,27 @@ def _mix_figures(cat: Catalog, w: Words, fc: FigureCache, figs: dict[str, Figure
 
 def stored_ssm_figure(cat: Catalog, settings, w: Words, fc: FigureCache, track_id: str, title: str) -> Figure | None:
     """The top song's stored self-similarity matrix (the transcription's), when there is one."""
-    from .plots import _stored_ssm
-
-    m = _stored_ssm(cat, settings, track_id)
+    m = stored_ssm(cat, settings, track_id)
     if m is None:
         return None
     from ..viz.audio import self_similarity
 
     return fc.figure("ssm_top", (m.shape, hashlib.sha256(np.ascontiguousarray(m).tobytes()).hexdigest(), title),
                      lambda: self_similarity(matrix=m, title_text=title), w("e_ssm"))
+
+
+def stored_ssm(cat: Catalog, settings: Settings, track_id: str) -> np.ndarray | None:
+    """The transcription stage's stored self-similarity matrix (``.npy``) of a song, if any."""
+    from .sections import _resolve, _texty, stage_tables
+
+    for df in stage_tables(cat, "midi_").values():
+        if "track_id" not in df.columns:
+            continue
+        hit = df[df["track_id"] == track_id]
+        for c in df.columns:
+            if hit.empty or not _texty(df[c]):
+                continue
+            p = _resolve(settings.data_dir, hit[c].iloc[0])
+            if p is not None and p.suffix == ".npy":
+                return np.load(p, allow_pickle=False)
+    return None

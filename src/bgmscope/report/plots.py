@@ -125,25 +125,11 @@ def _song_figure(cat: Catalog, settings: Settings, kind: str, row):
     if kind in drawers:
         return drawers[kind](y, sr, title_text=title)
     if kind == "ssm":
-        m = _stored_ssm(cat, settings, row.track_id)
+        from .evidence import stored_ssm
+
+        m = stored_ssm(cat, settings, row.track_id)
         return va.self_similarity(matrix=m, title_text=title) if m is not None else va.self_similarity(y, sr, title_text=title)
     raise ParameterError(kind)
-
-
-def _stored_ssm(cat: Catalog, settings: Settings, track_id: str) -> np.ndarray | None:
-    from .sections import _resolve, _texty, stage_tables
-
-    for df in stage_tables(cat, "midi_").values():
-        if "track_id" not in df.columns:
-            continue
-        hit = df[df["track_id"] == track_id]
-        for c in df.columns:
-            if hit.empty or not _texty(df[c]):
-                continue
-            p = _resolve(settings.data_dir, hit[c].iloc[0])
-            if p is not None and p.suffix == ".npy":
-                return np.load(p, allow_pickle=False)
-    return None
 
 
 def _corpus_figure(cat: Catalog, settings: Settings, kind: str, songs: list[str], interactive: bool):
