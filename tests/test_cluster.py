@@ -62,6 +62,7 @@ def test_noise_is_honestly_unstable():
     assert stability_verdict(blob.stability["ari_bootstrap_mean"]) == "stable"
     assert stability_verdict(res.stability["ari_bootstrap_mean"]) != "stable"
     assert res.hdbscan_summary["hdbscan_clusters"] <= 2 or res.hdbscan_summary["hdbscan_noise_share"] > 0.3
+    assert res.structure is False and blob.structure is True  # and the null test says so outright
 
 
 def test_same_input_same_output():
@@ -75,9 +76,9 @@ def test_same_input_same_output():
 
 def test_components_by_variance_share_or_count():
     X, _ = blobs()
-    assert cluster_songs(X, ClusterOptions(k_min=2, k_max=4, n_components=3, stability_seeds=0,
-                                           bootstrap=0)).space.shape[1] == 3
-    r = cluster_songs(X, ClusterOptions(k_min=2, k_max=4, n_components=0.99, stability_seeds=0, bootstrap=0))
+    fast = {"stability_seeds": 0, "bootstrap": 0, "null_permutations": 0, "choose_by": "silhouette"}
+    assert cluster_songs(X, ClusterOptions(k_min=2, k_max=4, n_components=3, **fast)).space.shape[1] == 3
+    r = cluster_songs(X, ClusterOptions(k_min=2, k_max=4, n_components=0.99, **fast))
     used = r.pca[r.pca.used]
     assert used["cumulative"].iloc[-1] >= 0.99 and (len(used) == 1 or used["cumulative"].iloc[-2] < 0.99)
 
@@ -105,7 +106,7 @@ def test_the_key_is_clustered_as_a_circle_not_a_number():
     rng = np.random.default_rng(1)
     pcs = np.r_[rng.choice([11.0, 0.0], size=30), rng.choice([5.0, 6.0], size=30)]
     truth = np.r_[np.zeros(30), np.ones(30)]
-    opts = ClusterOptions(k_min=2, k_max=2, stability_seeds=0, bootstrap=0)
+    opts = ClusterOptions(k_min=2, k_max=2, stability_seeds=0, bootstrap=0, null_permutations=0, choose_by="silhouette")
     res = cluster_songs(pd.DataFrame({"key_pc": pcs}), opts)
     assert res.feature_names == ["key_pc_sin", "key_pc_cos"]
     assert adjusted_rand_score(truth, res.kmeans) == 1.0
@@ -131,7 +132,8 @@ def test_bad_data_fail_fast():
 
 def test_descriptions_say_what_sets_each_cluster_apart():
     X, truth = blobs()
-    res = cluster_songs(X, ClusterOptions(k_min=2, k_max=8, stability_seeds=0, bootstrap=0))
+    res = cluster_songs(X, ClusterOptions(k_min=2, k_max=8, stability_seeds=0, bootstrap=0, null_permutations=0,
+                                          choose_by="silhouette"))
     d = describe_clusters(res.Z, res.kmeans, res.feature_names)
     assert d["size"].sum() == 80 and d["share"].sum() == pytest.approx(1.0)
     # find the cluster holding the fast+bright group and the slow+dark one
@@ -206,6 +208,11 @@ def test_run_cluster_writes_every_table(tmp_path):
         runs = cat.read_frame("cluster_runs")
         assert runs["features"].iloc[0] == "stat42" and runs["chosen_k"].iloc[0] == 3
         assert len(cat.read_frame("cluster_pca")) == 40  # min(songs, features) components
+        assert bool(runs["structure"].iloc[0]) and runs["structure_verdict"].iloc[0].startswith("cluster structure found")
+        assert runs["groups"].iloc[0] == 3 and runs["outlier_songs"].iloc[0] == 0
+        null = cat.read_frame("cluster_null")
+        assert sorted(null["k"]) == [2, 3, 4, 5, 6] and null["chosen"].sum() == 1 and (null["run_id"] == run_id).all()
+        assert (d["kind"] == "group").all()
         kl = cat.read_frame("cluster_k_labels")
         assert len(kl) == 2 * 5 * 40 and set(kl["algorithm"]) == {"kmeans", "minibatch"}
         assert sorted(set(kl["k"])) == [2, 3, 4, 5, 6] and (kl["run_id"] == run_id).all()

@@ -33,7 +33,10 @@ from threadpoolctl import threadpool_limits
 from ..errors import ParameterError
 from ..features.extract import encode_categorical
 
-CRITERIA = {"silhouette": "max", "calinski_harabasz": "max", "davies_bouldin": "min"}
+from .null import MIN_GROUP, Candidate, StructureTest, group_sizes, structure_test
+
+# silhouette_gap: the silhouette minus its permuted-column null's mean (cluster/null.py), label-free
+CRITERIA = {"silhouette_gap": "max", "silhouette": "max", "calinski_harabasz": "max", "davies_bouldin": "min"}
 
 
 @dataclass
@@ -41,14 +44,19 @@ class ClusterOptions:
     """Knobs of the clustering study.
 
     ``n_components``: PCA components the clusters are found in; an int, or a float in (0, 1] for the
-    share of variance to keep (default 0.9). ``choose_by``: silhouette (default), calinski_harabasz or
-    davies_bouldin. ``min_cluster_size``: HDBSCAN's (default max(5, n_songs // 40)).
+    share of variance to keep (default 0.9). ``choose_by``: silhouette_gap (default: the silhouette
+    furthest above its permuted-column null among reproducible k, :mod:`.null`), silhouette (the
+    study's), calinski_harabasz or davies_bouldin. ``null_permutations``: null data sets of the
+    structure test (0 skips it; silhouette_gap needs >= 19). ``min_cluster_size``: HDBSCAN's (default
+    max(5, n_songs // 40)).
     """
 
     k_min: int = 5
     k_max: int = 13
     n_components: float | int = 0.9
-    choose_by: str = "silhouette"
+    choose_by: str = "silhouette_gap"
+    null_permutations: int = 30
+    null_n_init: int = 2  # KMeans restarts of every fit of the test (real and null alike)
     stability_seeds: int = 10
     bootstrap: int = 20
     min_cluster_size: int | None = None
@@ -70,8 +78,12 @@ class ClusterOptions:
             raise ParameterError("stability_seeds and bootstrap must be >= 0")
         if self.min_cluster_size is not None and self.min_cluster_size < 2:
             raise ParameterError(f"min_cluster_size must be >= 2, got {self.min_cluster_size}")
-        if self.n_init < 1:
-            raise ParameterError(f"n_init must be >= 1, got {self.n_init}")
+        if self.n_init < 1 or self.null_n_init < 1:
+            raise ParameterError(f"n_init and null_n_init must be >= 1, got {self.n_init}, {self.null_n_init}")
+        if self.null_permutations != 0 and self.null_permutations < 19:
+            raise ParameterError(f"null_permutations must be 0 (no test) or >= 19, got {self.null_permutations}")
+        if self.choose_by == "silhouette_gap" and self.null_permutations == 0:
+            raise ParameterError("choose_by='silhouette_gap' needs the null: null_permutations >= 19")
 
 
 @dataclass
@@ -95,15 +107,36 @@ class ClusterResult:
     options: ClusterOptions = field(default_factory=ClusterOptions)
     # every fit of the sweep: (algorithm, k) -> labels, algorithm as in ``sweep`` (kmeans | minibatch)
     k_labels: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
+    test: StructureTest | None = None   # the permuted-column null (None when null_permutations = 0)
+    feature_set: str = "input"          # which candidate set was clustered (cluster_candidates)
+
+    @property
+    def structure(self) -> bool | None:
+        """True/False: the test found / did not find cluster structure; None: no test run."""
+        return None if self.test is None else self.test.structure
 
     def summary(self) -> dict:
         best = self.sweep.query("algorithm == 'kmeans' and chosen").iloc[0]
-        return {"songs": len(self.kmeans), "features": len(self.feature_names),
+        n_groups, n_outliers = group_sizes(self.kmeans)
+        test = {}
+        if self.test is not None:
+            c = self.test.chosen
+            t = self.test
+            test = {"structure": t.structure, "structure_verdict": t.verdict(),
+                    "null_permutations": t.permutations, "null_p_value": t.p_value,
+                    **{f"null_p_value_{n}": v for n, v in t.p_values.items()},
+                    **{f"null_max_z_{n}": v for n, v in t.max_z.items()},
+                    **{f"null_max_z_p95_{n}": v for n, v in t.null_max_z_p95.items()},
+                    "null_silhouette": float(c["silhouette"]), "null_silhouette_p95": float(c["silhouette_null_p95"]),
+                    "null_silhouette_percentile": float(c["silhouette_percentile"]),
+                    "null_calinski_harabasz_p95": float(c["calinski_harabasz_null_p95"])}
+        return {"songs": len(self.kmeans), "features": len(self.feature_names), "feature_set": self.feature_set,
                 "pca_components": self.space.shape[1],
                 "explained_2d": float(self.pca["explained_variance_ratio"].iloc[:2].sum()),
                 "explained_used": float(self.pca.loc[self.pca["used"], "explained_variance_ratio"].sum()),
                 "criterion": self.options.choose_by, "k": self.chosen_k,
-                "silhouette": float(best["silhouette"]), **self.stability, **self.hdbscan_summary,
+                "silhouette": float(best["silhouette"]), "groups": n_groups, "outlier_songs": n_outliers, **test,
+                **self.stability, **self.hdbscan_summary,
                 "seconds": round(self.seconds, 2)}
 
 
@@ -136,10 +169,50 @@ def cluster_songs(X: pd.DataFrame | np.ndarray, options: ClusterOptions | None =
     opts = options or ClusterOptions()
     opts.check()
     with threadpool_limits(opts.threads):  # None leaves the limits alone
-        return _cluster_songs(X, opts, feature_names)
+        return _cluster_songs(_prepare(X, opts, feature_names), opts)
 
 
-def _cluster_songs(X, opts: ClusterOptions, feature_names: list[str] | None) -> ClusterResult:
+def cluster_candidates(candidates: dict[str, pd.DataFrame], options: ClusterOptions | None = None) -> ClusterResult:
+    """Cluster on the candidate feature set the structure test prefers (no labels involved).
+
+    Every candidate (same songs, same row order) is scaled and projected; one permutation test runs
+    over all (set, k) (:func:`bgmscope.cluster.null.structure_test`, family-wise over the grid), its
+    choice picks the set and, with ``choose_by='silhouette_gap'``, the k. The result's ``test.table``
+    holds every candidate's row, ``feature_set`` the winner's name.
+    """
+    opts = options or ClusterOptions()
+    opts.check()
+    if not candidates:
+        raise ParameterError("no candidate feature sets to choose from")
+    if opts.null_permutations == 0:
+        raise ParameterError("choosing a feature set needs the null: null_permutations >= 19")
+    with threadpool_limits(opts.threads):
+        preps = {name: _prepare(X, opts, None) for name, X in candidates.items()}
+        ns = {len(p.Z) for p in preps.values()}
+        if len(ns) != 1:
+            raise ParameterError("candidate feature sets must hold the same songs")
+        test = structure_test({name: Candidate(p.Z, p.space) for name, p in preps.items()}, _ks(opts, ns.pop()),
+                              permutations=opts.null_permutations, n_init=opts.null_n_init, seed=opts.seed)
+        res = _cluster_songs(preps[test.feature_set], opts, test)
+        res.feature_set = test.feature_set
+        return res
+
+
+@dataclass
+class _Prepared:
+    feature_names: list[str]
+    Z: np.ndarray
+    space: np.ndarray
+    pcs2: np.ndarray
+    pca: pd.DataFrame
+
+
+def _ks(opts: ClusterOptions, n: int) -> list[int]:
+    return list(range(opts.k_min, min(opts.k_max, n - 1) + 1))
+
+
+def _prepare(X, opts: ClusterOptions, feature_names: list[str] | None) -> _Prepared:
+    """Validate, encode the key, impute, standardise and project: the space the clusters are found in."""
     if feature_names is None:
         feature_names = list(X.columns) if isinstance(X, pd.DataFrame) else [f"f{i}" for i in range(np.shape(X)[1])]
     X = np.asarray(X, dtype=np.float64)
@@ -155,8 +228,6 @@ def _cluster_songs(X, opts: ClusterOptions, feature_names: list[str] | None) -> 
     n = X.shape[0]
     if n < opts.k_min + 1:
         raise ParameterError(f"{n} songs are too few to cluster into k >= {opts.k_min} groups")
-    t0 = time.perf_counter()
-    k_max = min(opts.k_max, n - 1)
 
     # missing values (e.g. the f0 of an unvoiced clip) get the column median, inside the pipeline
     prep = make_pipeline(SimpleImputer(strategy="median"), StandardScaler()).fit(X)
@@ -178,10 +249,20 @@ def _cluster_songs(X, opts: ClusterOptions, feature_names: list[str] | None) -> 
     pca = pd.DataFrame({"component": np.arange(1, len(ratio) + 1), "explained_variance_ratio": ratio,
                         "cumulative": np.cumsum(ratio), "used": np.arange(len(ratio)) < n_used,
                         "top_loadings": [_top_loadings(c, feature_names) for c in full.components_]})
+    return _Prepared(list(feature_names), Z, space, pcs2, pca)
 
+
+def _cluster_songs(prep: _Prepared, opts: ClusterOptions, test: StructureTest | None = None) -> ClusterResult:
+    t0 = time.perf_counter()
+    Z, space = prep.Z, prep.space
+    n = len(Z)
+    ks = _ks(opts, n)
+    if test is None and opts.null_permutations:
+        test = structure_test({"input": Candidate(Z, space)}, ks, permutations=opts.null_permutations, n_init=opts.null_n_init,
+                              seed=opts.seed)
     rows = []
     fits: dict[tuple[str, int], np.ndarray] = {}
-    for k in range(opts.k_min, k_max + 1):
+    for k in ks:
         for name, model in (("kmeans", KMeans(n_clusters=k, n_init=opts.n_init, random_state=opts.seed)),
                             ("minibatch", MiniBatchKMeans(n_clusters=k, n_init=3, random_state=opts.seed,
                                                           batch_size=min(1024, n)))):
@@ -191,13 +272,22 @@ def _cluster_songs(X, opts: ClusterOptions, feature_names: list[str] | None) -> 
             rows.append({"algorithm": name, "k": k, "inertia": float(model.inertia_), "silhouette": sil,
                          "calinski_harabasz": ch, "davies_bouldin": db})
     sweep = pd.DataFrame(rows)
+    if test is not None:  # the null of each k (of the clustered feature set) beside its scores
+        t = test.table[test.table["feature_set"] == test.feature_set].set_index("k")
+        for c in ("silhouette_null_mean", "silhouette_null_p95", "silhouette_gap", "silhouette_z",
+                  "calinski_harabasz_null_p95"):
+            sweep[c] = np.where(sweep["algorithm"] == "kmeans", sweep["k"].map(t[c]), np.nan)
     km = sweep[sweep["algorithm"] == "kmeans"]
-    col = km[opts.choose_by]
-    if col.isna().all():
+    if opts.choose_by == "silhouette_gap":
+        chosen_k = test.k
+    elif (col := km[opts.choose_by]).isna().all():
         chosen_k = int(km["k"].iloc[0])
     else:
         chosen_k = int(km.loc[col.idxmax() if CRITERIA[opts.choose_by] == "max" else col.idxmin(), "k"])
     sweep["chosen"] = sweep["k"] == chosen_k
+    if test is not None and test.k != chosen_k:  # another criterion chose: report the null of its k
+        test.k = chosen_k
+        test.table["chosen"] = (test.table["feature_set"] == test.feature_set) & (test.table["k"] == chosen_k)
     kmeans_labels = fits[("kmeans", chosen_k)]
     minibatch_labels = fits[("minibatch", chosen_k)]
 
@@ -214,11 +304,11 @@ def _cluster_songs(X, opts: ClusterOptions, feature_names: list[str] | None) -> 
             if n_hdb >= 2 and clustered.sum() > n_hdb else float("nan"))
     hdbscan_summary = {"hdbscan_clusters": n_hdb, "hdbscan_noise_share": float(1 - clustered.mean()),
                        "hdbscan_min_cluster_size": mcs, "hdbscan_silhouette": hsil}
-    return ClusterResult(feature_names=list(feature_names), Z=Z, space=space, pcs2=pcs2, pca=pca, sweep=sweep,
+    return ClusterResult(feature_names=prep.feature_names, Z=Z, space=space, pcs2=prep.pcs2, pca=prep.pca, sweep=sweep,
                          chosen_k=chosen_k, kmeans=kmeans_labels, minibatch=minibatch_labels, hdbscan=hl,
                          hdbscan_probability=hdb.probabilities_, stability=stability,
                          hdbscan_summary=hdbscan_summary, seconds=time.perf_counter() - t0, options=opts,
-                         k_labels=fits)
+                         k_labels=fits, test=test)
 
 
 def stability_verdict(ari_bootstrap: float) -> str:
@@ -378,11 +468,13 @@ def describe_profile(z: pd.Series, *, top: int = 3, threshold: float = 0.5) -> t
 
 
 def describe_clusters(Z: np.ndarray, labels: np.ndarray, feature_names: list[str], *, top: int = 3,
-                      threshold: float = 0.5) -> pd.DataFrame:
-    """One row per cluster (noise label -1 included as its own row): size, share, centroid words.
+                      threshold: float = 0.5, structure: bool | None = None) -> pd.DataFrame:
+    """One row per cluster (noise label -1 included as its own row): size, share, kind, centroid words.
 
     ``Z`` holds the standardised features (mean 0, sd 1 over all songs), so a centroid's values are
-    directly "standard deviations above or below the average song".
+    directly "standard deviations above or below the average song". ``kind``: ``group`` (at least
+    ``MIN_GROUP`` = 3 songs), ``outliers`` (fewer: never described as a group) or ``noise`` (label -1).
+    ``structure=False`` (the permutation test found none) says so before every description.
     """
     Zdf = pd.DataFrame(Z, columns=feature_names)
     rows = []
@@ -391,10 +483,19 @@ def describe_clusters(Z: np.ndarray, labels: np.ndarray, feature_names: list[str
         members = labels == c
         prof = Zdf[members].mean(axis=0)
         en, zh, picked = describe_profile(prof, top=top, threshold=threshold)
+        size = int(members.sum())
+        kind = "noise" if c < 0 else "group" if size >= MIN_GROUP else "outliers"
         if c < 0:
             en = "Not in any dense group (HDBSCAN noise). " + en
             zh = "不属于任何密集群组（HDBSCAN 噪声点）。" + zh
-        rows.append({"cluster": int(c), "size": int(members.sum()), "share": float(members.mean()) if n else 0.0,
+        elif kind == "outliers":
+            en = (f"Outlier{'s' if size > 1 else ''}, not a group ({size} song{'s' if size > 1 else ''} "
+                  "unlike the rest). " + en.replace("Compared with the average song", "Compared with the average"))
+            zh = f"离群点，不是一个群组（{size} 首与其他歌曲不同）。" + zh
+        if structure is False and c >= 0:
+            en = "No cluster structure (a split of the songs, not real groups). " + en
+            zh = "没有聚类结构（只是对歌曲的划分，不是真正的群组）。" + zh
+        rows.append({"cluster": int(c), "size": size, "share": float(members.mean()) if n else 0.0, "kind": kind,
                      "description_en": en, "description_zh": zh,
                      "top_features": ", ".join(f"{f}{v:+.2f}" for f, v in picked)})
     return pd.DataFrame(rows)
