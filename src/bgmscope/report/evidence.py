@@ -255,17 +255,19 @@ def stored_ssm_figure(cat: Catalog, settings, w: Words, fc: FigureCache, track_i
 
 
 def stored_ssm(cat: Catalog, settings: Settings, track_id: str) -> np.ndarray | None:
-    """The transcription stage's stored self-similarity matrix (``.npy``) of a song, if any."""
-    from .sections import _resolve, _texty, stage_tables
-
-    for df in stage_tables(cat, "midi_").values():
+    """The transcription stage's stored self-similarity matrix (a ``.npy`` path in a ``midi_*`` table)."""
+    for name in cat.table_names():
+        if not name.startswith("midi_"):
+            continue
+        df = cat.read_frame(name)
         if "track_id" not in df.columns:
             continue
         hit = df[df["track_id"] == track_id]
         for c in df.columns:
-            if hit.empty or not _texty(df[c]):
+            v = hit[c].iloc[0] if not hit.empty else None
+            if not isinstance(v, str) or not v.endswith(".npy"):
                 continue
-            p = _resolve(settings.data_dir, hit[c].iloc[0])
-            if p is not None and p.suffix == ".npy":
+            p = Path(v) if Path(v).is_absolute() else Path(settings.data_dir) / v
+            if p.is_file():
                 return np.load(p, allow_pickle=False)
     return None
