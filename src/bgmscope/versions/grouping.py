@@ -1,185 +1,274 @@
 """Duplicate edits: find cuts and edits of the same recording ('学猫叫-剪辑版', '生日快乐~1').
 
-Each song becomes a gain-invariant sequence of spectral-shape and chroma frames (4 per second).
-Two songs are versions of one recording when, at some time offset, their frames agree almost
-everywhere they overlap: the mean cosine similarity of the aligned frames, found for every offset
-at once by FFT cross-correlation (scipy.signal), passes ``threshold``. Matches are joined into groups
-(connected components); each group gets a representative (the longest file) so the analyses can count a
-song once however many edits of it sit on the chart.
+1. **Candidates** (:mod:`.index`): nearest neighbours among every song's 10 s window embeddings;
+   each song keeps a bounded number of partners, so the pairs grow linearly with the chart.
+2. **Confirmation** (:mod:`.align`): each candidate pair is aligned over its whole overlap, with
+   speed factors within +-12 %; its score is the correlation of the two songs' band-energy detail
+   along that overlap. The pairs run in the engine's pool, in batches carrying their signatures.
+3. **Grouping**: songs linked by confirmed pairs (score >= ``threshold``) form a component; its
+   members are placed on one timeline through the strongest links, every pair expected to overlap
+   there (and within the speed range of each other) is aligned too, and the component is split by
+   average linkage over those pairs: two sets of songs join only when, on average, the pairs
+   between them that play the same music match. One false link between two families is outvoted
+   by the many pairs between them that do not match; two cuts of different parts of one song are
+   not expected to overlap, so they do not count against each other.
+4. **Representative**: the member closest to the group's (upper) median non-silent length, with the least
+   leading and trailing silence (so neither a short cut nor a padded edit stands for the song).
 
-What it finds: cuts at any offset and length, gain changes, re-encodes. What it does not: covers,
-tempo-changed or re-arranged versions (those are different recordings).
+What it finds: cuts at any offset and length, re-encodes, gain changes, noise, resampled speed
+changes and time-stretches within +-12 %, added intros and silence. What it does not: covers,
+remixes or re-arranged versions (those are different recordings).
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.signal import correlate, correlation_lags, fftconvolve
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
-from ..audio.stft import N_FFT, check_stft, stft_hop
 from ..errors import ParameterError
+from .align import MAX_STRETCH, MIN_OVERLAP_S, Alignment, align
+from .signature import Signature
 
-HOP_S = 0.25            # one signature frame per 0.25 s
-SMOOTH_S = 0.75         # frames average this much audio, so a sub-hop misalignment barely matters
-MIN_OVERLAP_S = 8.0     # two songs must share at least this much audio to be called versions
-DEFAULT_THRESHOLD = 0.85  # cuts score >= 0.97, unrelated songs <= 0.72 in development
+DEFAULT_THRESHOLD = 0.6   # same recording >= 0.8, unrelated <= 0.45 in bench/versions.py
+BATCH = 48                # pairs per pool task
+MAX_COMPONENT = 400       # a component this large is not checked pair by pair (reported)
 
-
-def version_signature(y: np.ndarray, sr: int, *, S: np.ndarray | None = None) -> np.ndarray:
-    """Frames (n, d) float32 of a song: per-frame centred log spectral shape and log chroma, each
-    half unit-norm, so the cosine of two frames is in [-1, 1] and a gain change leaves it unchanged.
-    Near-silent frames are all zero (they neither match nor mismatch).
-
-    ``S``: the song's magnitude STFT (``n_fft=2048``, ``hop_length=stft_hop(sr)``), shared with
-    :func:`bgmscope.prepare.hook.find_hook` so a song is transformed once."""
-    import librosa
-    import scipy.ndimage
-
-    y = np.asarray(y, dtype=np.float32)
-    if y.ndim == 2:
-        y = y.mean(axis=0)
-    if y.ndim != 1 or y.size == 0:
-        raise ParameterError(f"expected a non-empty mono signal, got shape {y.shape}")
-    if not np.all(np.isfinite(y)):
-        raise ParameterError("the signal holds NaN or infinite samples")
-    hop = stft_hop(sr)
-    S = check_stft(S, y, sr) ** 2 if S is not None else np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=hop)) ** 2
-    mel = librosa.feature.melspectrogram(S=S, sr=sr, n_mels=40, fmax=min(8000.0, sr / 2))
-    chroma = librosa.feature.chroma_stft(S=S, sr=sr, tuning=0.0)  # edits share tuning; no estimate (fails on silence)
-    size = max(1, int(round(SMOOTH_S * sr / hop)))
-    step = max(1, int(round(HOP_S * sr / hop)))
-    energy = scipy.ndimage.uniform_filter1d(mel.sum(axis=0), size=size)[::step]
-    parts = []
-    for X in (mel, chroma):
-        X = scipy.ndimage.uniform_filter1d(X, size=size, axis=1)[:, ::step]
-        X = np.log(X / (X.max(axis=0, keepdims=True) + 1e-20) + 1e-3)  # frame-relative: gain-free
-        X = X - X.mean(axis=0, keepdims=True)
-        X = X / (np.linalg.norm(X, axis=0, keepdims=True) + 1e-9)
-        parts.append(X / np.sqrt(2))
-    F = np.vstack(parts).T.astype(np.float32)
-    silent = energy < (energy.max() * 1e-4 if energy.size else 0) + 1e-12
-    F[silent] = 0.0
-    return F
-
-
+PAIR_COLUMNS = ["track_a", "track_b", "score", "offset_s", "overlap_s", "stretch", "pitch_shifted",
+                "duplicate", "source"]
+GROUP_COLUMNS = ["track_id", "group_id", "group_size", "is_representative", "best_match", "best_score",
+                 "offset_s", "stretch", "signature_s", "duration_s", "lead_silence_s", "trail_silence_s"]
 
 
 @dataclass(frozen=True)
-class Alignment:
-    score: float       # mean cosine of aligned frames over the overlap (1 = identical audio)
-    offset_s: float    # where b starts inside a (negative: a starts inside b)
-    overlap_s: float   # audio both share at that offset
+class PairBatch:
+    pairs: list[tuple[str, str]]
+    frames: dict[str, np.ndarray]
+    min_overlap_s: float
+    max_stretch: float
 
 
-def align(a: np.ndarray, b: np.ndarray, *, min_overlap_s: float = MIN_OVERLAP_S) -> Alignment:
-    """Best alignment of two signatures over every offset (FFT cross-correlation)."""
-    na, nb = len(a), len(b)
-    if na == 0 or nb == 0:
-        return Alignment(float("nan"), 0.0, 0.0)
-    va = (np.abs(a).sum(axis=1) > 0).astype(float)
-    vb = (np.abs(b).sum(axis=1) > 0).astype(float)
-    # corr[k] = sum_t a[t + k] . b[t] for every lag k in -(nb-1) .. na-1: the cross-correlation
-    # along time (b reversed and convolved), summed over the signature's dimensions
-    corr = fftconvolve(a, b[::-1], mode="full", axes=0).sum(axis=1)
-    cnt = np.round(correlate(va, vb, mode="full", method="fft"))  # frames both have at each lag
-    lags = correlation_lags(na, nb, mode="full")
-    need = max(1.0, min_overlap_s / HOP_S)
-    need = min(need, 0.9 * min(va.sum(), vb.sum()))  # a very short clip still can match as a whole
-    ok = cnt >= max(need, 1.0)
-    if not ok.any():
-        return Alignment(float("nan"), 0.0, 0.0)
-    mean = np.where(ok, corr / np.maximum(cnt, 1), -np.inf)
-    k = int(np.argmax(mean))
-    return Alignment(float(mean[k]), float(lags[k] * HOP_S), float(cnt[k] * HOP_S))
+def align_batch(batch: PairBatch) -> list[tuple[str, str, Alignment]]:
+    """Worker: align each pair of a batch."""
+    return [(a, b, align(batch.frames[a], batch.frames[b], min_overlap_s=batch.min_overlap_s,
+                         max_stretch=batch.max_stretch)) for a, b in batch.pairs]
 
 
-def _prefilter(sigs: list[np.ndarray]) -> np.ndarray:
-    """Cosine of whole-song mean frames: a cheap bound to skip pairs that cannot be versions."""
-    m = np.array([s.mean(axis=0) if len(s) else np.zeros(sigs[0].shape[1]) for s in sigs])
-    m = m / (np.linalg.norm(m, axis=1, keepdims=True) + 1e-9)
-    return m @ m.T
+def _align_all(pairs: list[tuple[str, str]], sigs: dict[str, Signature], *, min_overlap_s: float,
+               max_stretch: float, jobs: int, engine: str, scheduler: str | None,
+               failures: list[tuple[str, str]]) -> dict[tuple[str, str], Alignment]:
+    from ..engine import run_map
+
+    batches = []
+    for s in range(0, len(pairs), BATCH):
+        chunk = pairs[s: s + BATCH]
+        names = {x for p in chunk for x in p}
+        batches.append(PairBatch(chunk, {t: sigs[t].frames for t in names}, min_overlap_s, max_stretch))
+    out: dict[tuple[str, str], Alignment] = {}
+    for o in run_map(align_batch, batches, jobs=jobs if len(pairs) > BATCH else 1, desc="align pairs",
+                     show_progress=False, engine=engine, scheduler=scheduler):
+        if not o.ok:
+            failures.append((f"{len(o.item.pairs)} pairs from {o.item.pairs[0][0]}", o.error))
+            continue
+        for a, b, al in o.result:
+            out[(a, b)] = al
+    return out
+
+
+def _components(n: int, edges: list[tuple[int, int]]) -> np.ndarray:
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    e = np.array(edges, dtype=int).reshape(-1, 2)
+    g = coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n))
+    return connected_components(g, directed=False)[1]
+
+
+def _place(members: list[str], strong: dict[tuple[str, str], Alignment]) -> dict[str, tuple[float, float]]:
+    """Each member's map to one timeline, ``t = scale * t_own + offset``, along the strongest links
+    (Prim's maximum spanning tree from the best-connected member)."""
+    adj: dict[str, list[tuple[float, str, str, Alignment]]] = {m: [] for m in members}
+    for (a, b), al in strong.items():
+        adj[a].append((al.score, a, b, al))
+        adj[b].append((al.score, a, b, al))
+    root = max(members, key=lambda m: (len(adj[m]), m))
+    place = {root: (1.0, 0.0)}
+    frontier = list(adj[root])
+    while frontier:
+        frontier.sort(key=lambda e: e[0])
+        _, a, b, al = frontier.pop()
+        if a in place and b in place:
+            continue
+        if a in place:  # t_a = r * t_b + off
+            sa, oa = place[a]
+            place[b] = (sa * al.stretch, sa * al.offset_s + oa)
+            new = b
+        else:           # t_b = (t_a - off) / r
+            sb, ob = place[b]
+            place[a] = (sb / al.stretch, ob - sb * al.offset_s / al.stretch)
+            new = a
+        frontier.extend(adj[new])
+    return place
+
+
+def _comparable(a: str, b: str, place, sigs, min_overlap_s: float, max_stretch: float) -> bool:
+    """Whether two placed members should play the same music for at least ``min_overlap_s``."""
+    (sa, oa), (sb, ob) = place[a], place[b]
+    if not 1 / max_stretch <= sb / sa <= max_stretch:
+        return False
+    ia = (oa + sa * sigs[a].lead_silence_s, oa + sa * (sigs[a].duration_s - sigs[a].trail_silence_s))
+    ib = (ob + sb * sigs[b].lead_silence_s, ob + sb * (sigs[b].duration_s - sigs[b].trail_silence_s))
+    return min(ia[1], ib[1]) - max(ia[0], ib[0]) >= min_overlap_s * max(sa, sb)
+
+
+def _average_linkage(members: list[str], score: dict[tuple[str, str], float], comparable: set,
+                     linked: set, threshold: float) -> list[list[str]]:
+    """Merge clusters while the best mean score over comparable pairs between two clusters that
+    share a confirmed link reaches ``threshold``."""
+    clusters = [[m] for m in members]
+    while len(clusters) > 1:
+        best = (-np.inf, -1, -1)
+        for x in range(len(clusters)):
+            for y in range(x + 1, len(clusters)):
+                vals, link = [], False
+                for a in clusters[x]:
+                    for b in clusters[y]:
+                        key = (a, b) if a < b else (b, a)
+                        link |= key in linked
+                        if key in comparable and key in score:
+                            vals.append(score[key])
+                if link and vals and np.mean(vals) > best[0]:
+                    best = (float(np.mean(vals)), x, y)
+        if best[0] < threshold:
+            break
+        _, x, y = best
+        clusters[x] = clusters[x] + clusters[y]
+        del clusters[y]
+    return clusters
+
+
+def representative(members: list[str], sigs: dict[str, Signature]) -> str:
+    """The member closest to the median non-silent length, with the least silence at its ends.
+
+    The upper median: of a song and its one cut, the song."""
+    lengths = sorted(sigs[m].active_s for m in members)
+    med = lengths[len(lengths) // 2]
+    return min(members, key=lambda m: (abs(sigs[m].active_s - med) + sigs[m].lead_silence_s
+                                       + sigs[m].trail_silence_s, m))
 
 
 def find_versions(
-    signatures: dict[str, np.ndarray],
+    signatures: dict[str, Signature],
     *,
     threshold: float = DEFAULT_THRESHOLD,
     min_overlap_s: float = MIN_OVERLAP_S,
-    prefilter: float = 0.0,
-    report_above: float = 0.7,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Compare every pair of songs; group versions.
-
-    Parameters
-    ----------
-    signatures : dict
-        track_id -> :func:`version_signature`.
-    threshold : float
-        Mean aligned cosine at or above which two songs are versions of one recording.
-    prefilter : float
-        Pairs whose whole-song mean frames have a cosine below this are not aligned. Off by
-        default: a 15 s cut of one section against its whole pop-form song scored as low as 0.72
-        in development while unrelated songs reached 0.92, so it only saves time at a recall risk.
-        Aligning two 2-3 min songs takes ~1.2 ms, so a 400-song chart (80k pairs) costs ~100 s.
+    max_stretch: float = MAX_STRETCH,
+    jobs: int = 1,
+    engine: str = "local",
+    scheduler: str | None = None,
+    with_stats: bool = False,
+):
+    """Group the versions among ``signatures`` (track_id -> :class:`~.signature.Signature`).
 
     Returns
     -------
-    (pairs, groups)
-        ``pairs``: track_a, track_b, score, offset_s, overlap_s, duplicate (pairs scoring at least
-        ``report_above``). ``groups``: track_id, group_id, group_size, best_match, best_score,
-        offset_s, signature_s.
+    (pairs, groups) or (pairs, groups, stats)
+        ``pairs``: every aligned pair (:data:`PAIR_COLUMNS`; ``duplicate``: score >= threshold;
+        ``source``: 'index' or 'group check'). ``groups``: one row per song (:data:`GROUP_COLUMNS`).
+        ``stats``: candidates, group_checks, index_s, threshold, failures, unchecked components.
     """
     if not 0 < threshold <= 1:
         raise ParameterError(f"threshold must be in (0, 1], got {threshold}")
-    ids = list(signatures)
-    sigs = [signatures[i] for i in ids]
-    n = len(ids)
-    pre = _prefilter(sigs) if n else np.zeros((0, 0))
-    dup_edges: list[tuple[int, int]] = []
+    if not 1 <= max_stretch <= 1.5:
+        raise ParameterError(f"max_stretch must be in [1, 1.5], got {max_stretch}")
+    from .index import candidate_pairs
+
+    ids = sorted(signatures)
+    sigs = {t: signatures[t] for t in ids}
+    failures: list[tuple[str, str]] = []
+    t0 = time.process_time()
+    cands = candidate_pairs({t: s.windows for t, s in sigs.items()})
+    index_s = time.process_time() - t0
+    kw = dict(min_overlap_s=min_overlap_s, max_stretch=max_stretch, jobs=jobs, engine=engine,
+              scheduler=scheduler, failures=failures)
+    aligned = _align_all(cands, sigs, **kw)
+    source = dict.fromkeys(aligned, "index")
+    pos = {t: i for i, t in enumerate(ids)}
+    strong = {k: al for k, al in aligned.items() if np.isfinite(al.score) and al.score >= threshold}
+    label = _components(len(ids), [(pos[a], pos[b]) for a, b in strong])
+    comps: dict[int, list[str]] = {}
+    for t in ids:
+        comps.setdefault(int(label[pos[t]]), []).append(t)
+    # members of a component that should overlap: align those pairs too (in the pool, all at once)
+    plans, extra, unchecked = {}, [], 0
+    for c, members in comps.items():
+        if len(members) < 3:
+            continue
+        if len(members) > MAX_COMPONENT:
+            unchecked += 1
+            continue
+        inside = set(members)
+        place = _place(members, {k: v for k, v in strong.items() if k[0] in inside})
+        comparable = set()
+        for x, a in enumerate(members):
+            for b in members[x + 1:]:
+                if (a, b) in strong or _comparable(a, b, place, sigs, min_overlap_s, max_stretch):
+                    comparable.add((a, b))
+                    if (a, b) not in aligned:
+                        extra.append((a, b))
+        plans[c] = comparable
+    if extra:
+        more = _align_all(sorted(extra), sigs, **kw)
+        aligned.update(more)
+        source.update(dict.fromkeys(more, "group check"))
+    score = {k: al.score for k, al in aligned.items() if np.isfinite(al.score)}
+    groups: list[list[str]] = []
+    for c, members in comps.items():
+        if c in plans:
+            groups += _average_linkage(members, score, plans[c], set(strong), threshold)
+        else:
+            groups.append(members)
+    pairs = pd.DataFrame([{"track_a": a, "track_b": b, "score": al.score, "offset_s": al.offset_s,
+                           "overlap_s": al.overlap_s, "stretch": al.stretch, "pitch_shifted": al.pitch_shifted,
+                           "duplicate": bool(np.isfinite(al.score) and al.score >= threshold),
+                           "source": source[(a, b)]}
+                          for (a, b), al in sorted(aligned.items()) if np.isfinite(al.score)],
+                         columns=PAIR_COLUMNS)
+    out = _group_rows(groups, aligned, sigs)
+    if not with_stats:
+        return pairs, out
+    stats = {"candidates": len(cands), "group_checks": len(extra), "index_s": index_s, "threshold": threshold,
+             "failures": failures, "unchecked_components": unchecked}
+    return pairs, out, stats
+
+
+def _group_rows(groups: list[list[str]], aligned: dict[tuple[str, str], Alignment],
+                sigs: dict[str, Signature]) -> pd.DataFrame:
+    best: dict[str, tuple[str, Alignment, bool]] = {}
+    for (a, b), al in aligned.items():
+        if not np.isfinite(al.score):
+            continue
+        for me, other, flip in ((a, b, False), (b, a, True)):
+            if me not in best or al.score > best[me][1].score:
+                best[me] = (other, al, flip)
     rows = []
-    best = {i: (None, float("nan"), 0.0) for i in range(n)}
-    for i in range(n):
-        for j in range(i + 1, n):
-            if pre[i, j] < prefilter:
-                continue
-            al = align(sigs[i], sigs[j], min_overlap_s=min_overlap_s)
-            if not np.isfinite(al.score):
-                continue
-            for a, b, off in ((i, j, al.offset_s), (j, i, -al.offset_s)):
-                if best[a][0] is None or al.score > best[a][1]:
-                    best[a] = (b, al.score, off)
-            dup = al.score >= threshold
-            if dup:
-                dup_edges.append((i, j))
-            if al.score >= report_above:
-                rows.append({"track_a": ids[i], "track_b": ids[j], "score": al.score,
-                             "offset_s": al.offset_s, "overlap_s": al.overlap_s, "duplicate": dup})
-    pairs = pd.DataFrame(rows, columns=["track_a", "track_b", "score", "offset_s", "overlap_s", "duplicate"])
-    lengths = np.array([len(s) * HOP_S for s in sigs])
-    # versions are the connected components of the graph of duplicate pairs
-    edges = np.array(dup_edges, dtype=int).reshape(-1, 2)
-    graph = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
-    _, label = connected_components(graph, directed=False)
-    members: dict[int, list[int]] = {}
-    for i in range(n):
-        members.setdefault(int(label[i]), []).append(i)
-    out = []
-    for group in members.values():
-        rep = max(group, key=lambda k: (lengths[k], ids[k]))  # the longest file is the full version
-        for k in group:
-            b, s, off = best[k]
-            out.append({"track_id": ids[k], "group_id": ids[rep], "group_size": len(group),
-                        "is_representative": k == rep,
-                        "best_match": ids[b] if b is not None else None, "best_score": s,
-                        "offset_s": off if b is not None else None, "signature_s": lengths[k]})
-    groups = pd.DataFrame(out, columns=["track_id", "group_id", "group_size", "is_representative",
-                                        "best_match", "best_score", "offset_s", "signature_s"])
-    return pairs, groups.sort_values(["group_id", "track_id"]).reset_index(drop=True)
+    for members in groups:
+        rep = representative(members, sigs)
+        for m in members:
+            s = sigs[m]
+            other, al, flip = best.get(m, (None, None, False))
+            # offset: where best_match starts inside this song (negative: this one starts inside it)
+            off = None if al is None else (-al.offset_s / al.stretch if flip else al.offset_s)
+            stretch = None if al is None else (1 / al.stretch if flip else al.stretch)
+            rows.append({"track_id": m, "group_id": rep, "group_size": len(members),
+                         "is_representative": m == rep, "best_match": other,
+                         "best_score": None if al is None else al.score, "offset_s": off,
+                         "stretch": stretch, "signature_s": s.duration_s, "duration_s": s.duration_s,
+                         "lead_silence_s": s.lead_silence_s, "trail_silence_s": s.trail_silence_s})
+    df = pd.DataFrame(rows, columns=GROUP_COLUMNS)
+    return df.sort_values(["group_id", "track_id"]).reset_index(drop=True)
 
 
 def pair_scores(groups: pd.DataFrame, truth: dict[str, str]) -> tuple[float, float]:

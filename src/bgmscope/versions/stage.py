@@ -1,8 +1,9 @@
-"""The hits stage: scan every song once (version signature + hook position), group duplicate edits,
-then run the popularity statistics of :mod:`.hits`.
+"""The versions stage: scan every song once (version signature + hook position), group duplicate edits.
 
-Tables: ``versions``, ``version_pairs``, ``hook_positions`` and the ``hits_*`` tables.
-Each song's scan is cached in ``<data>/cache/scan/<sha256>-v<N>.npz`` so a rerun decodes nothing.
+Tables: ``versions``, ``version_pairs``, ``hook_positions`` (read by the hits, tags and report stages).
+Each song's scan (decode, one STFT, signature, hook) runs in the pool and is cached in
+``<data>/cache/scan/<sha256>-v<N>-<rate>-<hook length>.npz`` (N covers the signature's and the
+scan's code), so a rerun decodes nothing; the pair alignments run in the pool too.
 """
 
 from __future__ import annotations
@@ -14,14 +15,16 @@ import numpy as np
 import pandas as pd
 
 from ..catalog import Catalog
-from ..config import Settings
+from ..config import Settings, default_jobs
 from ..context import PipelineContext
 from ..engine import run_map
 from ..errors import CatalogError, ParameterError
 from ..fsutil import atomic_path
+from ..audio.stft import N_FFT, stft_hop
 from . import grouping as V
+from .signature import SIGNATURE_VERSION, Signature, version_signature
 
-SCAN_VERSION = 2  # bump when the signature or the hook finder changes
+SCAN_VERSION = 3 * 100 + SIGNATURE_VERSION  # bump the 3 when the scan or the hook finder changes
 MIN_SCAN_S = 2.0  # shorter audio (a truncated download) has no structure to compare
 
 
@@ -41,6 +44,8 @@ class ScanSummary:
     cached: int = 0
     failed: int = 0
     groups: int = 0          # version groups with more than one song
+    candidates: int = 0      # pairs the index proposed (each aligned)
+    group_checks: int = 0    # further pairs aligned to check a group
     edits: int = 0           # songs folded into another (group members beyond the first)
     failures: list[tuple[str, str]] = field(default_factory=list)
     pairs: pd.DataFrame | None = None
@@ -55,22 +60,22 @@ def scan_audio(task: ScanTask) -> dict:
 
     cache = Path(task.cache_dir) / f"{task.sha256}-v{SCAN_VERSION}-{task.sample_rate}-{task.hook_length_s:g}.npz"
     if cache.exists():
-        z = np.load(cache)
-        return {"signature": z["signature"], "hook_start_s": float(z["hook"]), "duration_s": float(z["duration"]),
-                "cached": True}
+        with np.load(cache) as z:
+            return {"signature": Signature.from_arrays(z), "hook_start_s": float(z["hook"]),
+                    "duration_s": float(z["duration"]), "cached": True}
     y, sr = load(task.path, sr=task.sample_rate)
     if y.size < MIN_SCAN_S * sr:
         raise ParameterError(f"only {y.size / sr:.2f} s of audio decoded (truncated?); need >= {MIN_SCAN_S:g} s")
     import librosa
 
-    S = np.abs(librosa.stft(y, n_fft=V.N_FFT, hop_length=V.stft_hop(sr)))  # one STFT for both
-    sig = V.version_signature(y, sr, S=S)
+    S = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=stft_hop(sr)))  # one STFT for both
+    sig = version_signature(y, sr, S=S)
     hook = find_hook(y, sr, length_s=task.hook_length_s, S=S)
     duration = y.size / sr
     cache.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(cache, durable=False) as tmp:  # a regenerable cache
         with open(tmp, "wb") as fh:
-            np.savez(fh, signature=sig, hook=hook, duration=duration)
+            np.savez(fh, hook=hook, duration=duration, **sig.to_arrays())
     return {"signature": sig, "hook_start_s": hook, "duration_s": duration, "cached": False}
 
 
@@ -91,7 +96,7 @@ def scan_songs(catalog: Catalog, settings: Settings, *, jobs: int | None = None,
     cache_dir = str(settings.data_dir / "cache" / "scan")
     tasks = [ScanTask(r.path, r.sha256, str(r.track_id), settings.sample_rate, settings.clip_length_s, cache_dir)
              for r in audio.itertuples()]
-    sigs: dict[str, np.ndarray] = {}
+    sigs: dict[str, Signature] = {}
     hooks = []
     for out in run_map(scan_audio, tasks, jobs=jobs, desc="scan songs", show_progress=show_progress):
         t = out.item
@@ -108,7 +113,13 @@ def scan_songs(catalog: Catalog, settings: Settings, *, jobs: int | None = None,
                           "hook_start_s": out.result["hook_start_s"], "hook_length_s": t.hook_length_s,
                           "duration_s": out.result["duration_s"]})
     sigs = dict(sorted(sigs.items()))  # deterministic pair order whatever order workers finished in
-    pairs, groups = V.find_versions(sigs, threshold=threshold, min_overlap_s=min_overlap_s)
+    pairs, groups, stats = V.find_versions(sigs, threshold=threshold, min_overlap_s=min_overlap_s,
+                                           jobs=jobs or default_jobs(), with_stats=True)
+    for what, err in stats["failures"]:
+        summary.failed += 1
+        summary.failures.append((what, err))
+        catalog.record_failure(run_id, "versions", what, err)
+    summary.candidates, summary.group_checks = stats["candidates"], stats["group_checks"]
     tracks = catalog.tracks()[["track_id", "title", "user_count", "rank"]]
     groups = groups.merge(tracks, on="track_id", how="left")
     multi = groups[groups["group_size"] > 1]
