@@ -16,8 +16,9 @@ Audio (all built by this script, cached under ``--cache``):
   quiet ambient pieces (3-7 min of slow pads and swells at -20 dB), plus the 10 real GTZAN clips
   (30 s each; /work/shared/data/gtzan-sample) when present.
 
-Every file goes through an MP3 or WAV file and is decoded by ``bgmscope.audio.decode.load`` at
-16 kHz, as the pipeline reads a song. Signatures are computed once per song; candidate pairs come
+Originals, unrelated songs, cuts and the 64 kbps re-encode are MP3 files (the others WAV, to
+spare CPU); every file is decoded by ``bgmscope.audio.decode.load`` at 16 kHz, as the pipeline
+reads a song. Signatures are computed once per song; candidate pairs come
 from the window index; only candidates (and the pairs a group check needs) are aligned.
 
 Printed: precision / recall per edit type beside the target (>= 0.99 / >= 0.95), the score
@@ -213,6 +214,10 @@ def write(path: Path, y: np.ndarray, sr: int, kbps: int | None = 128) -> None:
                  compression_level=(320 - kbps) / (320 - 32), bitrate_mode="CONSTANT")
 
 
+def edit_path(d: Path, name: str, e: str) -> Path:
+    return d / f"{name}_{e}.{'mp3' if e in ('mp3_64k', 'cut') else 'wav'}"
+
+
 def build_family(job: tuple) -> list[tuple[str, str, str, str]]:
     """Worker: one song and its edits as files; rows (name, path, family, edit type)."""
     index, seed, irish, renderer, out_dir = job
@@ -221,14 +226,14 @@ def build_family(job: tuple) -> list[tuple[str, str, str, str]]:
     name = f"fam{index:03d}"
     rows = []
     orig = d / f"{name}_original.mp3"
-    if not orig.exists() or not all((d / f"{name}_{e}.mp3").exists() for e in EDITS):
+    if not orig.exists() or not all(edit_path(d, name, e).exists() for e in EDITS):
         y = render(pop_song(rng, irish), renderer)
         write(orig, y, RENDER_SR)
-        for e in EDITS:
-            write(d / f"{name}_{e}.mp3", make_edit(e, y, RENDER_SR, rng, renderer), RENDER_SR,
-                  64 if e == "mp3_64k" else 128)
+        for e in EDITS:  # the re-encode and the cut as MP3, the others lossless (CPU is scarce)
+            write(edit_path(d, name, e), make_edit(e, y, RENDER_SR, rng, renderer), RENDER_SR,
+                  {"mp3_64k": 64, "cut": 128}.get(e))
     rows.append((f"{name}_original", str(orig), name, "original"))
-    rows += [(f"{name}_{e}", str(d / f"{name}_{e}.mp3"), name, e) for e in EDITS]
+    rows += [(f"{name}_{e}", str(edit_path(d, name, e)), name, e) for e in EDITS]
     return rows
 
 

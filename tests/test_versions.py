@@ -199,3 +199,30 @@ def test_bad_input():
     short = sig(chord_song(1, 3))  # shorter than the minimum overlap: matches itself as a whole only
     assert np.isfinite(align(short.frames, short.frames).score)
     assert not np.isfinite(align(short.frames[:0], short.frames).score)
+
+
+def test_bad_and_short_audio_is_reported_and_skipped(tmp_path):
+    from bgmscope.catalog import Catalog
+    from bgmscope.config import Settings
+    from bgmscope.prepare.ingest import ingest
+    from bgmscope.versions.stage import scan_songs
+
+    a = chord_song(21, 30)
+    write_audio(tmp_path / "in" / "歌A.wav", a, SR)
+    write_audio(tmp_path / "in" / "歌A 加速版.wav", speed(a, 1.05), SR)
+    write_audio(tmp_path / "in" / "短.wav", chord_song(22, 1), SR)          # 1 s: too short to compare
+    write_audio(tmp_path / "in" / "静音.wav", np.zeros(10 * SR, np.float32), SR)  # silence
+    settings = Settings(data_dir=tmp_path / "data").ensure()
+    with Catalog(settings.catalog_path) as cat:
+        ingest([tmp_path / "in"], cat)
+        s = scan_songs(cat, settings, jobs=1, show_progress=False)
+        failures = cat.failures()
+        v = cat.read_frame("versions")
+        pairs = cat.read_frame("version_pairs")
+    assert s.songs == 2 and s.failed == 2 and s.groups == 1
+    items = " ".join(failures.loc[failures["stage"] == "versions", "item"])
+    assert "短" in items and "静音" in items
+    assert any("need >= 2 s" in e for _, e in s.failures) and any("silent" in e for _, e in s.failures)
+    assert len(v) == 2 and v["group_size"].eq(2).all()
+    assert {"stretch", "pitch_shifted", "source", "duplicate"} <= set(pairs.columns)
+    assert abs(v["stretch"].dropna().max() - 1.05) <= 0.01

@@ -30,7 +30,7 @@ import pandas as pd
 
 from ..errors import ParameterError
 from .align import MAX_STRETCH, MIN_OVERLAP_S, Alignment, align
-from .signature import Signature
+from .signature import Signature, version_signature  # noqa: F401 (re-exported: callers import it here)
 
 DEFAULT_THRESHOLD = 0.6   # same recording >= 0.8, unrelated <= 0.45 in bench/versions.py
 BATCH = 48                # pairs per pool task

@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..audio.stft import N_FFT, stft_hop
 from ..catalog import Catalog
 from ..config import Settings, default_jobs
 from ..context import PipelineContext
 from ..engine import run_map
 from ..errors import CatalogError, ParameterError
 from ..fsutil import atomic_path
-from ..audio.stft import N_FFT, stft_hop
 from . import grouping as V
 from .signature import SIGNATURE_VERSION, Signature, version_signature
 
