@@ -69,3 +69,43 @@ def test_sigterm_stops_the_workers(sig):
     assert proc.wait(timeout=30) != 0
     gone, alive = psutil.wait_procs(family, timeout=15)
     assert not alive, f"workers left running: {alive}"
+
+
+def test_use_checks_its_engine_and_address_before_any_work():
+    from bgmscope.engine import current_engine, use
+    from bgmscope.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="engine must be one of"):
+        with use("spark"):
+            pass
+    with pytest.raises(ParameterError, match="needs --engine dask"):
+        with use("local", scheduler="tcp://127.0.0.1:1"):
+            pass
+    with pytest.raises(ParameterError, match="tcp://HOST:PORT"):
+        with use("dask", scheduler="127.0.0.1:8786"):
+            pass
+    with pytest.raises(ParameterError, match="cannot reach the Dask scheduler"):
+        with use("dask", scheduler="tcp://127.0.0.1:1"):
+            pass
+    assert current_engine() == "local"  # a failed block leaves the choice as it was
+
+
+def test_a_use_block_sends_maps_without_an_engine_to_it_and_restores_the_default(monkeypatch):
+    import bgmscope.dask_engine as de
+    from bgmscope import engine
+
+    seen = []
+
+    def fake_dask_map(func, items, *, jobs, scheduler=None, session=None):
+        seen.append(session)
+        for x in items:
+            yield x, func(x), None
+
+    monkeypatch.setattr(de, "dask_map", fake_dask_map)  # records where the map went; the cluster test runs Dask
+    with engine.use("dask", jobs=1):
+        assert engine.current_engine() == "dask"
+        assert sorted(o.result for o in engine.run_map(abs, [-1, -2], show_progress=False)) == [1, 2]
+        # an explicit engine still wins
+        assert [o.result for o in engine.run_map(abs, [-3], engine="local", show_progress=False)] == [3]
+    assert engine.current_engine() == "local"
+    assert len(seen) == 1 and seen[0] is not None and seen[0].client is None  # never opened: nothing ran on it
