@@ -50,7 +50,7 @@ from pathlib import Path
 import numpy as np
 
 SR = 16000          # the analysis rate
-RENDER_SR = 22050   # songs are rendered and encoded at this rate
+RENDER_SR = 16000   # songs are rendered and encoded at the analysis rate (CPU is scarce)
 SOUNDFONTS = {
     "TimGM6mb": None,
     "FluidR3_GM": "/usr/share/sounds/sf2/FluidR3_GM.sf2",

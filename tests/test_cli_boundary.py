@@ -215,7 +215,7 @@ FAILED = [("song-9", "boom")]
     (["transcribe", "-j", "1"], "bgmscope.midi.songs.transcribe_catalog",
      SimpleNamespace(ok=1, failed=1, skipped=0, notes=3, failures=FAILED, out_dir="x", backend="salience")),
     (["versions", "-j", "1"], "bgmscope.versions.stage.scan_songs",
-     SimpleNamespace(songs=2, cached=0, failed=1, groups=0, edits=0, failures=FAILED,
+     SimpleNamespace(songs=2, cached=0, failed=1, groups=0, edits=0, candidates=0, group_checks=0, failures=FAILED,
                      versions=pd.DataFrame({"group_size": []}))),
     (["genre", "predict", "-j", "1"], "bgmscope.genre.predict.predict_catalog",
      SimpleNamespace(kind="svm", n_ok=1, failures=FAILED, model_path="m", summary=pd.DataFrame())),
