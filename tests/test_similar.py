@@ -136,3 +136,93 @@ def test_missing_values_do_not_break_the_search(tmp_path):
         assert d["t2"] == pytest.approx(1.5 * d["t1"]) and d["t1"] < d["t2"] < d["t3"]
         back = similar(c, song="t2", k=4, features="all")  # the NaN song as the query
         assert np.isfinite(back.neighbours["distance"]).all()
+
+
+# -- whole-song similarity (signatures over the whole song, silence trimmed) --------------------------
+
+SR = 16000
+
+
+def sectioned_song(seed: int, seconds: float = 48.0) -> np.ndarray:
+    """Verse / chorus / verse: each section its own four-chord loop and timbre, with a click track."""
+    rng = np.random.default_rng(seed)
+    bpm = rng.uniform(80, 150)
+
+    def section(n_s: float) -> np.ndarray:
+        roots = rng.uniform(110, 440, 4)
+        harm = rng.integers(1, 6)
+        t = np.arange(int(SR * 60 / bpm * 2)) / SR  # two beats per chord
+        env = np.minimum(1, np.minimum(t, t[::-1]) * 40)
+        loop = np.concatenate([env * sum(np.sin(2 * np.pi * r * ratio * (h + 1) * t) / (h + 1)
+                                         for ratio in (1, 1.26, 1.5) for h in range(harm)) for r in roots])
+        return np.resize(loop, int(n_s * SR))
+
+    y = np.concatenate([section(seconds / 3), section(seconds / 3), section(seconds / 3)])
+    beat = int(SR * 60 / bpm)
+    y[::beat] += 3.0
+    return (0.8 * y / np.abs(y).max()).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def song_catalog(tmp_path_factory):
+    from conftest import write_audio
+
+    from bgmscope.prepare.ingest import ingest
+
+    root = tmp_path_factory.mktemp("songs")
+    songs = {i: sectioned_song(i) for i in range(6)}
+    for i, y in songs.items():
+        write_audio(root / "audio" / f"song{i}.wav", y, SR)
+    cat = Catalog(root / "data" / "catalog.duckdb")
+    ingest([root / "audio"], cat)
+    tracks = cat.tracks()
+    by_name = {str(t): str(i) for t, i in zip(tracks["title"], tracks["track_id"], strict=True)}
+    yield cat, root, songs, by_name
+    cat.close()
+
+
+def _track_of(by_name: dict[str, str], i: int) -> str:
+    return next(tid for title, tid in by_name.items() if title.endswith(f"song{i}"))
+
+
+def test_a_middle_cut_and_a_silence_padded_copy_rank_their_song_first(song_catalog):
+    from conftest import write_audio
+
+    cat, root, songs, by_name = song_catalog
+    for i in (1, 4):
+        cut = write_audio(root / "q" / f"cut{i}.wav", songs[i][int(11.3 * SR): int(41.3 * SR)], SR)
+        res = similar(cat, file=cut, k=3)
+        assert res.basis == "song" and res.clip_kind == "whole song"
+        assert res.neighbours["track_id"].iloc[0] == _track_of(by_name, i)
+        assert res.neighbours["distance"].iloc[0] < 0.2 * res.neighbours["distance"].iloc[1]
+        padded = write_audio(root / "q" / f"pad{i}.wav", np.r_[np.zeros(3 * SR, np.float32), songs[i]], SR)
+        res = similar(cat, file=padded, k=3)
+        assert res.neighbours["track_id"].iloc[0] == _track_of(by_name, i)
+        # the same windows once the silence is trimmed (up to where the window grids fall)
+        assert res.neighbours["distance"].iloc[0] < 0.15 < res.neighbours["distance"].iloc[1]
+
+
+def test_whole_song_query_from_the_catalog_is_cached(song_catalog):
+    cat, _, _, by_name = song_catalog
+    tid = _track_of(by_name, 2)
+    first = similar(cat, song=tid, k=5)
+    assert first.basis == "song" and tid not in set(first.neighbours["track_id"]) and len(first.neighbours) == 5
+    cached = sorted((cat.path.parent / "cache" / "similar").glob("*.npz"))
+    assert len(cached) == 6
+    again = similar(cat, song=tid, k=5)
+    pd.testing.assert_frame_equal(first.neighbours, again.neighbours)
+
+
+def test_whole_song_errors(song_catalog, tmp_path):
+    from conftest import write_audio
+
+    cat, _, _, by_name = song_catalog
+    with pytest.raises(ParameterError, match="popularity"):
+        similar(cat, song=_track_of(by_name, 0), basis="song", metric="popularity")
+    with pytest.raises(ParameterError, match="basis"):
+        similar(cat, song=_track_of(by_name, 0), basis="middle")
+    silent = write_audio(tmp_path / "silent.wav", np.zeros(5 * SR, np.float32), SR)
+    with pytest.raises(ParameterError, match="silent"):
+        similar(cat, file=silent)
+    with Catalog(tmp_path / "none.duckdb") as empty, pytest.raises(CatalogError, match="audio"):
+        similar(empty, file=silent, basis="song")

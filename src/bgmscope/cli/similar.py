@@ -36,6 +36,11 @@ def register(app: typer.Typer) -> None:
         metric: Annotated[Literal["euclidean", "popularity"], typer.Option(
             "--metric", help="euclidean | popularity (features weighted by their importance in the hits "
                              "model)")] = "euclidean",
+        basis: Annotated[Literal["auto", "song", "clip"], typer.Option(
+            "--basis", help="auto (the whole song when the catalog has the audio, else the clip descriptors) | "
+                            "song (windows over the whole song, silence trimmed) | clip")] = "auto",
+        jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes for songs not yet "
+                                          "described (whole-song basis; cached afterwards).")] = 1,
         as_json: Annotated[bool, json_flag()] = False,
     ) -> None:
         """The nearest catalog songs to SONG or to --file new.mp3, with distances."""
@@ -45,13 +50,20 @@ def register(app: typer.Typer) -> None:
         with json_mode(as_json), open_catalog(ctx, read_only=True) as cat, working("similar: nearest songs"):
             res = find_similar(cat, song=song, file=file, k=k, features="all" if all_features else "selected",
                                clip_kind=clip, metric=metric, sample_rate=settings.sample_rate,
-                               clip_length_s=settings.clip_length_s)
+                               clip_length_s=settings.clip_length_s, basis=basis, jobs=jobs,
+                               cache_dir=settings.data_dir / "cache" / "similar")
         if as_json:
-            emit_json({"query": res.query, "feature_set": res.feature_set, "clip_kind": res.clip_kind,
-                       "metric": res.metric, "neighbours": res.neighbours})
+            emit_json({"query": res.query, "basis": res.basis, "feature_set": res.feature_set,
+                       "clip_kind": res.clip_kind, "metric": res.metric, "neighbours": res.neighbours,
+                       "notes": [{"item": i, "reason": r} for i, r in res.notes]})
             return
-        t = Table(title=f"nearest to {res.query} ({res.feature_set} features, {res.clip_kind} clip, "
-                        f"{res.metric} metric; distance = RMS z-score difference)")
+        if res.basis == "song":
+            title = (f"nearest to {res.query} (compared over the {res.feature_set}; distance = mean over the "
+                     "query's windows of the RMS z-score difference to the song's nearest window)")
+        else:
+            title = (f"nearest to {res.query} ({res.feature_set} features, {res.clip_kind} clip, "
+                     f"{res.metric} metric; distance = RMS z-score difference)")
+        t = Table(title=title)
         for c in ("#", "track_id", "title", "distance", "user_count", "rank", "same recording"):
             t.add_column(c)
         for r in res.neighbours.itertuples():
@@ -60,3 +72,5 @@ def register(app: typer.Typer) -> None:
                       "" if pd.isna(r.chart_rank) else str(int(r.chart_rank)),
                       "yes" if r.same_recording else "")
         console.print(t)
+        for item, reason in res.notes:
+            console.print(f"[yellow]left out {item}: {reason}[/yellow]")
