@@ -263,6 +263,7 @@ def main() -> None:
     ap.add_argument("--no-rerun", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep each run's data folder")
     ap.add_argument("--json", type=Path, help="also write every figure here")
+    ap.add_argument("--merge", type=Path, nargs="+", help="report the runs saved by earlier --json runs together")
     # one run in this process (used by the parent)
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--data", type=Path, help=argparse.SUPPRESS)
@@ -275,17 +276,20 @@ def main() -> None:
         r = run_once(a.one, a.data, jobs=a.jobs, rerun=not a.no_rerun, engine=a.engine, stages=stages)
         a.result.write_text(json.dumps(r))
         return
+    if a.merge:
+        report([r for f in a.merge for r in json.loads(f.read_text())])
+        return
     OUT.mkdir(exist_ok=True)
     sizes = sorted({int(s) for s in a.sizes.split(",") if s} | set(a.songs or []))
-    runs = []
+    runs: list[dict] = []
     for n in sizes:
         print(f"--- N={n} (load average {os.getloadavg()[0]:.1f})", flush=True)
         runs.append(child(n, jobs=a.jobs, rerun=not a.no_rerun, keep=a.keep))
         report(runs)  # after every size: a killed long run still leaves its figures
+        if a.json:
+            a.json.write_text(json.dumps(runs, indent=1))
     if a.workers:
         sweep(a.sweep_songs, [int(w) for w in a.workers.split(",")])
-    if a.json:
-        a.json.write_text(json.dumps(runs, indent=1))
 
 
 if __name__ == "__main__":
