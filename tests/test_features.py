@@ -93,10 +93,11 @@ def test_silence_and_constants_are_defined():
         assert np.isfinite(v).all()
     assert not stats42(np.zeros(SR * 3, np.float32), SR).any()
     v = extract_clip(np.zeros(SR * 5, np.float32), SR)
-    # silence has no pitch: the voiced-frame statistics are missing (NaN), everything else defined
-    assert [k for k, x in v.items() if not np.isfinite(x)] == list(VOICED_ONLY)
+    # silence has no pitch and no pulse: the voiced-frame statistics and the tempo are missing
+    # (NaN), everything else defined
+    assert [k for k, x in v.items() if not np.isfinite(x)] == ["tempo_bpm", *VOICED_ONLY]
     for k in ["zcr_mean", "centroid_mean", "rolloff_mean", "bandwidth_mean", "rms_mean", "flux_mean",
-              "onset_rate", "tempo_bpm", "f0_voiced_ratio", "chroma_c_mean",
+              "onset_rate", "tempo_confidence", "f0_voiced_ratio", "chroma_c_mean",
               "amp1std", "power1", "study_relpitch_mean", "key_strength"]:
         assert v[k] == 0.0, k
     assert v["loudness_lufs"] == -70.0  # the documented floor
@@ -236,8 +237,9 @@ def test_bad_input_fails_fast():
 def test_tiny_input_gives_finite_vectors(n):
     v = extract_clip(noise(1)[:n], SR)
     assert list(v) == feature_names()
-    assert all(np.isfinite(x) for k, x in v.items() if k not in VOICED_ONLY)
+    assert all(np.isfinite(x) for k, x in v.items() if k not in (*VOICED_ONLY, "tempo_bpm"))
     assert all(np.isnan(v[k]) for k in VOICED_ONLY)  # no voiced frame: no pitch, not 0 Hz
+    assert np.isnan(v["tempo_bpm"])  # a second of noise has no pulse: no tempo, not 0 BPM
 
 
 def test_noise_has_no_pitch_so_its_f0_is_missing_not_zero():

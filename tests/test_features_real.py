@@ -25,9 +25,13 @@ def audio() -> dict[str, np.ndarray]:
 
 
 def test_real_clips_give_finite_vectors(audio):
+    from bgmscope.features.rhythm import MIN_CONFIDENCE
+
     for name, y in audio.items():
         v = extract_clip(y, SR)
-        assert all(np.isfinite(x) for x in v.values()), name
+        # the tempo alone may be missing, exactly when its confidence is below the documented bar
+        assert all(np.isfinite(x) for k, x in v.items() if k != "tempo_bpm"), name
+        assert np.isfinite(v["tempo_bpm"]) == (v["tempo_confidence"] >= MIN_CONFIDENCE), name
         assert -40 < v["loudness_lufs"] < 0 and v["centroid_mean"] > 100, name
 
 
@@ -43,11 +47,20 @@ def test_real_clips_agree_with_librosa(audio):
 
 
 def test_real_tempo_agrees_with_librosa(audio):
-    agree = 0
+    from bgmscope.features.rhythm import beat_track
+
+    agree = agree_stored = stored = 0
     for y in audio.values():
-        ours = extract_clip(y, SR, include_f0=False)["tempo_bpm"]
+        v = extract_clip(y, SR, include_f0=False)
+        ours = beat_track(y, SR).tempo_bpm  # the estimate, stored or not
         theirs = float(np.atleast_1d(librosa.beat.beat_track(y=y, sr=SR)[0])[0])
         # librosa's tempo is quantised to whole lags (125.0, 117.2 ... BPM here: ~7 % apart);
         # a tempo twice or half the other is the same pulse at another metrical level
-        agree += any(abs(ours * m / theirs - 1) < 0.07 for m in (0.5, 1.0, 2.0))
+        ok = any(abs(ours * m / theirs - 1) < 0.07 for m in (0.5, 1.0, 2.0))
+        agree += ok
+        if np.isfinite(v["tempo_bpm"]):
+            stored += 1
+            agree_stored += ok and v["tempo_bpm"] == pytest.approx(ours)
     assert agree >= 7, agree
+    # the tempi kept in the table agree at least as often as all estimates do
+    assert stored >= 5 and agree_stored / stored >= agree / len(audio), (agree_stored, stored, agree)

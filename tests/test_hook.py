@@ -57,21 +57,37 @@ def test_short_silent_and_bad_input():
                         contrast=2.0)
 
 
+def _chord_blocks(sr: int = 16000) -> np.ndarray:
+    rng = np.random.default_rng(4)
+    t = np.arange(int(0.5 * sr)) / sr
+    y = np.concatenate([sum(np.sin(2 * np.pi * f * t) for f in rng.uniform(110, 880, 3)) for _ in range(80)])
+    return (0.1 * y * np.repeat(rng.uniform(0.3, 1, 8), 10 * len(t))).astype(np.float32)
+
+
 def test_shared_stft_gives_the_same_answer():
+    import librosa
+
+    sr = 16000
+    y = _chord_blocks(sr)
+    S = np.abs(librosa.stft(y, n_fft=2048, hop_length=512))
+    assert find_hook(y, sr, S=S) == find_hook(y, sr)
+    with pytest.raises(ParameterError, match="S must be"):
+        find_hook(y, sr, S=S[:, :10])
+    # with silence around the song, the shared STFT is cut as the signal is
+    yp = np.concatenate([np.zeros(2 * sr, np.float32), y, np.zeros(sr, np.float32)])
+    Sp = np.abs(librosa.stft(yp, n_fft=2048, hop_length=512))
+    assert find_hook(yp, sr, S=Sp) == find_hook(yp, sr)
+
+
+def test_version_signature_accepts_the_shared_stft():
     import librosa
 
     from bgmscope.versions.grouping import version_signature
 
     sr = 16000
-    rng = np.random.default_rng(4)
-    t = np.arange(int(0.5 * sr)) / sr
-    y = np.concatenate([sum(np.sin(2 * np.pi * f * t) for f in rng.uniform(110, 880, 3)) for _ in range(80)])
-    y = (0.1 * y * np.repeat(rng.uniform(0.3, 1, 8), 10 * len(t))).astype(np.float32)
+    y = _chord_blocks(sr)
     S = np.abs(librosa.stft(y, n_fft=2048, hop_length=512))
-    assert find_hook(y, sr, S=S) == find_hook(y, sr)
-    assert np.allclose(version_signature(y, sr, S=S), version_signature(y, sr))
-    with pytest.raises(ParameterError, match="S must be"):
-        find_hook(y, sr, S=S[:, :10])
+    assert np.allclose(version_signature(y, sr, S=S).frames, version_signature(y, sr).frames)
 
 
 @pytest.mark.parametrize("seconds", [6.0, 8.0, 9.0])
@@ -82,3 +98,35 @@ def test_short_song_still_gets_a_hook(seconds):
     y = (0.3 * np.sin(2 * np.pi * 440 * t) * (1 + np.sign(np.sin(2 * np.pi * 0.5 * t)))).astype(np.float32)
     start = find_hook(y, sr, length_s=3.0)
     assert 0.0 <= start <= seconds - 3.0
+
+
+@pytest.fixture(scope="module")
+def small_song() -> tuple[np.ndarray, float]:
+    """A ~70 s verse/chorus song rendered at 16 kHz, and its hook."""
+    rng = random.Random(21)
+    song = structured_song(rng, verse=("essenFolksong/han1", 30), chorus=("essenFolksong/han1", 61),
+                           layout="VCVCC", tempo=112.0, section_s=12)
+    y = render_midi(song.midi, sr=16000, stereo=False)
+    return y, find_hook(y, 16000, length_s=15)
+
+
+def test_hook_survives_gain_and_a_low_bitrate_mp3(small_song, tmp_path):
+    import soundfile as sf
+
+    from bgmscope.audio.decode import load
+
+    y, hook = small_song
+    assert find_hook(0.25 * y, 16000, length_s=15) == pytest.approx(hook, abs=1.0)  # -12 dB
+    mp3 = tmp_path / "song.mp3"
+    sf.write(mp3, y, 16000, format="MP3", subtype="MPEG_LAYER_III", compression_level=0.7,
+             bitrate_mode="CONSTANT")
+    assert mp3.stat().st_size * 8 / (y.size / 16000) < 80_000  # a low bitrate, really re-encoded
+    y2, sr2 = load(mp3, sr=16000)
+    assert sr2 == 16000
+    assert find_hook(y2, 16000, length_s=15) == pytest.approx(hook, abs=1.0)
+
+
+def test_silence_padding_shifts_the_hook(small_song):
+    y, hook = small_song
+    padded = np.concatenate([np.zeros(3 * 16000, np.float32), y, np.zeros(2 * 16000, np.float32)])
+    assert find_hook(padded, 16000, length_s=15) == pytest.approx(hook + 3.0, abs=0.5)

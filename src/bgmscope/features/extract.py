@@ -26,9 +26,10 @@ from . import loudness, pitch, rhythm, spectral, studypitch, temporal, tonal
 from .spectrum import check_signal, single_threaded, stft
 from .stats42 import STAT42_NAMES, stats42
 
-FEATURE_VERSION = 5  # 2: tempo by pulse trains, Temperley keys, LUFS from spectrum; 3: f0 hop 24 ms;
+FEATURE_VERSION = 6  # 2: tempo by pulse trains, Temperley keys, LUFS from spectrum; 3: f0 hop 24 ms;
 #                     4: NaN (not 0) for undefined values, f0 of an unvoiced clip;
-#                     5: the study's relative pitch is study_relpitch_* (was seed_relpitch_*)
+#                     5: the study's relative pitch is study_relpitch_* (was seed_relpitch_*);
+#                     6: tempo's metrical level over the whole clip, tempo_confidence, NaN tempo below it
 ID_COLUMNS = ("clip_id", "track_id", "clip_kind", "clip_index")
 META_COLUMNS = ("feature_version", "sample_rate", "duration_s")
 PERCENTILES = (10, 50, 90)

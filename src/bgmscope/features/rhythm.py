@@ -1,11 +1,14 @@
 """Rhythm: onset strength, onsets, tempo with a confidence, and beats (the 卡点 quality).
 
 The onset envelope is librosa's (mean positive difference of the log-mel spectrogram), computed
-from the clip's shared spectrogram. Tempo: the autocorrelation of the envelope weighted by a
-log-normal prior around 120 BPM (as librosa), its peak refined by parabolic interpolation; the
-confidence is the peak's normalised autocorrelation (pulse clarity, 0..1). Beats: Ellis's (2007)
-dynamic programme, and the final tempo comes from the mean of the regular inter-beat intervals,
-which is finer than one frame (a 120 BPM click track reads 120.0, not 117 or 125).
+from the clip's shared spectrogram. Tempo (:func:`estimate_tempo_full`): the envelope's
+autocorrelation peaks give the dominant periodicities; their metrical relatives (1/3 ... 3 times)
+are scored by an ideal pulse train over the whole clip, weighted by a log-normal prior around
+120 BPM (as librosa). The confidence multiplies pulse clarity, the margin over the best other
+metrical level and the agreement of 6 s windows; a stored tempo below :data:`MIN_CONFIDENCE` is
+NaN. Beats: Ellis's (2007) dynamic programme, and the final tempo comes from the mean of the
+regular inter-beat intervals, which is finer than one frame (a 120 BPM click track reads 120.0,
+not 117 or 125).
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ START_BPM = 120.0
 STD_BPM = 1.0  # octaves
 MIN_BPM, MAX_BPM = 30.0, 300.0
 TIGHTNESS = 100.0
+# below this tempo_confidence the stored tempo_bpm is NaN (missing), so stats and descriptions
+# skip it; set on development clips (bench/tempo.py --seed 7), measured by bench/tempo.py
+MIN_CONFIDENCE = 0.4
 
 
 @dataclass
@@ -89,52 +95,104 @@ def pulse_score(env: np.ndarray, period: float) -> float:
     return float((vals.sum(axis=1) / np.maximum(valid.sum(axis=1), 1)).max())
 
 
-def estimate_tempo(env: np.ndarray, sr: int, hop_length: int = HOP_LENGTH) -> tuple[float, float]:
-    """(tempo in BPM, confidence 0..1) of an onset envelope.
+LEVELS = (1 / 3, 1 / 2, 2 / 3, 1.0, 3 / 2, 2.0, 3.0)  # metrical relatives of a periodicity peak
+WINDOW_S, WINDOW_HOP_S = 6.0, 3.0  # windows whose local choice checks the clip's
+MARGIN_FULL = 0.3
 
-    Candidate periods are the envelope's autocorrelation peaks and their halves and doubles;
-    each is scored by :func:`pulse_score` over a 0.05-frame grid, weighted by a log-normal prior
-    around 120 BPM. The confidence is the normalised autocorrelation at the chosen period
-    (pulse clarity)."""
+
+def _prior(bpm: float) -> float:
+    return float(np.exp(-0.5 * ((np.log2(bpm) - np.log2(START_BPM)) / STD_BPM) ** 2))
+
+
+def _salience(env3: np.ndarray, p: float) -> float:
+    """Pulse-train support for period ``p`` (frames): the best-phase mean of the standardised
+    envelope, so off-beat pulses (a period too short) pull it down and a bar (a period too long)
+    gains only its accents."""
+    return pulse_score(env3, p)
+
+
+@dataclass
+class TempoEstimate:
+    """``tempo_bpm`` (0 when no pulse), ``confidence`` 0..1 and the parts it is made of."""
+
+    tempo_bpm: float
+    confidence: float
+    clarity: float = 0.0      # normalised autocorrelation at the period (pulse clarity)
+    margin: float = 0.0       # 1 - (best other metrical level's score) / (the chosen one's)
+    consistency: float = 0.0  # share of 6 s windows whose own choice is the clip's (within 4 %)
+
+
+def _choose(env3: np.ndarray, periods: list[float], lo: float, hi: float, fps: float
+            ) -> tuple[float, float, float]:
+    """(best period, its weighted score, best weighted score of a period > 8 % away: another
+    metrical level, not the same peak's flank) over ``periods`` and a +-0.5-frame grid."""
+    scored = []
+    for c in periods:
+        for p in (c - 0.5, c - 0.25, c, c + 0.25, c + 0.5):
+            if lo <= p <= hi:
+                scored.append((_salience(env3, p) * _prior(60.0 * fps / p), p))
+    if not scored:
+        return 0.0, 0.0, 0.0
+    best_s, best_p = max(scored)
+    other = [s for s, p in scored if abs(p / best_p - 1) > 0.08]
+    return best_p, best_s, max(other, default=0.0)
+
+
+def estimate_tempo_full(env: np.ndarray, sr: int, hop_length: int = HOP_LENGTH) -> TempoEstimate:
+    """Tempo of an onset envelope, its metrical level decided over the whole clip, and a confidence.
+
+    The envelope's autocorrelation gives the dominant periodicities (its 3 highest peaks); each
+    peak's metrical relatives (:data:`LEVELS`: 1/3 ... 3 times the period) are candidate beat
+    periods, scored by :func:`pulse_score` over the whole clip times a log-normal prior around
+    120 BPM (1 octave). The confidence is the product of the pulse clarity (normalised
+    autocorrelation at the period), the square root of the margin over the best candidate at
+    another metrical level (saturating at :data:`MARGIN_FULL`), and the share of 6 s windows (3 s hop) whose own choice among the same candidates agrees within 4 %:
+    a clip whose pulse is weak, ambiguous between levels, or changes gets a low one."""
     n = env.size
     fps = sr / hop_length
     max_lag = int(np.ceil(60.0 * fps / MIN_BPM))
     min_lag = max(1, int(np.floor(60.0 * fps / MAX_BPM)))
     x = env - env.mean()
     if n < 4 or float(np.dot(x, x)) <= 1e-12:
-        return 0.0, 0.0
+        return TempoEstimate(0.0, 0.0)
     f = np.fft.rfft(x, 2 * n)
     ac = np.fft.irfft(f * np.conj(f))[: min(n, max_lag + 2)]
     ac = ac / ac[0]
     hi = min(max_lag, ac.size - 2)
     if hi <= min_lag:
-        return 0.0, 0.0
+        return TempoEstimate(0.0, 0.0)
     lags = np.arange(min_lag, hi + 1)
     a = ac[lags]
     is_peak = (a > ac[lags - 1]) & (a >= ac[lags + 1]) & (a > 0)
     if not is_peak.any():
-        return 0.0, 0.0
-    # a beat split across two frames must count as much as one in a single frame
-    env3 = np.convolve(env, np.ones(3), mode="same")
-    best, best_score = 0.0, -1.0
-    for k in lags[is_peak][np.argsort(a[is_peak])[::-1][:2]]:
+        return TempoEstimate(0.0, 0.0)
+    peaks = []
+    for k in lags[is_peak][np.argsort(a[is_peak])[::-1][:3]]:
         y0, y1, y2 = ac[k - 1], ac[k], ac[k + 1]
         denom = y0 - 2 * y1 + y2
-        p0 = k + (float(np.clip(0.5 * (y0 - y2) / denom, -0.5, 0.5)) if abs(denom) > 1e-12 else 0.0)
-        for c in (0.5 * p0, p0, 2.0 * p0):
-            for p in (c - 0.5, c - 0.25, c, c + 0.25, c + 0.5):
-                if not (min_lag <= p <= hi):
-                    continue
-                bpm = 60.0 * fps / p
-                prior = np.exp(-0.5 * ((np.log2(bpm) - np.log2(START_BPM)) / STD_BPM) ** 2)
-                score = pulse_score(env3, p) * prior
-                if score > best_score + 1e-12:
-                    best, best_score = p, score
-    if best <= 0:
-        return 0.0, 0.0
+        peaks.append(k + (float(np.clip(0.5 * (y0 - y2) / denom, -0.5, 0.5)) if abs(denom) > 1e-12 else 0.0))
+    periods = sorted({round(m * p0, 3) for p0 in peaks for m in LEVELS})
+    # a beat split across two frames must count as much as one in a single frame
+    env3 = np.convolve(env, np.ones(3), mode="same")
+    best, best_s, other_s = _choose(env3, periods, min_lag, hi, fps)
+    if best <= 0 or best_s <= 0:
+        return TempoEstimate(0.0, 0.0)
     near = np.abs(np.arange(ac.size) - best) < 1.0
-    conf = float(np.clip(ac[near].clip(min=0).sum(), 0.0, 1.0))
-    return 60.0 * fps / best, conf
+    clarity = float(np.clip(ac[near].clip(min=0).sum(), 0.0, 1.0))
+    margin = float(np.clip(1.0 - other_s / best_s, 0.0, 1.0))
+    win, step = int(round(WINDOW_S * fps)), int(round(WINDOW_HOP_S * fps))
+    starts = range(0, max(1, n - win + 1), step) if n > win else [0]
+    votes = [_choose(env3[s: s + win], periods, min_lag, hi, fps)[0] for s in starts]
+    consistency = float(np.mean([v > 0 and abs(v / best - 1) <= 0.04 for v in votes]))
+    # a margin of MARGIN_FULL or more is a clear metrical decision; below, confidence shrinks
+    conf = float(np.clip(clarity * consistency * np.sqrt(min(1.0, margin / MARGIN_FULL)), 0.0, 1.0))
+    return TempoEstimate(60.0 * fps / best, conf, clarity, margin, consistency)
+
+
+def estimate_tempo(env: np.ndarray, sr: int, hop_length: int = HOP_LENGTH) -> tuple[float, float]:
+    """(tempo in BPM, confidence 0..1) of an onset envelope; see :func:`estimate_tempo_full`."""
+    est = estimate_tempo_full(env, sr, hop_length)
+    return est.tempo_bpm, est.confidence
 
 
 def _dp_beats(env: np.ndarray, period: float) -> np.ndarray:
@@ -227,7 +285,10 @@ RHYTHM_NAMES = ("tempo_bpm", "tempo_confidence", "beat_strength", "beat_regulari
 
 
 def rhythm_summary(b: BeatResult, duration_s: float) -> dict[str, float]:
+    """The rhythm descriptors of a clip; ``tempo_bpm`` is NaN when ``tempo_confidence`` is below
+    :data:`MIN_CONFIDENCE` (a tempo the clip does not support is missing, not a value)."""
     d = max(duration_s, 1e-9)
-    return {"tempo_bpm": b.tempo_bpm, "tempo_confidence": b.confidence, "beat_strength": b.beat_strength,
+    tempo = b.tempo_bpm if b.tempo_bpm > 0 and b.confidence >= MIN_CONFIDENCE else float("nan")
+    return {"tempo_bpm": tempo, "tempo_confidence": b.confidence, "beat_strength": b.beat_strength,
             "beat_regularity": b.regularity, "beat_rate": b.beat_times.size / d,
             "onset_rate": b.onset_times.size / d}

@@ -7,6 +7,14 @@ the part that (1) repeats — rows of the self-similarity matrix that lie on lon
 section boundary — a peak of Foote's checkerboard novelty. The window of ``length_s`` seconds
 with the best mean of repetition and energy, started at a boundary, wins.
 
+The choice must not move when the same song is re-encoded, made quieter or louder, noisier, or
+padded with silence (``bench/hook.py`` measures it), so: leading and trailing silence (frames
+:data:`SILENCE_DB` below the song's loud level) are cut before the analysis and the offset added
+back; loudness counts in dB relative to the song's own loud level over a fixed
+:data:`ENERGY_RANGE_DB` window (stretching a flat song's 1 dB differences to 0..1 let noise pick
+the hook); and of candidate windows whose scores lie within :data:`TIE_MARGIN` of the best, the
+earliest wins, so a near-tie cannot flip between copies.
+
 :func:`structured_song` builds songs with a known layout (verse / chorus / bridge) from real
 scores, for the tests and ``bench/hook.py``.
 """
@@ -25,6 +33,9 @@ EMBED_S = 2.0          # time-delay embedding: a frame "is" the 2 s starting at 
 ENHANCE_S = 6.0        # diagonal smoothing: only repetitions longer than a few seconds count
 MIN_LAG_S = 4.0        # repetitions closer than this are sustained notes, not a repeat
 KERNEL_S = 8.0         # checkerboard kernel width for novelty
+SILENCE_DB = 45.0      # a frame this far below the song's 95th-percentile level is silence
+ENERGY_RANGE_DB = 12.0  # energy 0..1 spans this many dB below the song's loud (98th pct) level
+TIE_MARGIN = 0.03      # window scores this close to the best are a tie: the earliest wins
 
 
 @dataclass(frozen=True)
@@ -33,7 +44,7 @@ class HookCurves:
 
     times: np.ndarray        # frame start times (s)
     repetition: np.ndarray   # 0..1: how strongly this moment recurs elsewhere
-    energy: np.ndarray       # 0..1: RMS in dB scaled to the song's range
+    energy: np.ndarray       # 0..1: RMS in dB, ENERGY_RANGE_DB below the song's loud level -> 1
     novelty: np.ndarray      # 0..1: Foote novelty (section boundaries peak)
     boundaries: np.ndarray   # candidate section starts (s)
 
@@ -58,6 +69,23 @@ def _scale01(x: np.ndarray) -> np.ndarray:
     if hi - lo < 1e-9:
         return np.zeros_like(x)
     return np.clip((x - lo) / (hi - lo), 0.0, 1.0)
+
+
+def _relative_level(db: np.ndarray) -> np.ndarray:
+    """0..1 loudness: the song's loud level (98th percentile) is 1, ENERGY_RANGE_DB below it 0."""
+    if db.size == 0:
+        return db
+    return np.clip((db - np.percentile(db, 98)) / ENERGY_RANGE_DB + 1.0, 0.0, 1.0)
+
+
+def _sounding(S: np.ndarray) -> tuple[int, int]:
+    """(first, last + 1) STFT frame not :data:`SILENCE_DB` below the song's 95th-percentile level."""
+    power = np.sum(S.astype(np.float64) ** 2, axis=0)
+    if power.size == 0 or power.max() <= 0:
+        return 0, power.size
+    loud = np.percentile(power, 95)
+    on = np.flatnonzero(power > loud * 10 ** (-SILENCE_DB / 10))
+    return (int(on[0]), int(on[-1]) + 1) if on.size else (0, power.size)
 
 
 def hook_curves(y: np.ndarray, sr: int, *, S: np.ndarray | None = None) -> HookCurves:
@@ -91,7 +119,7 @@ def hook_curves(y: np.ndarray, sr: int, *, S: np.ndarray | None = None) -> HookC
     steps = max(1, int(round(EMBED_S / FRAME_S)))
     emb = librosa.feature.stack_memory(feats, n_steps=steps, delay=-1, mode="edge")  # look ahead
 
-    energy = _scale01(librosa.amplitude_to_db(rms + 1e-10, ref=np.max(rms) + 1e-10))
+    energy = _relative_level(librosa.amplitude_to_db(rms + 1e-10, ref=np.max(rms) + 1e-10))
     if n < 8:
         return HookCurves(times, np.zeros(n), energy, np.zeros(n), np.array([0.0]))
     width = max(1, int(round(MIN_LAG_S / FRAME_S)))
@@ -157,10 +185,24 @@ def find_hook(y: np.ndarray, sr: int, *, length_s: float = 15.0, repetition_weig
         return 0.0
     if float(np.max(np.abs(y))) < 1e-6:  # silence: nothing to prefer
         return 0.0
+    import librosa
+
+    from ..audio.stft import N_FFT, check_stft, stft_hop
+
+    hop = stft_hop(sr)
+    S = check_stft(S, y, sr) if S is not None else np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=hop))
+    # analyse the sounding part only: silence around a song must shift its hook, not change it
+    first, end = _sounding(S)
+    lead = first * hop / sr
+    if first > 0 or end < S.shape[1] - 1:
+        y = y[first * hop: max(first + 1, end - 1) * hop]
+        S = S[:, first: first + 1 + len(y) // hop]
+    if y.size / sr <= length_s + FRAME_S:  # the sounding part is the clip
+        return float(round(min(lead, duration - length_s), 3))
     c = hook_curves(y, sr, S=S)
     score = repetition_weight * c.repetition + energy_weight * c.energy
     win = max(1, int(round(length_s / FRAME_S)))
-    last = duration - length_s
+    last = y.size / sr - length_s
     cum = np.r_[0.0, np.cumsum(score)]
 
     def window_score(t: float) -> float:
@@ -168,11 +210,14 @@ def find_hook(y: np.ndarray, sr: int, *, length_s: float = 15.0, repetition_weig
         j = min(len(score), i + win)
         return float((cum[j] - cum[i]) / max(1, j - i)) if j > i else -np.inf
 
-    # a boundary start, weighted by how sharp the boundary is; else the best frame start
+    # a boundary start, weighted by how sharp the boundary is; else the song's start
     cands = [t for t in c.boundaries if t <= last + 1e-9] or [0.0]
-    nov_at = {t: float(c.novelty[min(len(c.novelty) - 1, int(round(t / FRAME_S)))]) for t in cands}
-    best = max(cands, key=lambda t: (window_score(t) + novelty_weight * nov_at[t], -t))
-    return float(round(min(max(0.0, best), last), 3))
+    total = {t: window_score(t) + novelty_weight * float(c.novelty[min(len(c.novelty) - 1,
+                                                                       int(round(t / FRAME_S)))])
+             for t in cands}
+    top = max(total.values())
+    best = min(t for t in cands if total[t] >= top - TIE_MARGIN)  # the earliest of near-ties
+    return float(round(min(max(0.0, best), last) + lead, 3))
 
 
 # -- songs with a known structure (tests and bench) ----------------------------------------------
