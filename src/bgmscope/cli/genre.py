@@ -105,20 +105,18 @@ def register(app: typer.Typer) -> None:
     @genre.command("eval")
     def evaluate(
         ctx: typer.Context,
-        dataset: Annotated[Path, typer.Argument(help="Folder-per-label dataset.")],
+        dataset: Annotated[Path | None, typer.Argument(help="Folder-per-label dataset (cross-validated within).")] = None,
         model: Annotated[str, typer.Option("--model", "-m", help="hmm | svm | gbm | cnn | all (comma list ok)")] = "all",
         folds: Annotated[int, typer.Option("--folds", min=2, help="k of the stratified, grouped k-fold.")] = 5,
+        train_dir: Annotated[Path | None, typer.Option("--train", help="Train on every clip of this labelled folder …")] = None,
+        test_dir: Annotated[Path | None, typer.Option("--test", help="… and score on every clip of this one (same labels).")] = None,
+        n_boot: Annotated[int, typer.Option("--bootstrap", min=100, help="Bootstrap resamples for the 95 % CIs.")] = 1000,
         jobs: Annotated[int, jobs_option()] = default_jobs(),
     ) -> None:
-        """Grouped stratified k-fold of the models side by side; stores genre_eval (+ folds, per class, confusion)."""
-        from rich.table import Table
-
+        """Grouped stratified k-fold of the models side by side (DATASET), or train on --train and score on --test;
+        stores genre_eval (+ folds, per class, confusion) or genre_transfer (+ per class, confusion)."""
         from ..errors import ParameterError
-        from ..genre.dataset import load_dataset
-        from ..genre.evaluate import compute_inputs, cross_validate, inputs_for, store_eval
-        from ..genre.features import FeatureParams
         from ..genre.models import torch_available
-        from ..genre.train import input_cache
 
         kinds = ["hmm", "svm", "cnn"] if model == "all" else [m.strip() for m in model.split(",")]
         if model == "all" and not torch_available():
@@ -127,6 +125,25 @@ def register(app: typer.Typer) -> None:
         bad = [k for k in kinds if k not in ("hmm", "svm", "gbm", "cnn")]
         if bad:
             raise ParameterError(f"unknown model(s) {bad}; choose hmm, svm, gbm, cnn or all")
+        if (train_dir is None) != (test_dir is None):
+            raise ParameterError("--train and --test go together: train on one labelled folder, score on the other")
+        if train_dir is not None:
+            if dataset is not None:
+                raise ParameterError("give either DATASET (cross-validation) or --train/--test, not both")
+            _eval_transfer(ctx, kinds, train_dir, test_dir, n_boot=n_boot, jobs=jobs)
+            return
+        if dataset is None:
+            raise ParameterError("give DATASET to cross-validate in, or --train A --test B")
+        _eval_cv(ctx, kinds, dataset, folds=folds, jobs=jobs)
+
+    def _eval_cv(ctx, kinds: list[str], dataset: Path, *, folds: int, jobs: int) -> None:
+        from rich.table import Table
+
+        from ..genre.dataset import load_dataset
+        from ..genre.evaluate import compute_inputs, cross_validate, inputs_for, store_eval
+        from ..genre.features import FeatureParams
+        from ..genre.train import input_cache
+
         settings = settings_of(ctx)
         ds = load_dataset(dataset)
         data = compute_inputs(ds, kinds=inputs_for(kinds), params=FeatureParams(sr=settings.sample_rate), jobs=jobs,
@@ -147,6 +164,54 @@ def register(app: typer.Typer) -> None:
             names = store_eval(cat, res, dataset=str(dataset))
         console.print(f"tables: {', '.join(names)} in {settings.catalog_path}")
         finish(failed=len(data.failures))
+
+    def _eval_transfer(ctx, kinds: list[str], train_dir: Path, test_dir: Path, *, n_boot: int, jobs: int) -> None:
+        from rich.table import Table
+
+        from ..genre.dataset import load_dataset
+        from ..genre.evaluate import (check_same_labels, compute_inputs, inputs_for, store_transfer,
+                                      transfer_evaluate)
+        from ..genre.features import FeatureParams
+        from ..genre.train import input_cache
+
+        settings = settings_of(ctx)
+        ds_tr, ds_te = load_dataset(train_dir), load_dataset(test_dir)
+        check_same_labels(ds_tr.labels, ds_te.labels, train_name=str(train_dir), test_name=str(test_dir))
+        params = FeatureParams(sr=settings.sample_rate)
+        tr = compute_inputs(ds_tr, kinds=inputs_for(kinds), params=params, jobs=jobs, cache_dir=input_cache(settings))
+        te = compute_inputs(ds_te, kinds=inputs_for(kinds), params=params, jobs=jobs, cache_dir=input_cache(settings))
+        failures = [(f"train {p}", e) for p, e in tr.failures] + [(f"test {p}", e) for p, e in te.failures]
+        # unreadable clips were skipped; what is left must still cover both label sets
+        check_same_labels(tr.items["label"], te.items["label"], train_name=f"{train_dir} (readable clips)",
+                          test_name=f"{test_dir} (readable clips)")
+        res = transfer_evaluate(tr, te, kinds, seed=settings.seed, n_boot=n_boot)
+        t = Table(title=f"genre eval: train {train_dir} ({len(tr.items)} clips) → test {test_dir} ({len(te.items)} clips)")
+        for col in ("model", "accuracy [95 % CI]", "macro-F1 [95 % CI]", "fit s", "predict ms/clip"):
+            t.add_column(col, justify="left" if col == "model" else "right")
+        for r in res.summary.itertuples():
+            t.add_row(r.model, f"{r.accuracy:.3f} [{r.accuracy_lo:.2f}, {r.accuracy_hi:.2f}]",
+                      f"{r.macro_f1:.3f} [{r.macro_f1_lo:.2f}, {r.macro_f1_hi:.2f}]", f"{r.fit_s:.2f}",
+                      f"{r.predict_ms_per_clip:.1f}")
+        console.print(t)
+        rec = res.per_class.pivot(index="label", columns="model", values="recall")
+        console.print(summary_table("recall per class", {lab: "  ".join(f"{m} {rec.loc[lab, m]:.2f}" for m in rec.columns)
+                                                          for lab in rec.index}))
+        for kind, cm in res.confusion.groupby("model", sort=False):
+            m = cm.pivot(index="true_label", columns="pred_label", values="count")
+            ct = Table(title=f"confusion ({kind}): rows true, columns predicted")
+            ct.add_column("true \\ predicted")
+            for c in m.columns:
+                ct.add_column(str(c), justify="right")
+            for lab, row in m.iterrows():
+                ct.add_row(str(lab), *(str(int(v)) for v in row))
+            console.print(ct)
+        if failures:
+            console.print(f"skipped {len(failures)} unreadable clip(s):")
+            print_failures(failures)
+        with open_catalog(ctx) as cat:
+            names = store_transfer(cat, res, train=str(train_dir), test=str(test_dir))
+        console.print(f"tables: {', '.join(names)} in {settings.catalog_path}")
+        finish(failed=len(failures))
 
     @genre.command("predict")
     def predict(

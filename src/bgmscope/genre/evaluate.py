@@ -23,7 +23,7 @@ from .dataset import LabelledDataset
 from .features import FeatureParams, file_inputs
 from .models import GenreModel, make_model
 
-INPUT_OF = {"hmm": "frames", "svm": "summary", "gbm": "summary", "cnn": "patches"}
+INPUT_OF = {"hmm": "frames", "svm": "summary", "gbm": "summary", "cnn": "patches", "tags": "tags"}
 
 
 def inputs_for(models: list[str] | tuple[str, ...]) -> tuple[str, ...]:
@@ -173,5 +173,136 @@ def store_eval(catalog, result: EvalResult, *, dataset: str) -> list[str]:
     for name, df in tables.items():
         df = df.copy()
         df.insert(0, "dataset", dataset)
+        catalog.write_frame(name, df)
+    return list(tables)
+
+
+def bootstrap_ci(labels, pred, groups=None, *, n_boot: int = 1000, seed: int = 0,
+                 level: float = 0.95) -> dict[str, float]:
+    """Percentile bootstrap CIs of accuracy and macro-F1, resampling **groups** (pieces) with
+    replacement, so clips of one piece (its several renderings) count as one draw; returns
+    ``accuracy``, ``accuracy_lo/hi``, ``macro_f1``, ``macro_f1_lo/hi``."""
+    labels, pred = np.asarray(labels, str), np.asarray(pred, str)
+    groups = np.arange(len(labels)).astype(str) if groups is None else np.asarray(groups, str)
+    if len(labels) == 0:
+        raise ParameterError("no predictions to bootstrap")
+    classes = np.array(sorted(set(labels)))
+    li, pi = np.searchsorted(classes, labels), np.searchsorted(classes, pred)
+    pi = np.where((pi < len(classes)) & (classes[np.minimum(pi, len(classes) - 1)] == pred), pi, len(classes))
+    uniq, gi = np.unique(groups, return_inverse=True)
+    members = [np.flatnonzero(gi == g) for g in range(len(uniq))]
+    rng = np.random.default_rng(seed)
+    acc, f1 = np.empty(n_boot), np.empty(n_boot)
+    for b in range(n_boot):
+        idx = np.concatenate([members[g] for g in rng.integers(0, len(uniq), len(uniq))])
+        acc[b] = float(np.mean(li[idx] == pi[idx]))
+        f1[b] = _macro_f1(li[idx], pi[idx], len(classes))
+    a = (1 - level) / 2
+    return {"accuracy": float(np.mean(labels == pred)),
+            "accuracy_lo": float(np.quantile(acc, a)), "accuracy_hi": float(np.quantile(acc, 1 - a)),
+            "macro_f1": float(f1_score(labels, pred, labels=classes, average="macro", zero_division=0)),
+            "macro_f1_lo": float(np.quantile(f1, a)), "macro_f1_hi": float(np.quantile(f1, 1 - a))}
+
+
+def _macro_f1(li: np.ndarray, pi: np.ndarray, k: int) -> float:
+    """Macro-F1 from integer labels over the classes that occur (as truth or prediction; a
+    prediction ``k`` is outside the ``k`` classes), as sklearn's ``f1_score(average='macro')``: a
+    bootstrap resample that happens to miss a class is not charged a zero for it."""
+    tp = np.bincount(li[li == pi], minlength=k + 1)[:k]
+    n_true = np.bincount(li, minlength=k + 1)[:k]
+    n_pred = np.bincount(pi, minlength=k + 1)[:k]
+    den = n_true + n_pred
+    return float(np.mean(2 * tp[den > 0] / den[den > 0])) if np.any(den > 0) else 0.0
+
+
+def check_same_labels(train_labels, test_labels, *, train_name: str = "train", test_name: str = "test") -> list[str]:
+    """The shared sorted label set; ParameterError naming the labels only one side has."""
+    a, b = set(map(str, train_labels)), set(map(str, test_labels))
+    if a != b:
+        only_a, only_b = sorted(a - b), sorted(b - a)
+        parts = ([f"only in {train_name}: {', '.join(only_a)}"] if only_a else []) + (
+            [f"only in {test_name}: {', '.join(only_b)}"] if only_b else [])
+        raise ParameterError(f"the two datasets have different label sets ({'; '.join(parts)}); "
+                             "a model can only be scored on the labels it was trained on")
+    return sorted(a)
+
+
+@dataclass
+class TransferResult:
+    """A model trained on one dataset and scored on another (``genre eval --train A --test B``)."""
+
+    summary: pd.DataFrame  # model, n_train, n_test, n_classes, accuracy (+ _lo/_hi), macro_f1 (+ _lo/_hi), fit_s, predict_ms_per_clip
+    per_class: pd.DataFrame  # model, label, recall, f1, support
+    confusion: pd.DataFrame  # model, true_label, pred_label, count
+    predictions: pd.DataFrame  # model, clip_id, label, predicted
+
+
+def transfer_evaluate(train: DatasetInputs, test: DatasetInputs, models: list[str], *, seed: int = 0,
+                      n_boot: int = 1000, options: dict[str, dict] | None = None,
+                      fitted: dict[str, GenreModel] | None = None) -> TransferResult:
+    """Fit each model kind on every clip of ``train`` and score it on every clip of ``test``.
+
+    The label sets must agree (:func:`check_same_labels`). CIs are a group bootstrap over the test
+    clips (:func:`bootstrap_ci`). ``fitted`` may give already-trained models by kind (their fit time
+    is then reported as NaN).
+    """
+    import time
+
+    if len(train.items) == 0 or len(test.items) == 0:
+        raise ParameterError("both datasets need at least one readable clip "
+                             f"(train {len(train.items)}, test {len(test.items)})")
+    classes = np.array(check_same_labels(train.items["label"], test.items["label"]))
+    ytr = train.items["label"].to_numpy(str)
+    yte = test.items["label"].to_numpy(str)
+    gte = test.items["group"].to_numpy(str)
+    summ, per_class, conf, preds = [], [], [], []
+    for kind in models:
+        Xtr, Xte = train.inputs[INPUT_OF[kind]], test.inputs[INPUT_OF[kind]]
+        if fitted and kind in fitted:
+            model, fit_s = fitted[kind], float("nan")
+        else:
+            model = make_model(kind, random_state=seed, **(options or {}).get(kind, {}))
+            t0 = time.perf_counter()
+            model.fit(Xtr, ytr)
+            fit_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        pred = np.asarray(model.predict(Xte)).astype(str)
+        pred_s = time.perf_counter() - t0
+        ci = bootstrap_ci(yte, pred, gte, n_boot=n_boot, seed=seed)
+        summ.append({"model": kind, "n_train": len(ytr), "n_test": len(yte), "n_classes": len(classes), **ci,
+                     "fit_s": fit_s, "predict_ms_per_clip": 1000 * pred_s / len(yte)})
+        rec = recall_score(yte, pred, labels=classes, average=None, zero_division=0)
+        f1s = f1_score(yte, pred, labels=classes, average=None, zero_division=0)
+        for c, r, f in zip(classes, rec, f1s, strict=True):
+            per_class.append({"model": kind, "label": c, "recall": float(r), "f1": float(f),
+                              "support": int((yte == c).sum())})
+        cm = confusion_matrix(yte, pred, labels=classes)
+        for i, a in enumerate(classes):
+            for j, b in enumerate(classes):
+                conf.append({"model": kind, "true_label": a, "pred_label": b, "count": int(cm[i, j])})
+        preds += [{"model": kind, "clip_id": c, "label": lab, "predicted": p}
+                  for c, lab, p in zip(test.items["clip_id"], yte, pred, strict=True)]
+    return TransferResult(pd.DataFrame(summ), pd.DataFrame(per_class), pd.DataFrame(conf), pd.DataFrame(preds))
+
+
+def cv_bootstrap(result: EvalResult, data: DatasetInputs, *, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """Group-bootstrap CIs of a cross-validation's pooled out-of-fold predictions, one row per model."""
+    groups = dict(zip(data.items["clip_id"], data.items["group"], strict=True))
+    rows = []
+    for kind, p in result.predictions.groupby("model", sort=False):
+        rows.append({"model": kind, **bootstrap_ci(p["label"], p["predicted"], p["clip_id"].map(groups),
+                                                   n_boot=n_boot, seed=seed)})
+    return pd.DataFrame(rows)
+
+
+def store_transfer(catalog, result: TransferResult, *, train: str, test: str) -> list[str]:
+    """Write a train-on-one, test-on-another evaluation (tables replaced whole): ``genre_transfer``,
+    ``genre_transfer_per_class``, ``genre_transfer_confusion``; each row carries train and test."""
+    tables = {"genre_transfer": result.summary, "genre_transfer_per_class": result.per_class,
+              "genre_transfer_confusion": result.confusion}
+    for name, df in tables.items():
+        df = df.copy()
+        df.insert(0, "test_dataset", test)
+        df.insert(0, "train_dataset", train)
         catalog.write_frame(name, df)
     return list(tables)

@@ -6,6 +6,8 @@
   shape), key-invariant pitch structure (the chroma profile rotated to its strongest pitch class,
   interval-class co-occurrence, chroma entropy, polyphony), and tempo-free rhythm statistics.
 - ``patches``: log-CQT patches ``(P, n_cqt, frames)`` of ``patch_s`` seconds, the CNN's input.
+- ``tags``: the pretrained musicnn MSD tagger's view of the clip (mean and std over 3 s patches of
+  its 50 tag scores, :func:`tag_input_names`); needs the ``[models]`` extra.
 """
 
 from __future__ import annotations
@@ -239,6 +241,26 @@ def _key_clarity(prof: np.ndarray) -> float:
     return float(best)
 
 
+def tag_input(y: np.ndarray, sr: int) -> np.ndarray:
+    """musicnn MSD tag scores of a clip: per tag, mean then std over its 3 s patches (100 values).
+    (MTT's tags are mostly instruments, which the styles corpus draws at random; MSD's are genres
+    and moods.)"""
+    from ..models.tagger import taggram
+
+    g = taggram(y, sr, model="MSD")
+    return np.concatenate([g.mean(0), g.std(0)]).astype(np.float32)
+
+
+def tag_input_names() -> list[str]:
+    """Names of :func:`tag_input`'s values (``<tag>_mean``, then ``<tag>_std``); needs the models extra."""
+    from ..models.tagger import tags
+
+    return [f"{t}_{s}" for s in ("mean", "std") for t in tags("MSD")]
+
+
+INPUT_KINDS = ("frames", "summary", "patches", "tags")
+
+
 def clip_inputs(y: np.ndarray, sr: int, params: FeatureParams = FeatureParams(),
                 kinds: tuple[str, ...] = ("frames", "summary", "patches")) -> dict[str, np.ndarray]:
     """Every requested model input of one clip, from one STFT."""
@@ -249,7 +271,7 @@ def clip_inputs(y: np.ndarray, sr: int, params: FeatureParams = FeatureParams(),
     y = y[: int(params.max_duration_s * sr)]
     if len(y) < params.n_fft:
         y = np.pad(y, (0, params.n_fft - len(y)))
-    unknown = set(kinds) - {"frames", "summary", "patches"}
+    unknown = set(kinds) - set(INPUT_KINDS)
     if unknown:
         raise ParameterError(f"unknown input kind(s) {sorted(unknown)}")
     S = _spectrum(y, params)
@@ -261,6 +283,8 @@ def clip_inputs(y: np.ndarray, sr: int, params: FeatureParams = FeatureParams(),
         out["summary"] = summary_vector(y, sr, S=S, C_db=C_db, params=params)
     if "patches" in kinds:
         out["patches"] = cqt_patches(y, sr, C_db=C_db, params=params)
+    if "tags" in kinds:
+        out["tags"] = tag_input(y, sr)
     return out
 
 

@@ -120,7 +120,7 @@ class GenreModel(ClassifierMixin, BaseEstimator):
         return {str(c): float(v) for c, v in zip(self.classes_, p, strict=True)}
 
     def _check_X(self, X, *, reset: bool = False) -> list[np.ndarray]:
-        if self.input_kind == "summary":
+        if self.input_kind in ("summary", "tags"):
             return self._check_summary(X, reset=reset)
         if not isinstance(X, list | tuple):
             raise ParameterError(f"expected a list of per-clip {self.input_kind} inputs, got {type(X).__name__}")
@@ -161,7 +161,7 @@ class GenreModel(ClassifierMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         # a list of per-clip arrays (variable length for frames and patches), not one 2-D table
-        tags.input_tags.two_d_array = self.input_kind == "summary"
+        tags.input_tags.two_d_array = self.input_kind in ("summary", "tags")
         tags.input_tags.allow_nan = True  # non-finite values become 0 (a silent clip's NaN statistics)
         return tags
 
@@ -367,6 +367,26 @@ class SummaryGenre(GenreModel):
         return out
 
 
+class TagGenre(SummaryGenre):
+    """The same scaled RBF SVM on the pretrained musicnn taggers' scores (``features.tag_input``):
+    how well the tagger's view of a clip separates the styles. Needs the ``[models]`` extra."""
+
+    kind = "tags"
+    input_kind = "tags"
+
+
+def tags_available() -> bool:
+    """Whether the musicnn tagger (onnxruntime and its weights) can run here."""
+    try:
+        from ..models.runtime import require_onnxruntime, weight
+
+        require_onnxruntime()
+        weight("musicnn_MSD.onnx")
+    except (ImportError, ParameterError):
+        return False
+    return True
+
+
 class CNNGenre(GenreModel):
     """A small CNN on log-mel patches (4 conv blocks, global pooling); a clip's probabilities are
     the mean of its patches' softmax. Trains on CPU in a minute on a few hundred clips; CUDA when
@@ -493,7 +513,8 @@ def torch_available() -> bool:
     return True
 
 
-MODEL_CLASSES: dict[str, type[GenreModel]] = {"hmm": HMMGenre, "svm": SummaryGenre, "cnn": CNNGenre}
+MODEL_CLASSES: dict[str, type[GenreModel]] = {"hmm": HMMGenre, "svm": SummaryGenre, "cnn": CNNGenre,
+                                              "tags": TagGenre}
 
 
 def make_model(kind: str, *, random_state: int | None = 0, params: FeatureParams | None = None,
@@ -507,7 +528,7 @@ def make_model(kind: str, *, random_state: int | None = 0, params: FeatureParams
     if kind == "gbm":
         return SummaryGenre(estimator="gbm", random_state=random_state, params=params, **options)
     if kind not in MODEL_CLASSES:
-        raise ParameterError(f"unknown model {kind!r}; choose hmm, svm, gbm or cnn")
+        raise ParameterError(f"unknown model {kind!r}; choose hmm, svm, gbm, cnn or tags")
     return MODEL_CLASSES[kind](random_state=random_state, params=params, **options)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -26,7 +27,7 @@ import soundfile as sf
 
 from ..engine import run_map
 from ..errors import ParameterError
-from ..fsutil import atomic_path, atomic_write_text
+from ..fsutil import atomic_path, atomic_write_text, short_hash
 
 STYLES_VERSION = 2
 # style -> corpus sources: a music21 composer/collection folder, or (multi-tune file, tune range)
@@ -62,9 +63,21 @@ class ClipRecipe:
     offset_s: float
     length_s: float
     seed: int
+    renderer: str = "timgm6mb"  # see bgmscope.genre.render
+    augment_seed: int | None = None  # None: no augmentation; else the seed of augment.random_chain
 
 
-def _pieces(style: str, rng: random.Random, n: int) -> list[tuple[str, int | None]]:
+HOLDOUT_EVERY = 4  # split="test": the pieces whose group hashes to 0 mod 4 (about a quarter); "train": the rest
+
+
+def piece_split(group: str) -> str:
+    """'test' or 'train': a fixed split of the pieces by a hash of their group, so a training corpus
+    and a test corpus never share a piece, whatever size either is built at."""
+    return "test" if zlib.crc32(group.encode("utf-8")) % HOLDOUT_EVERY == 0 else "train"
+
+
+def _pieces(style: str, rng: random.Random, n: int, exclude: frozenset[str] = frozenset(),
+            split: str | None = None) -> list[tuple[str, int | None]]:
     from ..scores import corpus_paths
 
     pool: list[tuple[str, int | None]] = []
@@ -75,6 +88,8 @@ def _pieces(style: str, rng: random.Random, n: int) -> list[tuple[str, int | Non
         else:
             pool += [(p, None) for p in corpus_paths(src)]
     pool = list(dict.fromkeys(pool))  # one piece stored twice (.mxl and .xml) is one piece
+    pool = [(p, k) for p, k in pool if (g := f"{p}#{k}" if k is not None else p) not in exclude
+            and (split is None or piece_split(g) == split)]
     if not pool:
         raise ParameterError(f"music21 corpus holds no pieces for style {style!r}")
     rng.shuffle(pool)
@@ -83,12 +98,18 @@ def _pieces(style: str, rng: random.Random, n: int) -> list[tuple[str, int | Non
 
 
 def plan_styles(per_class: int = 40, *, styles: tuple[str, ...] | list[str] = STYLES, seed: int = 0,
-                length_s: float = 10.0, clips_per_piece: int = 1) -> list[ClipRecipe]:
+                length_s: float = 10.0, clips_per_piece: int = 1,
+                exclude_groups: frozenset[str] | set[str] = frozenset(), split: str | None = None) -> list[ClipRecipe]:
     """Candidate recipes for every style (about 4x ``per_class`` of them, in a seeded order).
 
     :func:`build_styles_corpus` renders them in order until ``per_class`` clips of a style succeed.
     ``clips_per_piece`` > 1 cuts several clips (different offsets, fresh arrangement) per piece.
+    Pieces named in ``exclude_groups`` (a training corpus's groups) are never drawn, so a test
+    corpus can hold only pieces a model has not heard; ``split`` ('train' | 'test') keeps only that
+    side of the fixed piece split (:func:`piece_split`).
     """
+    if split not in (None, "train", "test"):
+        raise ParameterError(f"split must be 'train', 'test' or None, got {split!r}")
     if per_class < 2:
         raise ParameterError(f"per_class must be >= 2, got {per_class}")
     if length_s <= 0.5:
@@ -100,7 +121,7 @@ def plan_styles(per_class: int = 40, *, styles: tuple[str, ...] | list[str] = ST
     for si, style in enumerate(styles):
         rng = random.Random(seed * 1000 + si)
         n_pieces = -(-per_class // clips_per_piece)
-        for pi, (path, number) in enumerate(_pieces(style, rng, n_pieces)):
+        for pi, (path, number) in enumerate(_pieces(style, rng, n_pieces, frozenset(exclude_groups), split)):
             group = f"{path}#{number}" if number is not None else path
             for k in range(clips_per_piece):
                 recipes.append(ClipRecipe(
@@ -117,7 +138,9 @@ def render_clip(job: tuple[ClipRecipe, int]) -> tuple[np.ndarray, int]:
     """Worker: arrange and render one recipe; returns ``(y, sr)`` mono float32 of ``length_s``.
 
     Only the bars needed for ``offset_s + length_s`` are rendered (a Palestrina movement would
-    otherwise cost minutes); a piece shorter than that is repeated by the arranger.
+    otherwise cost minutes); a piece shorter than that is repeated by the arranger. The recipe's
+    ``renderer`` makes the sound (:mod:`.render`); with an ``augment_seed`` the cut clip goes
+    through :func:`.augment.random_chain` before the drawn gain.
     """
     from ..scores import arrange, load_piece
     from ..synth import render_midi
@@ -133,7 +156,12 @@ def render_clip(job: tuple[ClipRecipe, int]) -> tuple[np.ndarray, int]:
     pm = arrange(piece, rng, tempo=recipe.tempo, transpose=recipe.transpose,
                  min_seconds=recipe.offset_s + recipe.length_s + 0.5, lead_program=recipe.lead_program,
                  accompaniment=recipe.accompaniment, drums=recipe.drums)
-    y = render_midi(pm, sr=sr, stereo=False)
+    if recipe.renderer == "timgm6mb":  # the original path (panned mix), so old corpora stay identical
+        y = render_midi(pm, sr=sr, stereo=False)
+    else:
+        from .render import render
+
+        y = render(pm, recipe.renderer, sr=sr)
     a = int(recipe.offset_s * sr)
     n = int(recipe.length_s * sr)
     y = y[a: a + n]
@@ -141,6 +169,12 @@ def render_clip(job: tuple[ClipRecipe, int]) -> tuple[np.ndarray, int]:
         y = np.pad(y, (0, n - len(y)))
     if float(np.max(np.abs(y), initial=0.0)) < 1e-4:
         raise ValueError(f"{recipe.group}: silent render")
+    if recipe.augment_seed is not None:
+        from .augment import random_chain
+
+        y, _ = random_chain(y, sr, np.random.default_rng(recipe.augment_seed))
+        if float(np.max(np.abs(y), initial=0.0)) < 1e-4:
+            raise ValueError(f"{recipe.group}: silent after augmentation")
     # peak-normalise then apply the drawn gain, so loudness says nothing about the style
     y = y / float(np.max(np.abs(y))) * 0.9 * 10 ** (recipe.gain_db / 20)
     return y.astype(np.float32), sr
@@ -154,6 +188,17 @@ def _render_to_file(job: tuple[ClipRecipe, int, str]) -> str:
     return out
 
 
+def _versions(r: ClipRecipe, renderers: tuple[str, ...], k: int, augment: bool) -> list[ClipRecipe]:
+    """The renderings of one recipe: ``k`` renderers drawn (by the recipe's seed) from ``renderers``;
+    the default single TimGM6mb rendering keeps the recipe's own clip id."""
+    if renderers == ("timgm6mb",) and not augment:
+        return [r]
+    chosen = renderers if k >= len(renderers) else tuple(random.Random(r.seed ^ 0x5EED).sample(renderers, k))
+    return [dataclasses.replace(r, clip_id=f"{r.clip_id}@{ren}{'+aug' if augment else ''}", renderer=ren,
+                                augment_seed=(zlib.crc32(f"{r.seed}/{ren}".encode()) if augment else None))
+            for ren in chosen]
+
+
 @dataclass
 class StylesCorpus:
     root: Path
@@ -163,20 +208,45 @@ class StylesCorpus:
 
 def build_styles_corpus(out: str | Path, *, per_class: int = 40, styles: tuple[str, ...] | list[str] = STYLES,
                         seed: int = 0, length_s: float = 10.0, sr: int = 16000, jobs: int = 1,
-                        clips_per_piece: int = 1, show_progress: bool = True) -> StylesCorpus:
+                        clips_per_piece: int = 1, renderers: tuple[str, ...] | list[str] = ("timgm6mb",),
+                        renders_per_clip: int | None = None, augment: bool = False,
+                        exclude_groups: frozenset[str] | set[str] = frozenset(), split: str | None = None,
+                        show_progress: bool = True) -> StylesCorpus:
     """Render the styles corpus into ``out`` (resumable: existing clips of the same recipe are kept).
 
     Returns the corpus with its manifest; per style, candidates are rendered in order until
     ``per_class`` succeed (a score that fails to parse is recorded and replaced by the next).
+    Each candidate is rendered by ``renders_per_clip`` renderers drawn from ``renderers`` (default:
+    all of them; files ``<clip>@<renderer>[+aug].wav``), through :func:`.augment.random_chain` when
+    ``augment``; every rendering of a piece shares its group. ``exclude_groups``, ``split``: see
+    :func:`plan_styles`. A corpus grows in place: the first candidates do not depend on
+    ``per_class``, so a re-run with a larger ``per_class`` keeps every clip made before.
     """
+    from .render import get_renderer
+
+    renderers = tuple(renderers)
+    if not renderers:
+        raise ParameterError("give at least one renderer")
+    for name in renderers:
+        get_renderer(name)  # unknown or not installed: one clear message before any work
+    k = len(renderers) if renders_per_clip is None else int(renders_per_clip)
+    if not 1 <= k <= len(renderers):
+        raise ParameterError(f"renders_per_clip must be in 1..{len(renderers)}, got {renders_per_clip}")
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
     recipes = plan_styles(per_class, styles=styles, seed=seed, length_s=length_s,
-                          clips_per_piece=clips_per_piece)
+                          clips_per_piece=clips_per_piece, exclude_groups=exclude_groups, split=split)
     key = {"version": STYLES_VERSION, "per_class": per_class, "styles": list(styles), "seed": seed,
            "length_s": length_s, "sr": sr, "clips_per_piece": clips_per_piece}
+    if renderers != ("timgm6mb",) or augment or exclude_groups or split:  # the default keeps its old stamp
+        key.update({"renderers": list(renderers), "renders_per_clip": k, "augment": augment,
+                    "exclude_groups": short_hash(sorted(exclude_groups)), "split": split})
     stamp = root / "styles.json"
-    if stamp.exists() and json.loads(stamp.read_text("utf-8")) != key:
+
+    def recipe_set(d: dict) -> dict:  # per_class only says how far down the candidate list to go
+        return {k: v for k, v in d.items() if k != "per_class"}
+
+    if stamp.exists() and recipe_set(json.loads(stamp.read_text("utf-8"))) != recipe_set(key):
         for old in root.glob("*/*.wav"):  # a different recipe set: stale clips must not be reused
             old.unlink()
     atomic_write_text(stamp, json.dumps(key, ensure_ascii=False, indent=1))
@@ -189,31 +259,35 @@ def build_styles_corpus(out: str | Path, *, per_class: int = 40, styles: tuple[s
     # rounds: render the next candidates of every style until each has per_class clips; files are
     # named by candidate id, so a resumed build finds exactly the clips it made before
     while True:
-        batch = []
+        batch: list[tuple[ClipRecipe, list[tuple[ClipRecipe, int, str]]]] = []
         for s in styles:
-            missing = per_class - len(done[s])
+            missing = per_class - len({r.clip_id.split("@")[0] for r, _ in done[s]})
             cands = by_style[s]
             while missing > 0 and cursor[s] < len(cands):
                 r = cands[cursor[s]]
                 cursor[s] += 1
                 if r.group in bad_groups:
                     continue
-                batch.append((r, sr, str(root / s / f"{r.clip_id}.wav")))
+                batch.append((r, [(v, sr, str(root / s / f"{v.clip_id}.wav"))
+                                  for v in _versions(r, renderers, k, augment)]))
                 missing -= 1
         if not batch:
             break
-        todo = [j for j in batch if not Path(j[2]).exists()]
+        todo = [j for _, js in batch for j in js if not Path(j[2]).exists()]
         errors = {}
         for o in run_map(_render_to_file, todo, jobs=jobs, desc="rendering styles", show_progress=show_progress):
             if not o.ok:
                 errors[o.item[2]] = o.error
-        for r, _sr, path in batch:
-            if path in errors:
-                failures.append((r.clip_id, errors[path]))
+        for r, js in batch:
+            bad = [(v, errors[p]) for v, _sr, p in js if p in errors]
+            if bad:  # a piece one renderer cannot play is dropped whole, not kept lopsided
+                failures += [(v.clip_id, e) for v, e in bad]
                 bad_groups.add(r.group)
+                for _v, _sr, p in js:
+                    Path(p).unlink(missing_ok=True)
             else:
-                done[r.label].append((r, path))
-    short = {s: len(v) for s, v in done.items() if len(v) < per_class}
+                done[r.label] += [(v, p) for v, _sr, p in js]
+    short = {s: n for s in styles if (n := len({r.clip_id.split("@")[0] for r, _ in done[s]})) < per_class}
     rows = []
     for s in styles:
         for r, path in done[s]:
