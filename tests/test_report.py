@@ -43,7 +43,8 @@ def _song(seed: int, seconds: float = 6.0) -> np.ndarray:
     return (0.8 * y / np.max(np.abs(y))).astype(np.float32)
 
 
-def make_corpus(root: Path) -> Settings:
+def make_corpus(root: Path, id_prefix: str = "m") -> Settings:
+    """Nine songs and a broken file; music ids ``<id_prefix><n>`` (the browser test uses 19-digit ids, as Douyin's)."""
     from bgmscope.prepare.clips import prepare
     from bgmscope.prepare.ingest import ingest
 
@@ -54,12 +55,12 @@ def make_corpus(root: Path) -> Settings:
     for i in range(1, 10):
         y = _song(i, seconds=4.0)
         if i == 3:  # stereo, channels differ
-            sf.write(audio / "m3.wav", np.stack([y, 0.3 * y[::-1]], axis=1), SR)
+            sf.write(audio / f"{id_prefix}3.wav", np.stack([y, 0.3 * y[::-1]], axis=1), SR)
         else:
-            sf.write(audio / (f"m{i}.flac" if i == 2 else f"m{i}.wav"), y, SR)
-    (audio / "m10.mp3").write_bytes(b"this is not an mp3 at all" * 50)  # a broken download
+            sf.write(audio / (f"{id_prefix}{i}.flac" if i == 2 else f"{id_prefix}{i}.wav"), y, SR)
+    (audio / f"{id_prefix}10.mp3").write_bytes(b"this is not an mp3 at all" * 50)  # a broken download
     chart = pd.DataFrame({
-        "音乐ID": [f"m{i}" for i in range(1, 11)],
+        "音乐ID": [f"{id_prefix}{i}" for i in range(1, 11)],
         "音乐名": titles + ["坏文件"],
         "创作者": authors + ["无"],
         "使用人数": [120000 - 9000 * i for i in range(10)],
@@ -125,7 +126,7 @@ def _stage_tables(cat: Catalog) -> None:
 
     chroma = librosa.util.normalize(librosa.feature.chroma_stft(y=y, sr=sr, hop_length=2048), norm=2, axis=0)
     np.save(midi_dir / "m1_ssm_chroma.npy", chroma.T @ chroma)
-    cat.write_frame("midi_songs", pd.DataFrame({"track_id": ["m1"], "n_notes": [8],
+    cat.write_frame("midi_songs", pd.DataFrame({"track_id": [clips["track_id"].iloc[0]], "n_notes": [8],
                                                 "midi_path": [str(midi_dir / "m1.mid")],
                                                 "ssm_chroma_path": ["midi/m1_ssm_chroma.npy"]}))
     from bgmscope.hits.stats import spearman_table

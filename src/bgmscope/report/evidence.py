@@ -40,18 +40,23 @@ class FigureCache:
 
     def png(self, name: str, inputs: Any, draw: Callable[[], Any]) -> bytes:
         from ..viz.common import png_bytes
-        from ..viz.words import localize
 
         path = self.root / f"{self.key(name, inputs)}.png" if self.root else None
         if path is not None and path.is_file():
             self.hits += 1
             return path.read_bytes()
         self.misses += 1
-        png = png_bytes(localize(draw(), self.lang), dpi=FIG_DPI)
+        png = png_bytes(self.render(draw), dpi=FIG_DPI)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_bytes(path, png)
         return png
+
+    def render(self, draw: Callable[[], Any]):
+        """The drawn figure with its own words in the report's language."""
+        from ..viz.words import localize
+
+        return localize(draw(), self.lang)
 
     def figure(self, name: str, inputs: Any, draw: Callable[[], Any], caption: str, wide: bool = False) -> Figure:
         return Figure(name=name, png=self.png(name, inputs, draw), caption=caption, wide=wide)

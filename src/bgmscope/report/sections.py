@@ -523,7 +523,8 @@ def failures_section(cat: Catalog, w: Words, limit: int = 20) -> Section | None:
     if not f.empty:
         names = _item_names(cat)
         f = f.sort_values("failed_at", ascending=False).copy()
-        f["what"] = [names.get(str(i), _short_item(str(i))) for i in f["item"]]
+        f["what"] = [_named(str(i), names) for i in f["item"]]
+        f["reason"] = [_named(str(r), names) for r in f["reason"]]
         sec.blocks.append(table_from_frame(f, columns=["stage", "what", "reason"], max_rows=limit,
                                            headers={"what": w("song")},
                                            more_note=w("more_rows", n=len(f) - limit, t="failures")))
@@ -532,9 +533,14 @@ def failures_section(cat: Catalog, w: Words, limit: int = 20) -> Section | None:
     return sec
 
 
-def _short_item(item: str) -> str:
-    """An item that names no song: a file name stays, a bare id or digest is shortened."""
-    return item[:8] + "…" if re.fullmatch(r"[0-9a-f]{32,}|\d{15,}", item) else Path(item).name or item
+def _named(text: str, names: dict[str, str]) -> str:
+    """A failure's item or reason with every song id or digest in it replaced by the song's title
+    (a path by its file name first); an id of no known song is shortened."""
+    if text in names:
+        return names[text]
+    text = re.sub(r"(?:/[^\s'\"]+)+/([^/\s'\"]+)", r"\1", text)  # absolute paths: the file name
+    text = re.sub(r"\b(\d{15,}|[0-9a-f]{32,})\b", lambda m: names.get(m.group(1), m.group(1)[:8] + "…"), text)
+    return text
 
 
 SectionBuilder = Callable[..., Section | None]

@@ -307,6 +307,8 @@ def k_sweep_grid(coords: np.ndarray, labels: Mapping[tuple[str, int], Sequence[o
             a.set_title(f"k = {k}", fontsize=8, loc="left")
             a.tick_params(labelsize=6)
         axes[row, 0].set_ylabel(str(algo), fontsize=8)
+    for a in axes[-1]:
+        a.set_xlabel("PC1", fontsize=7)
     if title_text is not None:
         fig.suptitle(title(title_text), x=0.01, ha="left", fontsize=11, fontweight="bold")
     return fig

@@ -64,6 +64,7 @@ ZH: dict[str, str] = {
 ZH_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^(\s*)median (.+)$"), r"\1中位数 \2"),
     (re.compile(r"^k = (\d+)$"), r"k = \1"),
+    (re.compile(r"^PC(\d) \((.+)\)$"), r"主成分 \1（解释方差 \2）"),
     (re.compile(r"^(\d+) songs$"), r"\1 首歌曲"),
 ]
 
