@@ -130,3 +130,34 @@ def basic_pitch_midi(y: np.ndarray, sr: int, *, program: int = 0, **kwargs):
                   for n in basic_pitch_notes(y, sr, **kwargs)]
     pm.instruments.append(inst)
     return pm
+
+
+
+def melody_line(notes: list[ModelNote], *, lowest: int = 55, salience: float = 0.5,
+                onset_s: float = 0.05) -> list[ModelNote]:
+    """The highest salient line of a polyphonic transcription (a "skyline" over its notes).
+
+    Notes under ``lowest`` (MIDI; G3 keeps the bass out) or quieter than ``salience`` x the 90th
+    percentile velocity are dropped; notes starting within ``onset_s`` of each other form one onset,
+    whose highest note is kept unless a higher kept note still sounds ``onset_s`` after it (then it
+    accompanies the line); a kept note ends where the next kept one starts. Sorted by onset.
+    """
+    cand = [n for n in notes if n.pitch >= lowest]
+    if not cand:
+        return []
+    floor = salience * float(np.percentile([n.velocity for n in cand], 90))
+    cand = sorted((n for n in cand if n.velocity >= floor), key=lambda n: (n.onset, -n.pitch))
+    out: list[ModelNote] = []
+    i = 0
+    while i < len(cand):
+        group = [n for n in cand[i:] if n.onset - cand[i].onset <= onset_s]
+        i += len(group)
+        top = max(group, key=lambda n: n.pitch)
+        if out:
+            prev = out[-1]
+            if prev.pitch > top.pitch and prev.offset > top.onset + onset_s:
+                continue
+            if prev.offset > top.onset:
+                out[-1] = prev._replace(offset=top.onset)
+        out.append(top)
+    return [n for n in out if n.offset > n.onset]
