@@ -160,6 +160,9 @@ def tune(rng: random.Random, irish: list[str]) -> tuple[str, int | None]:
 
 
 def main() -> None:
+    import faulthandler
+
+    faulthandler.enable()  # a crash in a native renderer or codec says where
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="8 songs instead of 40")
     ap.add_argument("--songs", type=int, default=None)

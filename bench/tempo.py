@@ -164,6 +164,9 @@ def report(rows: list[dict], title: str, methods: list[str]) -> None:
 
 
 def main() -> None:
+    import faulthandler
+
+    faulthandler.enable()  # a crash in a native renderer or codec says where
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="16 rendered clips instead of 48")
     ap.add_argument("--clips", type=int, default=None)
