@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -157,6 +158,24 @@ def test_a_parcel_carries_bytes_not_the_client_s_paths(songs, tmp_path):
     assert error is None
     assert rows == [{**r, "created_at": rows[i]["created_at"]} for i, r in enumerate(prepare_one(task))]
     assert (data / rows[0]["path"]).is_file()
+
+
+@dataclass(frozen=True)
+class ClipJob:  # as the report's song task: the data folder and a clip path relative to it
+    data_dir: str
+    path: str
+
+
+def clip_size(job: ClipJob) -> dict:
+    return {"bytes": (Path(job.data_dir) / job.path).stat().st_size, "where": job.data_dir}
+
+
+def test_a_relative_path_inside_a_task_folder_travels_too(tmp_path):
+    (tmp_path / "clips" / "ab").mkdir(parents=True)
+    (tmp_path / "clips" / "ab" / "c.wav").write_bytes(b"x" * 123)
+    parcel, roots = pack(ClipJob(str(tmp_path), "clips/ab/c.wav"))
+    result, error = unpack(call_parcel(clip_size, parcel), roots)
+    assert error is None and result == {"bytes": 123, "where": str(tmp_path)}
 
 
 def test_a_worker_failure_in_a_parcel_comes_back_as_one_line(tmp_path):

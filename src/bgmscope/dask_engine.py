@@ -7,8 +7,8 @@ number of tasks is in flight, so a map over millions of clips keeps the schedule
 
 Workers on other machines do not see this machine's files. Unless told the file system is shared,
 each task is sent as a :class:`Parcel`: every absolute path in the item that names an existing
-file travels as its bytes, every one that names a directory becomes an empty folder on the
-worker, and what the worker writes there comes back as bytes, which this process writes
+file travels as its bytes (so does a relative path naming a file inside one of the item's
+folders), every one that names a directory becomes an empty folder on the worker, and what the worker writes there comes back as bytes, which this process writes
 (atomically) where the item said. Paths in the result are mapped back the same way, so the stage
 that reads the result sees its own paths and, as with the local pool, alone writes the catalog.
 """
@@ -107,14 +107,21 @@ def pack(item: Any) -> tuple[Parcel, list[str]]:
     A root is the folder of each named file or each named folder; a root inside another is
     merged into it, so the relative layout (e.g. clips under the data folder) survives.
     """
-    files, dirs = [], []
+    files, dirs, relative = [], [], []
     for s in dict.fromkeys(_strings(item)):
-        if not os.path.isabs(s) or _TOKEN in s:
+        if _TOKEN in s or not s or "\0" in s or len(s) > 4096:
             continue
-        if os.path.isfile(s):
+        if not os.path.isabs(s):
+            relative.append(s)
+        elif os.path.isfile(s):
             files.append(os.path.normpath(s))
         elif os.path.isdir(s):
             dirs.append(os.path.normpath(s))
+    # a relative path naming a file inside one of the task's folders (a clip's catalog path under
+    # the data folder) travels too: the worker joins it to its copy of that folder
+    files += [os.path.normpath(os.path.join(d, r)) for r in relative for d in dirs
+              if ".." not in Path(r).parts and os.path.isfile(os.path.join(d, r))]
+    files = list(dict.fromkeys(files))
     candidates = sorted({os.path.dirname(f) for f in files} | set(dirs), key=len)
     roots: list[str] = []
     for c in candidates:
