@@ -10,7 +10,7 @@ import typer
 
 from ..config import default_jobs
 
-GenreModel = Literal["hmm", "svm", "gbm", "cnn"]
+GenreModel = Literal["hmm", "svm", "gbm", "cnn", "tags"]
 
 
 def register(app: typer.Typer) -> None:
@@ -69,6 +69,11 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option("--seed", help="Random seed (instruments, tempo, key, gain).")] = 0,
         sr: Annotated[int, typer.Option("--sr", min=SR_MIN, max=SR_MAX, help="Sample rate of the clips (Hz).")] = 16000,
         styles: Annotated[str | None, typer.Option("--styles", help="Comma-separated subset of the styles.")] = None,
+        renderers: Annotated[str, typer.Option("--renderers", help="Comma list: timgm6mb, fluidr3, musescore, timidity.")] = "timgm6mb",
+        renders_per_clip: Annotated[int | None, typer.Option("--renders-per-clip", min=1,
+                                                             help="Renderers drawn per clip (default: all given).")] = None,
+        augment: Annotated[bool, typer.Option("--augment", help="Room, EQ, compression, gain and MP3 augmentation.")] = False,
+        split: Annotated[str | None, typer.Option("--split", help="Only the 'train' or the 'test' pieces of the fixed split.")] = None,
         jobs: Annotated[int, jobs_option()] = default_jobs(),
     ) -> None:
         """Render the offline styles corpus from music21 scores (random instruments, tempo, key, gain)."""
@@ -76,7 +81,8 @@ def register(app: typer.Typer) -> None:
 
         chosen = tuple(s.strip() for s in styles.split(",")) if styles else STYLES
         c = build_styles_corpus(out, per_class=per_class, styles=chosen, seed=seed, length_s=length, sr=sr,
-                                jobs=jobs)
+                                jobs=jobs, renderers=tuple(r.strip() for r in renderers.split(",") if r.strip()),
+                                renders_per_clip=renders_per_clip, augment=augment, split=split)
         counts = c.manifest["label"].value_counts().sort_index().to_dict() if len(c.manifest) else {}
         console.print(summary_table("styles corpus", {**counts, "pieces": c.manifest["group"].nunique()
                                                       if len(c.manifest) else 0}))
@@ -88,7 +94,7 @@ def register(app: typer.Typer) -> None:
     def train(
         ctx: typer.Context,
         dataset: Annotated[Path, typer.Argument(help="Folder-per-label dataset (GTZAN layout, styles corpus).")],
-        model: Annotated[GenreModel, typer.Option("--model", "-m", help="hmm | svm | gbm | cnn")] = "svm",
+        model: Annotated[GenreModel, typer.Option("--model", "-m", help="hmm | svm | gbm | cnn | tags")] = "svm",
         out: Annotated[Path | None, out_file_option("Model file (default <data-dir>/models/genre/<model>.pkl).")] = None,
         jobs: Annotated[int, jobs_option()] = default_jobs(),
     ) -> None:
@@ -106,7 +112,7 @@ def register(app: typer.Typer) -> None:
     def evaluate(
         ctx: typer.Context,
         dataset: Annotated[Path | None, typer.Argument(help="Folder-per-label dataset (cross-validated within).")] = None,
-        model: Annotated[str, typer.Option("--model", "-m", help="hmm | svm | gbm | cnn | all (comma list ok)")] = "all",
+        model: Annotated[str, typer.Option("--model", "-m", help="hmm | svm | gbm | cnn | tags | all (comma list ok)")] = "all",
         folds: Annotated[int, typer.Option("--folds", min=2, help="k of the stratified, grouped k-fold.")] = 5,
         train_dir: Annotated[Path | None, typer.Option("--train", help="Train on every clip of this labelled folder …")] = None,
         test_dir: Annotated[Path | None, typer.Option("--test", help="… and score on every clip of this one (same labels).")] = None,
@@ -122,9 +128,9 @@ def register(app: typer.Typer) -> None:
         if model == "all" and not torch_available():
             kinds.remove("cnn")
             console.print("cnn skipped: PyTorch is not installed (pip install 'bgmscope[torch]')")
-        bad = [k for k in kinds if k not in ("hmm", "svm", "gbm", "cnn")]
+        bad = [k for k in kinds if k not in ("hmm", "svm", "gbm", "cnn", "tags")]
         if bad:
-            raise ParameterError(f"unknown model(s) {bad}; choose hmm, svm, gbm, cnn or all")
+            raise ParameterError(f"unknown model(s) {bad}; choose hmm, svm, gbm, cnn, tags or all")
         if (train_dir is None) != (test_dir is None):
             raise ParameterError("--train and --test go together: train on one labelled folder, score on the other")
         if train_dir is not None:
