@@ -154,8 +154,10 @@ def _result_tables(cat: Catalog, clips: pd.DataFrame, df: pd.DataFrame, lab: np.
     cat.write_frame("hits_model", pd.DataFrame({"model": ["elasticnet"], "target": ["log1p(user_count)"],
                                                 "r2": [0.21], "r2_std": [0.1], "r2_ci_low": [-0.05],
                                                 "r2_ci_high": [0.41], "n": [n], "verdict": ["weak"]}))
-    cat.write_frame("hits_power", pd.DataFrame({"target": ["user_count"], "n": [n], "alpha": [0.05], "power": [0.8],
-                                                "min_detectable_rho": [0.83]}))
+    cat.write_frame("hits_power", pd.DataFrame({"family": "descriptors", "target": "user_count", "n": n, "n_tests": 3,
+                                                "alpha_kind": ["per_test", "bh_10pct", "bonferroni"],
+                                                "alpha": [0.05, 0.005, 0.05 / 3], "power": 0.8,
+                                                "min_detectable_rho": [0.83, 0.93, 0.9]}))
     tags = ["pop", "rock", "happy", "sad", "female vocalists", "male vocalists"]
     cat.write_frame("tags", pd.DataFrame([{"track_id": t, "model": "MSD", "tag": g, "mean": float(rng.uniform(0, 0.6)),
                                            "std": 0.05, "n_clips": 3} for t in ids for g in tags]))
@@ -167,7 +169,7 @@ def _result_tables(cat: Catalog, clips: pd.DataFrame, df: pd.DataFrame, lab: np.
     cat.write_frame("hits_hook_vs_first", pd.DataFrame({
         "feature": ["loudness_lufs", "tempo_bpm"], "n": [n, n], "median_first": [-14.2, 118.0],
         "median_hook": [-10.9, 119.0], "median_diff": [3.3, 1.0], "p": [0.004, 0.6], "q": [0.008, 0.6],
-        "effect": [0.78, 0.1]}))
+        "rank_biserial": [0.78, 0.1], "source": "hook clips"}))
     cat.write_frame("hook_positions", pd.DataFrame({"track_id": ids, "audio_sha256": ["ab" * 32] * n,
                                                     "hook_start_s": rng.uniform(0, 2, n), "hook_length_s": 2.0,
                                                     "duration_s": 4.0}))
@@ -230,7 +232,7 @@ def test_report_is_self_contained(built):
     markup = re.sub(r"<script[^>]*>.*?</script>", "", page, flags=re.S)
     links = 0
     for attr in re.findall(r'\b(?:src|href)="([^"]*)"', markup):
-        if attr.startswith("tables/"):  # the whole tables, as CSV files beside the report (linked, not loaded)
+        if attr.startswith(("tables/", "media/")):  # whole tables (CSV) and MIDI renders beside the report, linked
             assert (built.html.parent / attr).is_file(), attr
             links += 1
             continue

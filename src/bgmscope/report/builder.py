@@ -149,7 +149,7 @@ def build_report(cat: Catalog, settings: Settings, *, out_dir: Path | None = Non
         ("select", "select", lambda: S.select_section(cat, w, fc)),
         ("cluster", "cluster", lambda: S.cluster_section(cat, w, figs)),
         ("genre", "genre", lambda: S.genre_section(cat, w, fc)),
-        ("midi", "transcribe", lambda: S.midi_section(cat, w, settings.data_dir, fc)),
+        ("midi", "transcribe", lambda: S.midi_section(cat, w, settings.data_dir, fc, out_dir / "media")),
         (None, None, lambda: S.failures_section(cat, w)),
         (None, None, lambda: appendix_section(cat, w, out_dir)),
     ]

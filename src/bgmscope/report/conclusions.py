@@ -374,7 +374,7 @@ def mix_claim(ctx: Context, figs: dict[str, Figure]) -> Claim:
         model = str(preds["model"].iloc[0]) if preds is not None and "model" in preds.columns else "genre"
         items = [say(w, "m_genre_item", name=str(r.label), share=s.num("share", label=r.label),
                      n=s.num("n_songs", label=r.label))
-                 for r in gs.sort_values("share", ascending=False).head(6).itertuples()]
+                 for r in gs[gs["n_songs"] > 0].sort_values("share", ascending=False).head(6).itertuples()]
         c.sentences.append(say(w, "m_genre", model=model, items=join(items)))
     tags = ctx.table("tags")
     if tags is None:
@@ -423,6 +423,7 @@ def hook_claim(ctx: Context, figs: dict[str, Figure]) -> Claim:
         c.reasons.append(_missing(ctx, "w_hook", "hits_hook_vs_first", "hits"))
     else:
         s = Source("hits_hook_vs_first", hv)
+        eff = "effect" if "effect" in hv.columns else "rank_biserial"  # the stage stores rank-biserial r
         sig = hv[hv["q"] < ALPHA].sort_values("q")
         if sig.empty:
             c.sentences.append(say(w, "h_none", q=s.num("q", "min"), m=s.num("feature", "count")))
@@ -431,7 +432,7 @@ def hook_claim(ctx: Context, figs: dict[str, Figure]) -> Claim:
                                    m=s.num("feature", "count")))
             for r in sig.head(MAX_EFFECTS).itertuples():
                 c.sentences.append(say(w, "h_diff", feature=r.feature, h=s.num("median_hook", feature=r.feature),
-                                       f=s.num("median_first", feature=r.feature), e=s.num("effect", feature=r.feature),
+                                       f=s.num("median_first", feature=r.feature), e=s.num(eff, feature=r.feature),
                                        q=s.num("q", feature=r.feature), n=s.num("n", feature=r.feature)))
     c.evidence += [figs[k] for k in ("hook", "ssm") if k in figs]
     return c
@@ -465,10 +466,18 @@ def limits_claim(ctx: Context, figs: dict[str, Figure]) -> Claim:
     power = ctx.table("hits_power")
     tracks = ctx.table("tracks")
     if power is not None and "min_detectable_rho" in power.columns:
-        s = Source("hits_power", power, {"target": "user_count"} if "target" in power.columns else {})
-        if not s.rows().empty:
-            c.sentences.append(say(w, "l_power", n=s.num("n"), power=s.num("power"), rho=s.num("min_detectable_rho"),
-                                   alpha=s.num("alpha")))
+        base: dict[str, Any] = {"target": "user_count"} if "target" in power.columns else {}
+        if "family" in power.columns:
+            fams = power["family"].astype(str)
+            base["family"] = "descriptors" if (fams == "descriptors").any() else fams.iloc[0]
+        s = Source("hits_power", power, base)
+        one = {"alpha_kind": "per_test"} if "alpha_kind" in power.columns else {}
+        if not s.rows(**one).empty:
+            c.sentences.append(say(w, "l_power", n=s.num("n", **one), power=s.num("power", **one),
+                                   rho=s.num("min_detectable_rho", **one), alpha=s.num("alpha", **one)))
+        if "alpha_kind" in power.columns and not s.rows(alpha_kind="bh_10pct").empty:
+            k = {"alpha_kind": "bh_10pct"}
+            c.sentences.append(say(w, "l_power_fdr", m=s.num("n_tests", **k), rho=s.num("min_detectable_rho", **k)))
     else:
         c.reasons.append(_missing(ctx, "w_power", "hits_power", "hits"))
         if tracks is not None and "user_count" in tracks.columns:

@@ -157,11 +157,12 @@ def _hits_figures(cat: Catalog, w: Words, fc: FigureCache, figs: dict[str, Figur
         d = _forest_inputs(tags, "tag")
         figs["tagforest"] = fc.figure("tagforest", _frame_inputs(d), lambda: forest(d), w("e_tagforest"))
     hv = cat.read_frame("hits_hook_vs_first")
-    if not hv.empty and {"feature", "effect", "q"} <= set(hv.columns):
-        d = hv.dropna(subset=["effect"]).sort_values("q").head(16)
-        names, eff, sig = d["feature"].tolist(), d["effect"].astype(float).tolist(), (d["q"] < 0.05).tolist()
+    eff_col = "effect" if "effect" in hv.columns else "rank_biserial"  # the stage stores rank-biserial r
+    if not hv.empty and {"feature", eff_col, "q"} <= set(hv.columns):
+        d = hv.dropna(subset=[eff_col]).sort_values("q").head(16)
+        names, eff, sig = d["feature"].tolist(), d[eff_col].astype(float).tolist(), (d["q"] < 0.05).tolist()
         figs["hook"] = fc.figure("hook", (names, eff, sig), lambda: vc.effect_bars(
-            names, eff, sig, xlabel="hook − first 15 s (effect)"), w("e_hook"))
+            names, eff, sig, xlabel="hook − first 15 s (rank-biserial r)"), w("e_hook"))
 
 
 def _cluster_figures(cat: Catalog, w: Words, fc: FigureCache, figs: dict[str, Figure]) -> None:

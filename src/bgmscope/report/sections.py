@@ -364,7 +364,10 @@ def _confusion(tables: dict[str, pd.DataFrame], model: str | None = None) -> tup
     return None
 
 
-def midi_section(cat: Catalog, w: Words, data_dir: Path, fc, max_songs: int = 4) -> Section | None:
+def midi_section(cat: Catalog, w: Words, data_dir: Path, fc, media_dir: Path | None = None,
+                 max_songs: int = 4) -> Section | None:
+    """Per-song transcription table, players (linked Opus files under ``media_dir`` beside the report,
+    so the page carries audio for the song cards only) and the stored SSMs."""
     tables = stage_tables(cat, "midi_")
     if not tables:
         return None
@@ -397,11 +400,11 @@ def midi_section(cat: Catalog, w: Words, data_dir: Path, fc, max_songs: int = 4)
                     except (OSError, ValueError) as exc:
                         sec.blocks.append(Text(f"{p.name}: {exc}"))
                 elif p.suffix in (".mid", ".midi"):
-                    src = _cached_audio(fc, p, _render_midi)
+                    src = _cached_audio(fc, p, _render_midi, media_dir)
                     if src:
                         players.append({"label": f"{kind} (FluidSynth)", "src": src})
                 else:
-                    src = _cached_audio(fc, p, _embed_audio)
+                    src = _cached_audio(fc, p, _embed_audio, media_dir)
                     if src:
                         players.append({"label": kind, "src": src})
             if players:
@@ -414,24 +417,31 @@ def midi_section(cat: Catalog, w: Words, data_dir: Path, fc, max_songs: int = 4)
     return sec
 
 
-def _cached_audio(fc, path: Path, make) -> str | None:
-    """An embedded player's data URI, cached beside the figures by the file's content hash."""
+def _cached_audio(fc, path: Path, make, media_dir: Path | None = None) -> str | None:
+    """A player's source: Opus made by ``make`` once per file content (cached beside the figures),
+    written to ``media_dir`` and linked (``media/<digest>.ogg``), or embedded when no folder is given."""
+    from ..fsutil import atomic_write_bytes
     from .media import data_uri
 
     try:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
         return None
-    cached = fc.root / f"audio-{make.__name__}-{digest}.ogg" if fc.root else None
-    if cached is not None and cached.is_file():
-        return data_uri(cached.read_bytes(), "audio/ogg")
-    ogg = make(path)
-    if ogg and cached is not None:
-        from ..fsutil import atomic_write_bytes
-
+    name = f"{make.__name__.strip('_')}-{digest[:16]}.ogg"
+    cached = fc.root / "audio" / name if fc.root else None
+    ogg = cached.read_bytes() if cached is not None and cached.is_file() else make(path)
+    if not ogg:
+        return None
+    if cached is not None and not cached.is_file():
         cached.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(cached, ogg)
-    return data_uri(ogg, "audio/ogg") if ogg else None
+    if media_dir is None:
+        return data_uri(ogg, "audio/ogg")
+    out = media_dir / name
+    if not out.is_file() or out.stat().st_size != len(ogg):
+        media_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(out, ogg)
+    return f"{media_dir.name}/{name}"
 
 
 def _ssm_row(ssms: list[tuple[str, np.ndarray]], label: str):

@@ -55,7 +55,7 @@ ZH: dict[str, str] = {
     "LUFS": "响度（LUFS）",
     "Spearman ρ": "Spearman ρ（与使用人数）",
     "mean score": "平均得分",
-    "hook − first 15 s (effect)": "副歌 − 前 15 秒（效应量）",
+    "hook − first 15 s (rank-biserial r)": "副歌 − 前 15 秒（秩二列相关 r）",
     "chroma similarity": "色度相似度",
     "frames": "帧",
     "beats": "拍",
