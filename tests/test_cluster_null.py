@@ -117,3 +117,28 @@ def test_the_stage_chooses_the_feature_set_and_stores_the_null(tmp_path):
         assert runs["features"].iloc[-1] == "chosen: stat42 of stat42, all"
         null = cat.read_frame("cluster_null")
         assert set(null["feature_set"]) == {"stat42", "all"} and len(null) == 10
+
+
+def test_the_pipeline_summary_says_structure_or_none(tmp_path):
+    from types import SimpleNamespace
+
+    from test_cluster import _catalog_with_features
+
+    from bgmscope.cluster.stage import run_stage
+    from bgmscope.config import Settings
+
+    with _catalog_with_features(tmp_path / "c.duckdb", n_songs=30) as cat:
+        ctx = SimpleNamespace(catalog=cat, settings=Settings(data_dir=tmp_path, k_min=2, k_max=5), seed=0)
+        out = run_stage(ctx)
+        assert out["structure"].startswith("cluster structure found")
+        assert out["k (silhouette_gap)"].startswith("3: 3 groups of >= 3 songs, 0 outlier songs")
+        assert out["largest group"] != "none (no cluster structure)"
+        f = cat.read_frame("features")  # the same songs with every descriptor shuffled: no structure
+        rng = np.random.default_rng(0)
+        first = f["clip_kind"] == "first"
+        for c in [c for c in f.columns if c not in ("clip_id", "track_id", "clip_kind", "clip_index")]:
+            f.loc[first, c] = rng.permutation(f.loc[first, c].to_numpy())
+        cat.write_frame("features", f)
+        out = run_stage(ctx)
+        assert out["structure"].startswith("no cluster structure")
+        assert out["largest group"] == "none (no cluster structure)"

@@ -490,7 +490,7 @@ def describe_clusters(Z: np.ndarray, labels: np.ndarray, feature_names: list[str
             zh = "不属于任何密集群组（HDBSCAN 噪声点）。" + zh
         elif kind == "outliers":
             en = (f"Outlier{'s' if size > 1 else ''}, not a group ({size} song{'s' if size > 1 else ''} "
-                  "unlike the rest). " + en.replace("Compared with the average song", "Compared with the average"))
+                  "unlike the rest). " + en)
             zh = f"离群点，不是一个群组（{size} 首与其他歌曲不同）。" + zh
         if structure is False and c >= 0:
             en = "No cluster structure (a split of the songs, not real groups). " + en
