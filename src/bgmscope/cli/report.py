@@ -60,7 +60,7 @@ def register(app: typer.Typer) -> None:
         cards: Annotated[int, typer.Option("--cards", min=0, help="Songs (in chart order) that get a card with a player.")] = 12,
         jobs: Annotated[int, jobs_option()] = default_jobs(),
     ) -> None:
-        """Write the self-contained HTML report (+ a Markdown twin) from whatever stages have run."""
+        """Write the HTML report (conclusions first; self-contained) + a Markdown twin and tables/*.csv."""
         from ..report import build_report
 
         settings = settings_of(ctx)
@@ -69,6 +69,7 @@ def register(app: typer.Typer) -> None:
         console.print(summary_table("report", {"songs": res.songs, "cards": res.cards,
                                                "sections": ", ".join(res.sections),
                                                "omitted": len(res.omitted), "failed": len(res.failed),
+                                               "figures": f"{res.figures_drawn} drawn, {res.figures_cached} cached",
                                                "seconds": f"{res.seconds:.1f}"}))
         for note in res.omitted:
             console.print(f"  [dim]omitted[/dim] {note}", highlight=False)
