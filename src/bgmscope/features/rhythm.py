@@ -145,9 +145,10 @@ def estimate_tempo_full(env: np.ndarray, sr: int, hop_length: int = HOP_LENGTH) 
     peak's metrical relatives (:data:`LEVELS`: 1/3 ... 3 times the period) are candidate beat
     periods, scored by :func:`pulse_score` over the whole clip times a log-normal prior around
     120 BPM (1 octave). The confidence is the product of the pulse clarity (normalised
-    autocorrelation at the period), the square root of the margin over the best candidate at
-    another metrical level (saturating at :data:`MARGIN_FULL`), and the share of 6 s windows (3 s hop) whose own choice among the same candidates agrees within 4 %:
-    a clip whose pulse is weak, ambiguous between levels, or changes gets a low one."""
+    autocorrelation at the period), the margin over the best candidate at another metrical level
+    (divided by :data:`MARGIN_FULL`, capped at 1), and the share of 6 s windows (3 s hop) whose
+    own choice among the same candidates agrees within 4 %: a clip whose pulse is weak, ambiguous
+    between levels (a fast song's beat or its half), or changes gets a low one."""
     n = env.size
     fps = sr / hop_length
     max_lag = int(np.ceil(60.0 * fps / MIN_BPM))
@@ -185,7 +186,7 @@ def estimate_tempo_full(env: np.ndarray, sr: int, hop_length: int = HOP_LENGTH) 
     votes = [_choose(env3[s: s + win], periods, min_lag, hi, fps)[0] for s in starts]
     consistency = float(np.mean([v > 0 and abs(v / best - 1) <= 0.04 for v in votes]))
     # a margin of MARGIN_FULL or more is a clear metrical decision; below, confidence shrinks
-    conf = float(np.clip(clarity * consistency * np.sqrt(min(1.0, margin / MARGIN_FULL)), 0.0, 1.0))
+    conf = float(np.clip(clarity * consistency * min(1.0, margin / MARGIN_FULL), 0.0, 1.0))
     return TempoEstimate(60.0 * fps / best, conf, clarity, margin, consistency)
 
 
