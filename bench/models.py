@@ -8,8 +8,9 @@ Sections (all audio mono at 16 kHz, the pipeline's analysis rate; every score ag
    of Basic Pitch vs the CQT transcriber (``midi/poly.py``). Target: Basic Pitch F1 >= DSP + 0.10.
 2. f0: M Essen folk tunes arranged with a lead instrument, alone ("solo") and over bass, chords and
    drums ("mix"), through TimGM6mb and FluidR3. mir_eval.melody raw pitch / raw chroma accuracy
-   (50 cents) and voicing recall of YIN (``features.pitch``), CREPE-tiny (10 and 20 ms hops; the
-   Viterbi decoder of ``crepe_f0`` and CREPE's weighted average, on the same activations),
+   (50 cents) and voicing recall of YIN (``features.pitch``), CREPE-tiny (10 and 20 ms hops;
+   ``crepe_f0``'s default decoder, CREPE's weighted average, and torchcrepe's Viterbi, on the same
+   activations),
    librosa.pyin (first renderer only: ~4 s CPU per 15 s) and, in the mix, the DSP melody path's salience contour. The reference is the
    lead's MIDI note, sampled at each tracker's own frame times (no resampling of the estimate).
    "as delivered": unvoiced frames count as misses; "any frame": the tracker's pitch guess on
@@ -209,12 +210,13 @@ def f0_section(m: int, fonts, clock: Clock, crepe: bool, bp: bool) -> dict:
 
                     for hop_s in (0.01, 0.02):
                         name = f"CREPE-tiny {int(hop_s * 1000)} ms"
-                        # = pitch.crepe_f0 (Viterbi, torchcrepe's default), keeping the unvoiced frames' guess
+                        # = pitch.crepe_f0 (default decoder "weighted"; "viterbi" is torchcrepe's), keeping
+                        # the guess on frames it calls unvoiced
                         p = clock.run(f"f0: {name}", sec, lambda y=y, h=hop_s: crepe_activations(y, SR, hop_s=h))
                         t = np.arange(len(p)) * (round(hop_s * CSR) / CSR)
                         for dec in ("viterbi", "weighted"):  # decoding costs ~nothing beside the network
                             _, f, conf = decode(p, decoder=dec)
-                            key = name if dec == "viterbi" else f"{name} weighted"
+                            key = name if dec == "weighted" else f"{name} viterbi"
                             res[(setting, key)].append(_f0_scores(pm, t, np.where(conf >= 0.5, f, 0.0), f))
                 if acc:
                     ref = reference_notes(pm, instruments=[0])
@@ -407,7 +409,7 @@ def main() -> None:
         return None if v is None else float(v[i])
 
     for setting in ("solo", "mix"):
-        cr = g(setting, "CREPE-tiny 10 ms")
+        cr = g(setting, "CREPE-tiny 10 ms")  # crepe_f0's defaults: 10 ms, weighted decoder
         yin = g(setting, "YIN (DSP)")
         target = "CREPE >= 0.95" if setting == "solo" else "CREPE >= YIN"
         need = 0.95 if setting == "solo" else (yin or 0.0)
@@ -416,8 +418,8 @@ def main() -> None:
         rows.append((f"f0 RCA {setting}", fmt(g(setting, "YIN (DSP)", 1)), fmt(g(setting, "CREPE-tiny 10 ms", 1)), "", ""))
         rows.append((f"f0 RPA {setting}: pyin / CREPE 20 ms", fmt(g(setting, "librosa.pyin")),
                      fmt(g(setting, "CREPE-tiny 20 ms")), "", ""))
-        rows.append((f"f0 RPA {setting}: CREPE weighted decoder, 10 / 20 ms", "",
-                     f"{fmt(g(setting, 'CREPE-tiny 10 ms weighted'))} / {fmt(g(setting, 'CREPE-tiny 20 ms weighted'))}",
+        rows.append((f"f0 RPA {setting}: CREPE Viterbi decoder (torchcrepe's), 10 / 20 ms", "",
+                     f"{fmt(g(setting, 'CREPE-tiny 10 ms viterbi'))} / {fmt(g(setting, 'CREPE-tiny 20 ms viterbi'))}",
                      "", ""))
         rows.append((f"f0 RPA {setting}, any frame: pyin / CREPE 10 ms", fmt(g(setting, "librosa.pyin", 3)),
                      fmt(g(setting, "CREPE-tiny 10 ms", 3)), "", ""))

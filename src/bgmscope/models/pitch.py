@@ -106,8 +106,14 @@ def decode(probs: np.ndarray, *, fmin: float = 50.0, fmax: float = MAX_FMAX,
 
 
 def crepe_f0(y: np.ndarray, sr: int, *, hop_s: float = 0.01, fmin: float = 50.0, fmax: float = MAX_FMAX,
-             decoder: str = "viterbi", voicing_threshold: float = 0.5) -> F0Contour:
+             decoder: str = "weighted", voicing_threshold: float = 0.5) -> F0Contour:
     """CREPE-tiny f0 contour of ``y``, as ``features.pitch.F0Contour`` (the YIN tracker's type).
+
+    The default decoder is CREPE's weighted average around the argmax, not torchcrepe's Viterbi:
+    where the activations are weak (a melody over an accompaniment) the Viterbi path drifts to the
+    top bin (2006 Hz; the row-normalised transition favours the edge) and every frame ends up
+    unvoiced. On bench/models.py's rendered tunes: solo RPA 0.928 (weighted) vs 0.920 (Viterbi) at
+    10 ms, 0.928 vs 0.821 at 20 ms; in a mix 0.227 vs 0.000.
 
     ``times`` are frame centres (s; frame k at ``k * hop``); a frame is voiced when its confidence
     reaches ``voicing_threshold``; ``f0_hz`` is NaN where unvoiced.
