@@ -12,7 +12,8 @@ Targets (issue 16): "structure found" with high AMI on planted groups, "no clust
 their permuted copies, and on the demo an honest verdict with AMI to the styles printed.
 
     nice -n 10 .venv/bin/python bench/cluster.py            # demo (48 songs) + synthetic
-    nice -n 10 .venv/bin/python bench/cluster.py --no-demo  # synthetic only (a minute)
+    nice -n 10 .venv/bin/python bench/cluster.py --no-demo  # synthetic only (a few minutes)
+    nice -n 10 .venv/bin/python bench/cluster.py --demo-only
 
 The demo corpus and its features are built once into bench/out/cluster-demo/ (a few minutes).
 """
@@ -46,6 +47,12 @@ def synthetic(seed: int, sizes=(40, 30, 25, 20, 15, 10), signal: int = 6, noise:
     return pd.DataFrame(X, columns=cols), truth
 
 
+def show(r: dict) -> dict:
+    """Print a row as soon as it is measured (a long run is readable while it goes)."""
+    print(" | ".join(f"{k}={v}" for k, v in r.items()), flush=True)
+    return r
+
+
 def row(label: str, res, truth, seconds: float) -> dict:
     s = res.summary()
     out = {"data": label, "set": res.feature_set, "k": res.chosen_k,
@@ -59,7 +66,7 @@ def row(label: str, res, truth, seconds: float) -> dict:
                     "null pct": f"{100 * s['null_silhouette_percentile']:.0f}%"})
     else:
         out.update({"verdict": "(no test)", "sil vs null p95": f"{s['silhouette']:.3f}"})
-    return out
+    return show(out)
 
 
 def run_synthetic(opts: ClusterOptions, seeds: int) -> list[dict]:
@@ -133,6 +140,7 @@ def run_demo(opts: ClusterOptions, songs: int, jobs: int, console: Console) -> l
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--no-demo", action="store_true", help="synthetic tables only")
+    ap.add_argument("--demo-only", action="store_true", help="the demo corpus only")
     ap.add_argument("--songs", type=int, default=48, help="demo corpus size (default 48)")
     ap.add_argument("--seeds", type=int, default=3, help="synthetic data sets (default 3)")
     ap.add_argument("--null", type=int, default=50, help="null data sets per null (default 50)")
@@ -143,13 +151,15 @@ def main() -> None:
 
     opts = ClusterOptions(k_min=2, k_max=10, null_permutations=args.null, bootstrap=0, stability_seeds=10)
     with threadpool_limits(1):
-        rows = run_synthetic(opts, args.seeds)
+        rows = [] if args.demo_only else run_synthetic(opts, args.seeds)
         if not args.no_demo:
             rows += run_demo(ClusterOptions(k_min=2, k_max=10, null_permutations=args.null, bootstrap=0,
                                             stability_seeds=10), args.songs, args.jobs, console)
     df = pd.DataFrame(rows)
     with pd.option_context("display.width", 250, "display.max_columns", 20, "display.max_colwidth", 40):
         print(df.to_string(index=False))
+    if args.demo_only:
+        return
     planted = df[df["data"].str.startswith("planted") & df["data"].str.endswith("(choose)")]
     permuted = df[df["data"].str.startswith("permuted")]
     print(f"\ntarget: planted groups -> structure found: {(planted['verdict'] == 'STRUCTURE').sum()}/{len(planted)}, "
