@@ -14,7 +14,7 @@ issue's targets (cross-renderer >= 0.75 and within 5 points of within-corpus CV)
 (bgmscope's main model), the seed's HMM, and, when the ``[models]`` extra is installed, ``tags``: a
 classifier on musicnn's tag scores (the pretrained tagger's view of the clip).
 
-    nice -n 10 python bench/genre.py            # 6 styles x 20 pieces x 2 cuts; test 6 x 10 pieces
+    nice -n 10 python bench/genre.py            # 6 styles x 30 pieces x 2 cuts; test 6 x 10 pieces
     nice -n 10 python bench/genre.py --quick    # 6 x 8 pieces x 2 cuts; test 6 x 6 pieces, 3 folds
 
 Needs FluidR3/MuseScore SoundFonts and TiMidity++ (Debian: apt-get install fluid-soundfont-gm
@@ -51,7 +51,7 @@ def _corpus(root: Path, label: str, **kw):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="a small run: 8 pieces per style, 3 folds")
-    ap.add_argument("--pieces", type=int, default=None, help="training pieces per style (default 20)")
+    ap.add_argument("--pieces", type=int, default=None, help="training pieces per style (default 30)")
     ap.add_argument("--clips-per-piece", type=int, default=2, help="training cuts per piece")
     ap.add_argument("--test-pieces", type=int, default=None, help="held-out test pieces per style (default 10)")
     ap.add_argument("--folds", type=int, default=None)
@@ -65,7 +65,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=default_jobs())
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
-    pieces = a.pieces or (8 if a.quick else 20)
+    pieces = a.pieces or (8 if a.quick else 30)
     test_pieces = a.test_pieces or (6 if a.quick else 10)
     n_folds = a.folds or (3 if a.quick else 5)
     train_r = tuple(r.strip() for r in a.train_renderers.split(",") if r.strip())

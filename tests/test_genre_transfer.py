@@ -106,6 +106,8 @@ def test_api_transfer_and_cv_bootstrap(two):
     cv = cross_validate(tr, ["svm"], n_splits=3)
     cb = cv_bootstrap(cv, tr, n_boot=200)
     assert cb.iloc[0].accuracy == pytest.approx(float((cv.predictions["label"] == cv.predictions["predicted"]).mean()))
+    with pytest.raises(ParameterError, match="gamma_scale"):
+        transfer_evaluate(tr, te, ["svm"], options={"svm": {"gamma_scale": 0.0}})
     te.items.loc[0, "label"] = "other"
     with pytest.raises(ParameterError, match="only in test: other"):
         transfer_evaluate(tr, te, ["svm"])
