@@ -112,12 +112,13 @@ def main() -> None:
     tid_of = {str(Path(p).resolve()): str(t) for p, t in zip(af["path"], af["track_id"], strict=True)}
     bases = ["song"]
     if args.baseline:
+        from rich.console import Console
+
         from bgmscope.config import Settings
         from bgmscope.context import PipelineContext
         from bgmscope.features import stage as features
         from bgmscope.pipeline import run_stages
         from bgmscope.prepare import stage as prepare
-        from rich.console import Console
 
         if not cat.has_table("features") or cat.read_frame("features").empty:
             ctx = PipelineContext(cat, Settings(data_dir=data), args.jobs, Console())

@@ -9,7 +9,12 @@ import pytest
 from scipy.linalg import hadamard
 from sklearn.metrics import adjusted_mutual_info_score
 
-from bgmscope.cluster.clustering import ClusterOptions, cluster_candidates, cluster_songs, describe_clusters
+from bgmscope.cluster.clustering import (
+    ClusterOptions,
+    cluster_candidates,
+    cluster_songs,
+    describe_clusters,
+)
 from bgmscope.cluster.null import group_sizes
 from bgmscope.errors import ParameterError
 

@@ -32,7 +32,6 @@ from threadpoolctl import threadpool_limits
 
 from ..errors import ParameterError
 from ..features.extract import encode_categorical
-
 from .null import MIN_GROUP, Candidate, StructureTest, group_sizes, structure_test
 
 # silhouette_gap: the silhouette minus its permuted-column null's mean (cluster/null.py), label-free

@@ -150,5 +150,5 @@ class WindowIndex:
 def set_distance(query: np.ndarray, song: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> float:
     """Mean over the query's windows of the RMS z-difference to the song's nearest window."""
     Q, S = (query - mean) / scale, (song - mean) / scale
-    d = np.sqrt((((Q[:, None, :] - S[None, :, :]) ** 2).mean(axis=2)))
+    d = np.sqrt(((Q[:, None, :] - S[None, :, :]) ** 2).mean(axis=2))
     return float(d.min(axis=1).mean())
