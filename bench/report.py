@@ -206,12 +206,20 @@ def main() -> None:
         for jobs in (1, 2):
             shutil.rmtree(cache, ignore_errors=True)
             res[("cold", jobs)] = report_run(s, Path(tmp) / f"cold{jobs}", jobs)
-            res[("cached", jobs)] = report_run(s, Path(tmp) / f"cached{jobs}", jobs)
+        # cached reruns alternate -j 1 / -j 2, three times each: the best wall time of each is what
+        # the work costs when the shared machine lets it run (the CPU seconds barely move)
+        runs: dict[int, list[tuple[float, float]]] = {1: [], 2: []}
+        for _ in range(3):
+            for jobs in (1, 2):
+                runs[jobs].append(report_run(s, Path(tmp) / f"cached{jobs}", jobs))
+        for jobs, rs in runs.items():
+            res[("cached", jobs)] = (min(w for w, _ in rs), float(np.median([c for _, c in rs])))
         html = Path(tmp) / "cached1" / "report.html"
         size = html.stat().st_size / 1e6
         extra = sum(p.stat().st_size for p in (Path(tmp) / "cached1").rglob("*") if p.is_file()) / 1e6 - size
     for (kind, jobs), (wall, cpu) in res.items():
-        print(f"  {kind:6s} -j {jobs}: wall {wall:6.1f} s, CPU (process tree) {cpu:6.1f} s")
+        note = " (best of 3 wall, median CPU)" if kind == "cached" else ""
+        print(f"  {kind:6s} -j {jobs}: wall {wall:6.1f} s, CPU (process tree) {cpu:6.1f} s{note}")
     for kind in ("cold", "cached"):
         r = res[(kind, 1)][0] / res[(kind, 2)][0]
         print(f"  {kind} -j 2 vs -j 1 wall: {r:.2f}x ({'not slower' if r >= 0.95 else 'SLOWER'})")

@@ -102,10 +102,10 @@ def build_figures(cat: Catalog, w: Words, fc: FigureCache, *, card: Figure | Non
         mode = {True: "major", False: "minor"} if w.lang == "en" else {True: "大调", False: "小调"}
         labels = [f"{KEY_NAMES[int(p) % 12]} {mode[m >= 0.5]}" for p, m in zip(k["key_pc"], k["key_mode"], strict=True)]
         if len(labels) >= 2:
-            counts = pd.Series(labels).value_counts()
+            counts = pd.Series(labels).value_counts().head(10)  # the ten most common keys
             figs["keys"] = fc.figure("keys", counts.to_dict(), lambda: vc.distribution_bars(counts), w("e_key"))
     if card is not None:
-        figs["card"] = Figure(name="card_top", png=card.png, caption=w("e_card"), wide=True)
+        figs["card"] = Figure(name="card_top", png=card.png, caption=w("e_card"))
     if not feats.empty and "zcr_per_s" in feats.columns:
         top = feats.dropna(subset=["zcr_per_s"]).sort_values("user_count", ascending=False).head(9)
         if len(top) >= 2:

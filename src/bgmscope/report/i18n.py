@@ -231,8 +231,8 @@ CONCLUSIONS = {
     # evidence captions: what to see
     "e_tempo": {"en": "Tempo of the songs' first clips (features.tempo_bpm); the dashed line is the median.",
                 "zh": "各歌曲首个片段的速度（features.tempo_bpm）；虚线为中位数。"},
-    "e_key": {"en": "Keys of the songs' first clips (features.key_pc, key_mode): see which keys dominate.",
-              "zh": "各歌曲首个片段的调性（features.key_pc、key_mode）：可看出哪些调占多数。"},
+    "e_key": {"en": "The ten most common keys of the songs' first clips (features.key_pc, key_mode): see which keys dominate.",
+              "zh": "各歌曲首个片段最常见的十种调性（features.key_pc、key_mode）：可看出哪些调占多数。"},
     "e_loud": {"en": "Integrated loudness of the first clips (features.loudness_lufs); the dashed line is the median.",
                "zh": "首个片段的综合响度（features.loudness_lufs）；虚线为中位数。"},
     "e_card": {"en": "The most used song: waveform with spectral centroid (red), spectrogram and pitch curve — the raw material every number above summarises.",
