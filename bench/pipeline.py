@@ -91,8 +91,10 @@ class TreeSampler:
         self.thread.join()
 
 
-def run_once(n: int, data: Path, *, jobs: int, rerun: bool, engine: str, stages: tuple[str, ...] | None) -> dict:
-    """In this process: ingest + every stage on the first ``n`` songs; the figures as a dict."""
+def run_once(n: int, data: Path, *, jobs: int, rerun: bool, engine: str, stages: tuple[str, ...] | None,
+             save: Path | None = None) -> dict:
+    """In this process: ingest + every stage on the first ``n`` songs; the figures as a dict
+    (also written to ``save`` after every stage, so a run stopped early leaves what it measured)."""
     from rich.console import Console
 
     from bgmscope import engine as engine_mod
@@ -133,6 +135,8 @@ def run_once(n: int, data: Path, *, jobs: int, rerun: bool, engine: str, stages:
                         result = f"FAILED: {type(exc).__name__}: {exc}"
                     figures[name] = {"wall_s": time.perf_counter() - t0, "cpu_s": tree.sample() - c0,
                                      "result": result[:160]}
+                    if save is not None:
+                        save.write_text(json.dumps({**out, "partial": label, label: {"stages": figures}}))
             out[label] = {"stages": figures, "wall_s": time.perf_counter() - t_run,
                           "cpu_s": tree.sample() - c_run}
         out["peak_rss_gb"] = tree.peak_rss / 1e9
@@ -273,7 +277,8 @@ def main() -> None:
     a = ap.parse_args()
     if a.one:
         stages = tuple(a.stages.split(",")) if a.stages else None
-        r = run_once(a.one, a.data, jobs=a.jobs, rerun=not a.no_rerun, engine=a.engine, stages=stages)
+        r = run_once(a.one, a.data, jobs=a.jobs, rerun=not a.no_rerun, engine=a.engine, stages=stages,
+                     save=a.result.with_suffix(".partial.json"))
         a.result.write_text(json.dumps(r))
         return
     if a.merge:
