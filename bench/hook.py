@@ -98,8 +98,9 @@ def pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
     return x / np.sqrt(np.mean(x ** 2))
 
 
-def variants(y44: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """The original at the analysis rate and each edited copy, read back as the pipeline reads."""
+def variants(y44: np.ndarray, rng: np.random.Generator, *, edits: bool = True) -> dict[str, np.ndarray]:
+    """The original at the analysis rate and (``edits``) each edited copy, read back as the
+    pipeline reads."""
     import soundfile as sf
 
     from bgmscope.audio.decode import load
@@ -110,6 +111,8 @@ def variants(y44: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]
         sf.write(wav, y44, RENDER_SR, subtype="PCM_16")
         y = load(wav, sr=SR)[0]
         out["original"] = y
+        if not edits:
+            return out
         for kb in (64, 128, 320):
             p = os.path.join(d, f"{kb}.mp3")
             sf.write(p, y44, RENDER_SR, format="MP3", subtype="MPEG_LAYER_III",
@@ -134,7 +137,7 @@ def one_song(job: tuple) -> dict:
     song = structured_song(rng, verse=tune(rng, irish), chorus=tune(rng, irish), bridge=tune(rng, irish),
                            layout=rng.choice(LAYOUTS), tempo=rng.uniform(76, 144),
                            section_s=rng.uniform(12, 24), contrast=contrast)
-    ys = variants(render(song.midi, renderer), np.random.default_rng(seed * 7 + index))
+    ys = variants(render(song.midi, renderer), np.random.default_rng(seed * 7 + index), edits=stability)
     y = ys["original"]
     t0 = time.perf_counter()
     hook = find_hook(y, SR, length_s=15)
