@@ -265,8 +265,9 @@ def _script_safe(js: str) -> str:
 
 def _md(s: object) -> str:
     """Text for Markdown: HTML-escaped (Markdown renderers pass raw HTML through) and table-safe."""
-    text = html_lib.escape(str(s), quote=False).replace("|", "\\|").replace("\n", " ")
-    return re.sub(r"([\\`*_\[\]])", r"\\\1", text)
+    text = html_lib.escape(str(s), quote=False).replace("\n", " ")
+    text = re.sub(r"([\\`*_\[\]])", r"\\\1", text)
+    return text.replace("|", "\\|")  # after the backslashes, so the pipe's own escape is not escaped again
 
 
 def _save_png(fig_dir: Path, name: str, png: bytes) -> str:
