@@ -4,6 +4,7 @@
 # (a module-level import of bgmscope.cli.common would be circular), so they are evaluated where written.
 
 import json
+import math
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -108,9 +109,13 @@ def register(app: typer.Typer) -> None:
                 if not c.voiced.any():
                     p.update(dict.fromkeys(VOICED_ONLY, float("nan")))
                 v.update(p)
+        from ..features.rhythm import MIN_CONFIDENCE as MIN_TEMPO_CONFIDENCE
+
         rows = {
             "duration": f"{y.size / sr:.2f} s",
-            "tempo": f"{v['tempo_bpm']:.1f} BPM (confidence {v['tempo_confidence']:.2f})",
+            "tempo": (f"{v['tempo_bpm']:.1f} BPM (confidence {v['tempo_confidence']:.2f})"
+                      if math.isfinite(v["tempo_bpm"]) else
+                      f"none (confidence {v['tempo_confidence']:.2f} < {MIN_TEMPO_CONFIDENCE})"),
             "key": f"{key_label(int(v['key_pc']), 'major' if v['key_mode'] else 'minor')} "
                    f"(strength {v['key_strength']:.2f})",
             "loudness": f"{v['loudness_lufs']:.1f} LUFS, dynamics {v['rms_db_range']:.1f} dB",
