@@ -22,9 +22,10 @@ reference. Family-wise over the grid (max-T): per null, the statistic is the lar
 many k and several feature sets does not by itself make a "structure found".
 
 The choice of feature set and k needs no labels: among the (set, k) whose KMeans solution is
-reproducible across seeds (mean ARI >= ``STABLE_ARI``) the one whose silhouette stands furthest
-above the stricter null's mean (the largest ``silhouette_gap``, as the gap statistic does with the
-inertia); when none is reproducible, the largest gap overall. (The gap, not z: the null's sd is
+reproducible across seeds (mean ARI >= ``STABLE_ARI``) and whose silhouette beats the stricter
+null's 95th percentile, the one standing furthest above that null's mean (the largest
+``silhouette_gap``, as the gap statistic does with the inertia); when none qualifies, the same
+among those beating their null, then among the reproducible ones, then overall. (The gap, not z: the null's sd is
 estimated from a few dozen data sets and makes z jumpy between neighbouring k.)
 """
 
@@ -199,7 +200,9 @@ def structure_test(candidates: dict[str, Candidate], ks: list[int], *, permutati
     gap = table["silhouette_gap"].to_numpy()
     stable = table["ari_seeds"].fillna(0).to_numpy() >= STABLE_ARI
     ok = np.isfinite(gap)
-    pool = np.flatnonzero(stable & ok) if (stable & ok).any() else np.flatnonzero(ok)
+    beats = ok & (table["silhouette"].to_numpy() > table["silhouette_null_p95"].to_numpy())
+    # prefer what is both reproducible and above its own null, then either, then anything scored
+    pool = next((np.flatnonzero(m) for m in (stable & beats, beats, stable & ok, ok) if m.any()), np.array([], int))
     best = int(pool[np.argmax(gap[pool])]) if pool.size else 0
     table["chosen"] = np.arange(len(table)) == best
     return StructureTest(table=table, feature_set=str(table["feature_set"].iloc[best]), k=int(table["k"].iloc[best]),
