@@ -116,7 +116,7 @@ def register(app: typer.Typer) -> None:
         folds: Annotated[int, typer.Option("--folds", min=2, help="k of the stratified, grouped k-fold.")] = 5,
         train_dir: Annotated[Path | None, typer.Option("--train", help="Train on every clip of this labelled folder …")] = None,
         test_dir: Annotated[Path | None, typer.Option("--test", help="… and score on every clip of this one (same labels).")] = None,
-        n_boot: Annotated[int, typer.Option("--bootstrap", min=100, help="Bootstrap resamples for the 95 % CIs.")] = 1000,
+        n_boot: Annotated[int, typer.Option("--bootstrap", min=0, help="Bootstrap resamples for the 95 % CIs (0: none).")] = 1000,
         jobs: Annotated[int, jobs_option()] = default_jobs(),
     ) -> None:
         """Grouped stratified k-fold of the models side by side (DATASET), or train on --train and score on --test;

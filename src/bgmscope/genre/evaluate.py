@@ -181,7 +181,7 @@ def bootstrap_ci(labels, pred, groups=None, *, n_boot: int = 1000, seed: int = 0
                  level: float = 0.95) -> dict[str, float]:
     """Percentile bootstrap CIs of accuracy and macro-F1, resampling **groups** (pieces) with
     replacement, so clips of one piece (its several renderings) count as one draw; returns
-    ``accuracy``, ``accuracy_lo/hi``, ``macro_f1``, ``macro_f1_lo/hi``."""
+    ``accuracy``, ``accuracy_lo/hi``, ``macro_f1``, ``macro_f1_lo/hi`` (NaN bounds when ``n_boot`` is 0)."""
     labels, pred = np.asarray(labels, str), np.asarray(pred, str)
     groups = np.arange(len(labels)).astype(str) if groups is None else np.asarray(groups, str)
     if len(labels) == 0:
@@ -198,6 +198,8 @@ def bootstrap_ci(labels, pred, groups=None, *, n_boot: int = 1000, seed: int = 0
         acc[b] = float(np.mean(li[idx] == pi[idx]))
         f1[b] = _macro_f1(li[idx], pi[idx], len(classes))
     a = (1 - level) / 2
+    if n_boot == 0:  # --bootstrap 0: point estimates only, no interval
+        acc = f1 = np.array([np.nan])
     return {"accuracy": float(np.mean(labels == pred)),
             "accuracy_lo": float(np.quantile(acc, a)), "accuracy_hi": float(np.quantile(acc, 1 - a)),
             "macro_f1": float(f1_score(labels, pred, labels=classes, average="macro", zero_division=0)),
