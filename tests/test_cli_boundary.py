@@ -19,6 +19,7 @@ from typer.main import get_command
 from typer.testing import CliRunner
 
 from bgmscope.catalog import Catalog
+from bgmscope.report.builder import ReportResult
 from bgmscope.cli.common import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, ClipKind, app
 
 BIN = Path(sys.executable).with_name("bgmscope")
@@ -220,7 +221,9 @@ FAILED = [("song-9", "boom")]
     (["genre", "predict", "-j", "1"], "bgmscope.genre.predict.predict_catalog",
      SimpleNamespace(kind="svm", n_ok=1, failures=FAILED, model_path="m", summary=pd.DataFrame())),
     (["report", "-j", "1"], "bgmscope.report.build_report",
-     SimpleNamespace(songs=2, cards=1, sections=["a"], omitted=[], failed=FAILED, seconds=0.1, html="h", markdown="m")),
+     # the real result type (its defaults fill fields the command prints), so the stand-in cannot drift
+     ReportResult(html=Path("h"), markdown=Path("m"), figures_dir=Path("f"), sections=["a"], omitted=[], songs=2,
+                  cards=1, failed=FAILED, seconds=0.1)),
 ])
 def test_stages_with_failed_items_exit_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str],
                                          target: str, result: SimpleNamespace):
