@@ -114,7 +114,16 @@ def test_basic_pitch_matches_the_packages_own_pipeline(tmp_path):
         np.testing.assert_allclose(ours[k], theirs[k], atol=1e-5)
     mine = transcribe.basic_pitch_notes(y, 22050)
     assert sorted((round(n.onset, 4), n.pitch) for n in mine) == sorted((round(s, 4), p) for s, _, p, *_ in events)
-    assert [n.pitch for n in mine] == [p for p in [60, 62, 64, 65, 67, 69, 71, 72] * 2]
+    # ours == the package's, exactly (above). What the model hears: the scale, in order; in a full-suite
+    # run it has once or twice also heard an octave over the first note (C5 at the C4 onset, found
+    # by the package and by us alike), so an extra note may only be an octave of a sounding scale note
+    scale = [60, 62, 64, 65, 67, 69, 71, 72] * 2
+    starts = [k * 0.45 for k in range(len(scale))]
+    found = iter(n.pitch for n in sorted(mine, key=lambda n: n.onset))
+    assert all(any(p == q for q in found) for p in scale), [n.pitch for n in mine]
+    extra = [n for n in mine if not any(abs(n.onset - t) < 0.1 and n.pitch == p for p, t in zip(scale, starts))]
+    assert len(extra) <= 1 and all(any(abs(n.onset - t) < 0.1 and abs(n.pitch - p) == 12
+                                        for p, t in zip(scale, starts)) for n in extra), extra
 
 
 def _chord_midi() -> pretty_midi.PrettyMIDI:
