@@ -30,53 +30,26 @@ a renderer that is missing is left out and the run says so.
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import shutil
-import subprocess
-import tempfile
+import sys
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _render  # noqa: E402
+from _render import SOUNDFONTS, renderers  # noqa: E402
 
 from bgmscope.engine import run_map
 
 SR = 16000
 CLIP_S = 15.0
 GTZAN = Path("/work/shared/data/gtzan-sample")
-SOUNDFONTS = {
-    "TimGM6mb": None,
-    "FluidR3_GM": "/usr/share/sounds/sf2/FluidR3_GM.sf2",
-    "MuseScore_General": "/usr/share/sounds/sf3/MuseScore_General.sf3",
-}
 DRUMS = [None, "backbeat", "four-on-floor", "half-time"]
 THRESHOLDS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 OCTAVES = (1 / 3, 0.5, 1.0, 2.0, 3.0)
 
 
-def renderers() -> tuple[list[str], list[str]]:
-    have, missing = [], []
-    for name, path in SOUNDFONTS.items():
-        (have if path is None or Path(path).is_file() else missing).append(name)
-    (have if shutil.which("timidity") else missing).append("timidity")
-    return have, missing
-
-
-def render(pm, renderer: str, sr: int) -> np.ndarray:
-    if renderer != "timidity":
-        from bgmscope.synth import render_midi
-
-        return render_midi(pm, sr=sr, stereo=False, sf2_path=SOUNDFONTS[renderer])
-    import soundfile as sf
-
-    with tempfile.TemporaryDirectory() as d:
-        mid, wav = os.path.join(d, "in.mid"), os.path.join(d, "out.wav")
-        pm.write(mid)
-        subprocess.run(["timidity", "-Ow", "-s", str(sr), "--output-mono", "-o", wav, mid],
-                       check=True, capture_output=True)
-        y, _ = sf.read(wav, dtype="float32")
-    y = y.mean(axis=1) if y.ndim == 2 else y
-    return (y / (np.max(np.abs(y)) or 1.0) * 0.9).astype(np.float32)
 
 
 def estimates(y: np.ndarray, sr: int) -> dict:
@@ -109,7 +82,7 @@ def rendered_clip(job: tuple) -> dict:
     tempo = float(np.exp(rng.uniform(np.log(60), np.log(180))))
     drums = DRUMS[index % len(DRUMS)]
     pm = arrange(piece, rng, tempo=tempo, transpose=rng.randint(-4, 4), min_seconds=CLIP_S + 12, drums=drums)
-    y = render(pm, renderer, SR)
+    y = _render.render(pm, renderer, SR)
     off = int(rng.uniform(0, 10) * SR)
     y = y[off: off + int(CLIP_S * SR)]
     return {"truth": tempo, "renderer": renderer, "drums": drums or "none",

@@ -40,56 +40,29 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import shutil
-import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _render  # noqa: E402
+from _render import renderers  # noqa: E402
+
 SR = 16000          # the analysis rate
 RENDER_SR = 16000   # songs are rendered and encoded at the analysis rate (CPU is scarce)
-SOUNDFONTS = {
-    "TimGM6mb": None,
-    "FluidR3_GM": "/usr/share/sounds/sf2/FluidR3_GM.sf2",
-    "MuseScore_General": "/usr/share/sounds/sf3/MuseScore_General.sf3",
-}
 EDITS = ["cut", "mp3_64k", "gain_-9dB", "speed_+5%", "speed_-5%", "speed_+10%", "speed_-10%",
          "stretch_+7%", "pad_3s", "noise_20dB", "dj_intro"]
 GTZAN = Path("/work/shared/data/gtzan-sample")
 TARGET_P, TARGET_R = 0.99, 0.95
 
 
-def renderers() -> tuple[list[str], list[str]]:
-    have, missing = [], []
-    for name, path in SOUNDFONTS.items():
-        if path is None or Path(path).is_file():
-            have.append(name)
-        else:
-            missing.append(f"{name} ({path} absent)")
-    if shutil.which("timidity"):
-        have.append("timidity")
-    else:
-        missing.append("timidity (not installed)")
-    return have, missing
 
 
 def render(pm, renderer: str, sr: int = RENDER_SR) -> np.ndarray:
-    if renderer != "timidity":
-        from bgmscope.synth import render_midi
-
-        return render_midi(pm, sr=sr, stereo=False, sf2_path=SOUNDFONTS[renderer])
-    import soundfile as sf
-
-    with tempfile.TemporaryDirectory() as d:
-        mid, wav = os.path.join(d, "in.mid"), os.path.join(d, "out.wav")
-        pm.write(mid)
-        subprocess.run(["timidity", "-Ow", "-s", str(sr), "--output-mono", "-o", wav, mid],
-                       check=True, capture_output=True)
-        y, _ = sf.read(wav, dtype="float32")
-    y = y.mean(axis=1) if y.ndim == 2 else y
-    return (y / (np.max(np.abs(y)) or 1.0) * 0.9).astype(np.float32)
+    return _render.render(pm, renderer, sr)
 
 
 def pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
