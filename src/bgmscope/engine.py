@@ -154,11 +154,21 @@ def _on_terminate(signum, frame) -> None:
     raise SystemExit(128 + signum)
 
 
+def _on_interrupt(signum, frame) -> None:
+    # Ctrl-C: stop the workers before the KeyboardInterrupt unwinds, so the pool's own clean-up
+    # (wherever the interrupt lands in it) never waits for a running task to finish
+    _stop_live_pools()
+    raise KeyboardInterrupt
+
+
 def _stop_pools_on_terminate() -> None:
-    """Make SIGTERM stop the workers of live pools (any other exit does, through atexit)."""
-    if threading.current_thread() is threading.main_thread() and \
-            signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+    """Make SIGTERM and Ctrl-C stop the workers of live pools (any other exit does, through atexit)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
         signal.signal(signal.SIGTERM, _on_terminate)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _on_interrupt)
 
 
 def _pool_map(func: Callable[[T], R], items: list[T], jobs: int) -> Iterator[tuple[T, Any, str | None]]:
