@@ -134,15 +134,9 @@ def cross_validate(data: DatasetInputs, models: list[str], *, n_splits: int = 5,
         pred = pred.astype(str)
         for cid, lab, pr, f in zip(data.items["clip_id"], labels, pred, fold_of, strict=True):
             pred_rows.append({"model": kind, "clip_id": cid, "label": lab, "predicted": pr, "fold": f})
-        rec = recall_score(labels, pred, labels=classes, average=None, zero_division=0)
-        f1s = f1_score(labels, pred, labels=classes, average=None, zero_division=0)
-        for c, r, f1v in zip(classes, rec, f1s, strict=True):
-            class_rows.append({"model": kind, "label": c, "recall": float(r), "f1": float(f1v),
-                               "support": int((labels == c).sum())})
-        cm = confusion_matrix(labels, pred, labels=classes)
-        for i, a in enumerate(classes):
-            for j, b in enumerate(classes):
-                conf_rows.append({"model": kind, "true_label": a, "pred_label": b, "count": int(cm[i, j])})
+        rows, cells = _per_class_and_confusion(kind, labels, pred, classes)
+        class_rows += rows
+        conf_rows += cells
         summ_rows.append({"model": kind, "n_clips": len(labels), "n_classes": len(classes), "folds": len(splits),
                           "accuracy": float(cv["test_accuracy"].mean()),
                           "accuracy_std": float(cv["test_accuracy"].std(ddof=0)),
@@ -176,6 +170,19 @@ def store_eval(catalog, result: EvalResult, *, dataset: str) -> list[str]:
         catalog.write_frame(name, df)
     return list(tables)
 
+
+
+def _per_class_and_confusion(kind: str, labels, pred, classes) -> tuple[list[dict], list[dict]]:
+    """Rows of recall/F1/support per class and of the confusion matrix, for one model's predictions."""
+    labels = np.asarray(labels)
+    rec = recall_score(labels, pred, labels=classes, average=None, zero_division=0)
+    f1s = f1_score(labels, pred, labels=classes, average=None, zero_division=0)
+    rows = [{"model": kind, "label": c, "recall": float(r), "f1": float(f), "support": int((labels == c).sum())}
+            for c, r, f in zip(classes, rec, f1s, strict=True)]
+    cm = confusion_matrix(labels, pred, labels=classes)
+    cells = [{"model": kind, "true_label": a, "pred_label": b, "count": int(cm[i, j])}
+             for i, a in enumerate(classes) for j, b in enumerate(classes)]
+    return rows, cells
 
 def bootstrap_ci(labels, pred, groups=None, *, n_boot: int = 1000, seed: int = 0,
                  level: float = 0.95) -> dict[str, float]:
@@ -273,15 +280,9 @@ def transfer_evaluate(train: DatasetInputs, test: DatasetInputs, models: list[st
         ci = bootstrap_ci(yte, pred, gte, n_boot=n_boot, seed=seed)
         summ.append({"model": kind, "n_train": len(ytr), "n_test": len(yte), "n_classes": len(classes), **ci,
                      "fit_s": fit_s, "predict_ms_per_clip": 1000 * pred_s / len(yte)})
-        rec = recall_score(yte, pred, labels=classes, average=None, zero_division=0)
-        f1s = f1_score(yte, pred, labels=classes, average=None, zero_division=0)
-        for c, r, f in zip(classes, rec, f1s, strict=True):
-            per_class.append({"model": kind, "label": c, "recall": float(r), "f1": float(f),
-                              "support": int((yte == c).sum())})
-        cm = confusion_matrix(yte, pred, labels=classes)
-        for i, a in enumerate(classes):
-            for j, b in enumerate(classes):
-                conf.append({"model": kind, "true_label": a, "pred_label": b, "count": int(cm[i, j])})
+        rows, cells = _per_class_and_confusion(kind, yte, pred, classes)
+        per_class += rows
+        conf += cells
         preds += [{"model": kind, "clip_id": c, "label": lab, "predicted": p}
                   for c, lab, p in zip(test.items["clip_id"], yte, pred, strict=True)]
     return TransferResult(pd.DataFrame(summ), pd.DataFrame(per_class), pd.DataFrame(conf), pd.DataFrame(preds))
