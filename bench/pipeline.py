@@ -52,6 +52,8 @@ class TreeSampler:
         self.interval, self.me = interval, psutil.Process()
         self.cpu: dict[tuple[int, float], float] = {}
         self.peak_rss = self.peak_pss = 0
+        self.stage_rss = self.stage_pss = 0  # peaks since the last reset_stage()
+        self.biggest = (0, "")  # the largest single process seen: (RSS, what it ran)
         self.n = 0
         self.lock = threading.Lock()
         self._stop = threading.Event()
@@ -69,14 +71,23 @@ class TreeSampler:
                         t = p.cpu_times()
                         key = (p.pid, p.create_time())
                         self.cpu[key] = max(self.cpu.get(key, 0.0), t.user + t.system)
-                        rss += p.memory_info().rss
+                        one = p.memory_info().rss
+                        rss += one
                         if full:
                             pss += getattr(p.memory_full_info(), "pss", 0)
+                        if one > self.biggest[0]:
+                            self.biggest = (one, " ".join(p.cmdline()[-3:])[:80])
                 except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                     continue
             self.peak_rss = max(self.peak_rss, rss)
             self.peak_pss = max(self.peak_pss, pss)
+            self.stage_rss = max(self.stage_rss, rss)
+            self.stage_pss = max(self.stage_pss, pss)
             return sum(self.cpu.values())
+
+    def reset_stage(self) -> None:
+        with self.lock:
+            self.stage_rss = self.stage_pss = 0
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
@@ -126,6 +137,7 @@ def run_once(n: int, data: Path, *, jobs: int, rerun: bool, engine: str, stages:
                 for name, func in STAGES:
                     if name == "acquire" or (stages and name not in stages):
                         continue
+                    tree.reset_stage()
                     t0, c0 = time.perf_counter(), tree.sample()
                     try:
                         result = ", ".join(f"{k}={v}" for k, v in (func(ctx) or {}).items())
@@ -134,6 +146,7 @@ def run_once(n: int, data: Path, *, jobs: int, rerun: bool, engine: str, stages:
                     except Exception as exc:  # reported in the table; the bench goes on
                         result = f"FAILED: {type(exc).__name__}: {exc}"
                     figures[name] = {"wall_s": time.perf_counter() - t0, "cpu_s": tree.sample() - c0,
+                                     "rss_gb": tree.stage_rss / 1e9, "pss_gb": tree.stage_pss / 1e9,
                                      "result": result[:160]}
                     if save is not None:
                         save.write_text(json.dumps({**out, "partial": label, label: {"stages": figures}}))
@@ -141,6 +154,7 @@ def run_once(n: int, data: Path, *, jobs: int, rerun: bool, engine: str, stages:
                           "cpu_s": tree.sample() - c_run}
         out["peak_rss_gb"] = tree.peak_rss / 1e9
         out["peak_pss_gb"] = tree.peak_pss / 1e9
+        out["biggest_process"] = [tree.biggest[0] / 1e9, tree.biggest[1]]
     out["load_after"] = os.getloadavg()
     return out
 
@@ -192,14 +206,16 @@ def report(runs: list[dict]) -> None:
     print(f"\nwhole pipeline, jobs={runs[-1]['jobs']}, on {os.cpu_count()} cores "
           f"(synthetic 44.1 kHz stereo MP3s, 1-4 min)")
     head = "".join(f"{'N=' + str(n):>18}" for n in ns)
-    print(f"{'stage':<12}{head}   exponent (CPU)   {'':4}cpu s / wall s")
+    print(f"{'stage (CPU s/wall s)':<12}{head}   exponent (CPU)   peak RSS/PSS of the tree in the stage, GB (N={ns[-1]})")
     exps = {}
     for name in names:
         cpu = [r["first"]["stages"].get(name, {}).get("cpu_s", 0.0) for r in runs]
         wall = [r["first"]["stages"].get(name, {}).get("wall_s", 0.0) for r in runs]
         exps[name] = slope(ns, cpu)
         cells = "".join(f"{c:>9.1f}/{w:<8.1f}" for c, w in zip(cpu, wall, strict=True))
-        print(f"{name:<12}{cells}   {exps[name]:6.2f}")
+        last = runs[-1]["first"]["stages"].get(name, {})
+        mem = f"{last['rss_gb']:.2f}/{last['pss_gb']:.2f}" if "rss_gb" in last else ""
+        print(f"{name:<12}{cells}   {exps[name]:6.2f}           {mem}")
     tot_cpu = [r["first"]["cpu_s"] for r in runs]
     tot_wall = [r["first"]["wall_s"] for r in runs]
     tags_cpu = [r["first"]["stages"].get("tags", {}).get("cpu_s", 0.0) for r in runs]
@@ -212,6 +228,8 @@ def report(runs: list[dict]) -> None:
         print(f"  N={r['n']}: audio {r['audio_s'] / 60:.0f} min, peak RSS of the tree {r['peak_rss_gb']:.2f} GB "
               f"(PSS {r.get('peak_pss_gb', float('nan')):.2f} GB), "
               f"cached rerun {rr['cpu_s']:.1f} s CPU / {rr['wall_s']:.1f} s wall" if rr else "",
+              f"largest process {r['biggest_process'][0]:.2f} GB ({r['biggest_process'][1]})"
+              if "biggest_process" in r else "",
               f"load average before {r['load_before'][0]:.1f}, after {r['load_after'][0]:.1f}")
         for s in (r.get("first", {}).get("stages", {}).items()):
             if s[1]["result"].startswith(("FAILED", "skipped")):
