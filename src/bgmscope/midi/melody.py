@@ -23,6 +23,11 @@ from ..errors import ParameterError
 from ..features.pitch import F0Contour, f0_contour
 from ..features.rhythm import beat_track
 from .contour import HOP
+from .spectra import SALIENCE_MIDI0, SALIENCE_PITCHES, SongSpectra, harmonic_salience
+
+__all__ = ["SALIENCE_MIDI0", "SALIENCE_PITCHES", "Note", "SongSpectra", "attack_starts", "check_audio",
+           "harmonic_salience", "midi_tempo", "notes_to_midi", "salience_contour", "transcribe_audio",
+           "transcribe_melody"]
 
 
 @dataclass(frozen=True)
@@ -56,19 +61,19 @@ def check_audio(y: np.ndarray, sr: int, *, min_seconds: float = 0.25) -> np.ndar
 
 
 def _mode_filter(q: np.ndarray, width: int) -> np.ndarray:
-    """Most common value in a sliding window (ties keep the centre), for integer pitch tracks."""
+    """Most common value in a sliding window (ties keep the centre, else the smallest of the
+    most common), for integer pitch tracks."""
     if width <= 1 or len(q) < width:
         return q
     half = width // 2
     padded = np.pad(q, half, mode="edge")
-    win = np.lib.stride_tricks.sliding_window_view(padded, width)
-    out = q.copy()
-    for i, w in enumerate(win):
-        vals, counts = np.unique(w, return_counts=True)
-        best = counts.max()
-        if counts[vals == q[i]].sum() < best:
-            out[i] = vals[np.argmax(counts)]
-    return out
+    win = np.lib.stride_tricks.sliding_window_view(padded, width)  # (n, width)
+    counts = (win[:, :, None] == win[:, None, :]).sum(axis=2)  # how often each entry occurs
+    best = counts.max(axis=1)
+    centre = counts[:, half]  # the centre entry is q itself
+    big = np.iinfo(win.dtype).max if np.issubdtype(win.dtype, np.integer) else np.inf
+    mode = np.where(counts == best[:, None], win, big).min(axis=1)
+    return np.where(centre < best, mode, q).astype(q.dtype, copy=False)
 
 
 def _runs(q: np.ndarray) -> list[tuple[int, int, int]]:
@@ -81,34 +86,7 @@ def _runs(q: np.ndarray) -> list[tuple[int, int, int]]:
     return [(int(a), int(b), int(q[a])) for a, b in zip(starts, stops, strict=True)]
 
 
-SALIENCE_MIDI0 = 36  # C2: lowest pitch the salience map holds
-SALIENCE_PITCHES = 60  # up to B6
 SUBHARMONIC_SLIPS = {12, 19, 24, 28, 31}  # semitones from a period's multiple up to the true pitch
-
-
-def harmonic_salience(y: np.ndarray, sr: int, *, n_frames: int | None = None, n_harmonics: int = 5,
-                      decay: float = 0.8) -> np.ndarray:
-    """Pitch salience per semitone and frame: a weighted harmonic sum over a log-magnitude CQT.
-
-    Rows are MIDI pitches ``SALIENCE_MIDI0 ..``; columns frames of hop ``HOP``.
-    """
-    fmin = librosa.midi_to_hz(SALIENCE_MIDI0)
-    top = SALIENCE_PITCHES + int(np.ceil(12 * np.log2(n_harmonics)))
-    top = min(top, int(np.floor(12 * np.log2(sr / 2 / fmin))) - 1)
-    C = np.abs(librosa.cqt(y, sr=sr, hop_length=HOP, fmin=fmin, n_bins=top, bins_per_octave=12))
-    L = np.maximum(librosa.amplitude_to_db(C, ref=np.max(C) if C.max() > 0 else 1.0) + 60, 0)
-    sal = np.zeros((SALIENCE_PITCHES, L.shape[1]))
-    for h in range(1, n_harmonics + 1):
-        off = int(round(12 * np.log2(h)))
-        rows = min(SALIENCE_PITCHES, top - off)
-        if rows > 0:
-            sal[:rows] += decay ** (h - 1) * L[off:off + rows]
-    # a harmonic sum also lights the sub-octaves of a note; weight by the fundamental's own level
-    fund = L[:SALIENCE_PITCHES]
-    sal *= fund / (fund.max(axis=0, keepdims=True) + 1e-9)
-    if n_frames is not None:
-        sal = sal[:, :n_frames] if sal.shape[1] >= n_frames else np.pad(sal, ((0, 0), (0, n_frames - sal.shape[1])))
-    return sal
 
 
 def salience_contour(y: np.ndarray, sr: int, *, melody_low: int = 55, voicing: float = 0.25,
@@ -295,6 +273,7 @@ def transcribe_melody(
     smooth_frames: int = 5,
     source: str = "solo",
     melody_low: int = 55,
+    spectra: SongSpectra | None = None,
 ) -> list[Note]:
     """Notes of the predominant melody in ``y``.
 
@@ -311,6 +290,8 @@ def transcribe_melody(
         sum CQT salience map; frames whose salience is under a quarter of the clip's 95th
         percentile are unvoiced).
     melody_low : lowest MIDI pitch a melody may take in ``'mix'`` mode (G3 by default: above bass).
+    spectra : the song's shared CQT and STFT (:class:`SongSpectra` of this ``y``), so a caller that
+        also tracks beats or builds chroma/MFCC computes each once; made here when None.
 
     Returns
     -------
@@ -328,9 +309,11 @@ def transcribe_melody(
         raise ParameterError("min_note_s must be positive")
     if source not in ("solo", "mix"):
         raise ParameterError(f"source must be 'solo' or 'mix', got {source!r}")
-    sal = None
+    spectra = SongSpectra(y, sr) if spectra is None else spectra
+    if spectra.sr != sr or len(spectra.y) != len(y):
+        raise ParameterError("spectra were computed from another signal")
+    sal = spectra.salience
     if source == "mix":
-        sal = harmonic_salience(y, sr)
         c = salience_contour(y, sr, melody_low=melody_low, salience=sal)
     else:
         c = contour if contour is not None else f0_contour(y, sr, fmin=fmin, fmax=fmax, hop_length=HOP)
@@ -339,7 +322,7 @@ def transcribe_melody(
     hop_s = float(np.median(np.diff(c.times)))
     strong = None
     if onset_times is None:
-        env = librosa.onset.onset_strength(y=y, sr=sr, hop_length=HOP)
+        env = spectra.onset_envelope
         frames = librosa.onset.onset_detect(onset_envelope=env, sr=sr, hop_length=HOP, backtrack=False)
         onset_times = attack_starts(y, sr, frames)
         if len(frames):  # a clearly struck onset re-starts a note even without a level dip
@@ -402,7 +385,8 @@ def transcribe_audio(y: np.ndarray, sr: int, *, contour: F0Contour | None = None
                      program: int = 0, source: str = "solo") -> tuple[pretty_midi.PrettyMIDI, list[Note], float]:
     """Melody notes plus the beat tracker's tempo, as a MIDI file: (midi, notes, tempo_bpm)."""
     y = check_audio(y, sr)
-    beats = beat_track(y, sr)
-    notes = transcribe_melody(y, sr, contour=contour, source=source)
+    spectra = SongSpectra(y, sr)
+    beats = beat_track(None, sr, spec=spectra.beat_spec)
+    notes = transcribe_melody(y, sr, contour=contour, source=source, spectra=spectra)
     tempo = beats.tempo_bpm if np.isfinite(beats.tempo_bpm) and beats.tempo_bpm > 0 else 120.0
     return notes_to_midi(notes, tempo_bpm=tempo, program=program), notes, tempo

@@ -25,10 +25,11 @@ from ..fsutil import atomic_path, short_hash
 from .backends import check_f0, f0_contour_of, poly_notes, resolve_poly
 from .evaluate import note_scores, reference_notes
 from .melody import notes_to_midi, transcribe_melody
+from .spectra import SongSpectra
 from .ssm import audio_beat_features, midi_beat_features, repetition_score, self_similarity
 
 STAGE = "transcribe"
-MIDI_VERSION = 3  # bump when transcription or SSM code changes results (3: the backend column)
+MIDI_VERSION = 4  # bump when transcription or SSM code changes results (3: the backend column; 4: chroma from the shared CQT)
 SSM_KINDS = ("pitch", "chroma", "mfcc")
 
 
@@ -79,12 +80,13 @@ def transcribe_song(task: SongTask) -> dict:
     """Worker: one song -> a ``midi_songs`` row and its notes (raises on a bad file)."""
     y, sr = load(task.audio_path, sr=task.sample_rate, duration=task.max_seconds)
     out = Path(task.out_dir)
-    beats = beat_track(y, sr)
+    spectra = SongSpectra(y, sr)  # one CQT and one STFT for the melody, the beats and the SSMs
+    beats = beat_track(None, sr, spec=spectra.beat_spec)
     if task.poly is not None:
         notes, backend = poly_notes(y, sr, task.poly)
     else:
         contour = f0_contour_of(y, sr, task.f0) if task.source == "solo" else None
-        notes = transcribe_melody(y, sr, source=task.source, contour=contour)
+        notes = transcribe_melody(y, sr, source=task.source, contour=contour, spectra=spectra)
         backend = melody_backend(task.source, task.f0)
     tempo = beats.tempo_bpm if np.isfinite(beats.tempo_bpm) and beats.tempo_bpm > 0 else 120.0
     pm = notes_to_midi(notes, tempo_bpm=tempo, name=f"melody {task.track_id}")
@@ -102,7 +104,7 @@ def transcribe_song(task: SongTask) -> dict:
     row["n_beats"] = int(max(0, len(bt) - 1))
     mats: dict[str, np.ndarray] = {}
     if len(bt) >= 3:
-        feats = audio_beat_features(y, sr, bt)
+        feats = audio_beat_features(None, sr, bt, spectra=spectra)
         mats["chroma"] = self_similarity(feats["chroma"])
         mats["mfcc"] = self_similarity(feats["mfcc"], standardize=True)
         if notes:

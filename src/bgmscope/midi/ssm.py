@@ -1,7 +1,7 @@
 """Beat-synchronous self-similarity matrices (SSM) and a repetition score.
 
 Features per beat: a pitch-class profile from a MIDI (piano roll folded to 12 classes), and chroma
-and MFCC from audio. ``self_similarity`` gives cosine similarity in [0, 1]. The repetition score
+(the melody's semitone CQT folded to 12 classes) and MFCC from audio. ``self_similarity`` gives cosine similarity in [0, 1]. The repetition score
 of a song is the share of its beats that recur later: beat ``i`` recurs when some beat ``j`` at
 least ``min_lag`` beats later starts a stretch of ``length`` beats whose features match beat
 ``i``'s stretch with a mean similarity of at least ``tau`` (a diagonal stripe in the SSM). This
@@ -17,8 +17,8 @@ import numpy as np
 import pretty_midi
 
 from ..errors import ParameterError
-
-MFCC_N = 13
+from .melody import check_audio
+from .spectra import SongSpectra
 
 
 def _check_beats(beat_times: np.ndarray) -> np.ndarray:
@@ -46,17 +46,24 @@ def midi_beat_features(pm: pretty_midi.PrettyMIDI, beat_times: np.ndarray | None
     return F[:, : len(beats) - 1] if F.shape[1] >= len(beats) else F, beats
 
 
-def audio_beat_features(y: np.ndarray, sr: int, beat_times: np.ndarray, *, hop_length: int = 512
-                        ) -> dict[str, np.ndarray]:
-    """Beat-synchronous ``chroma`` (12, n) and ``mfcc`` (12, n; c1..c12, c0 dropped) of ``y``."""
+def audio_beat_features(y: np.ndarray | None, sr: int, beat_times: np.ndarray, *,
+                        spectra: SongSpectra | None = None) -> dict[str, np.ndarray]:
+    """Beat-synchronous ``chroma`` (12, n) and ``mfcc`` (12, n; c1..c12, c0 dropped) of ``y``.
+
+    The chroma is the melody's CQT folded to pitch classes (hop ``HOP``), the MFCC comes from the
+    hop-512 mel spectrogram the beat tracker reads; both are the medians over each beat. Give the
+    song's ``spectra`` to reuse them (``y`` may then be None).
+    """
     beats = _check_beats(beat_times)
-    chroma = librosa.feature.chroma_cqt(y=y, sr=sr, hop_length=hop_length)
-    mfcc = librosa.feature.mfcc(y=y, sr=sr, n_mfcc=MFCC_N, hop_length=hop_length)[1:]
-    frames = librosa.time_to_frames(beats, sr=sr, hop_length=hop_length)
-    frames = np.clip(frames, 0, chroma.shape[1])
+    if spectra is None:
+        if y is None:
+            raise ParameterError("audio_beat_features needs y or spectra")
+        spectra = SongSpectra(check_audio(y, sr), sr)
     n = len(beats) - 1
     out = {}
-    for name, F in (("chroma", chroma), ("mfcc", mfcc)):
+    for name, F, hop in (("chroma", spectra.chroma, spectra.stft.hop_length),
+                         ("mfcc", spectra.mfcc, spectra.beat_spec.hop_length)):
+        frames = np.clip(librosa.time_to_frames(beats, sr=spectra.sr, hop_length=hop), 0, F.shape[1])
         S = librosa.util.sync(F, frames, aggregate=np.median, pad=False)
         out[name] = S[:, :n]
     return out
