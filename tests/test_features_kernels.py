@@ -51,3 +51,41 @@ def test_mel_band_kernel_equals_the_dense_product():
     spec = stft(signals()[0], SR)
     dense = mel_filterbank(SR, spec.n_fft) @ spec.power
     np.testing.assert_allclose(apply_mel(spec.power, SR, spec.n_fft), dense, rtol=1e-4, atol=1e-6 * dense.max())
+
+
+@pytest.mark.parametrize("y", signals()[:3])
+def test_pulse_scores_kernel_equals_pulse_score(y):
+    from bgmscope.features import rhythm
+    from bgmscope.features._kernels import pulse_scores
+
+    env = rhythm.onset_strength(stft(y, SR))
+    env3 = np.convolve(env, np.ones(3), mode="same")
+    periods = np.array([0.5, 1.0, 7.25, 15.5, 15.625, 31.0, 40.0, env.size / 2 + 1.0])
+    ours = pulse_scores(env3, periods)
+    ref = [rhythm.pulse_score(env3, p) for p in periods]
+    np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-12)
+    assert ours[-1] == 0.0 and ours[0] == 0.0  # too long for two pulses; below one frame
+
+
+@pytest.mark.parametrize("y", signals()[:3] + [sine(220, 1) * np.linspace(0, 1, SR, dtype=np.float32)])
+def test_yin_kernel_equals_its_numpy_twin(y):
+    import scipy.fft
+
+    from bgmscope.features._kernels import yin_pick
+    from bgmscope.features.pitch import _yin_numpy
+    from bgmscope.features.spectrum import frame_signal
+
+    L, hop, max_lag, min_lag = 1024, 384, 247, 13
+    W = L - max_lag
+    fr = frame_signal(y, L, hop)
+    A = scipy.fft.rfft(fr[:, :W], n=L, axis=1)
+    r = scipy.fft.irfft(np.conj(A) * scipy.fft.rfft(fr, axis=1), n=L, axis=1)[:, : max_lag + 1]
+    r = np.ascontiguousarray(r, dtype=np.float32)
+    yp = np.pad(y, L // 2).astype(np.float64)
+    C = np.concatenate([[0.0], np.cumsum(yp * yp)])
+    k_period, k_aper, k_e0 = yin_pick(r, C, hop, W, min_lag, 0.1, 0.25)
+    n_period, n_aper, n_e0 = _yin_numpy(r.astype(np.float64), C, hop, W, min_lag, 0.1, 0.25)
+    np.testing.assert_allclose(k_e0, n_e0, rtol=1e-12)
+    np.testing.assert_allclose(k_aper, n_aper, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(k_period, n_period, rtol=1e-6)
+    assert min_lag - 0.5 <= k_period.min() and k_period.max() <= max_lag + 0.5

@@ -163,3 +163,82 @@ def band_matmul(P, starts, stops, weights, offsets):
                 acc += weights[o + j] * P[t, a + j]
             out[k, t] = acc
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def pulse_scores(env, periods):
+    """rhythm.pulse_score for each of ``periods`` (fractional frames) on ``env``: the best-phase
+    mean of env on pulses at rint(phase + k * period), phases 0 .. ceil(period) - 1."""
+    n = env.size
+    out = np.zeros(periods.size)
+    for q in range(periods.size):
+        p = periods[q]
+        if p < 1 or n < p * 2:
+            continue
+        n_k = int((n - 1) // p) + 1
+        best = -1e300
+        for ph in range(int(np.ceil(p))):
+            s = 0.0
+            cnt = 0
+            for k in range(n_k):
+                i = int(np.rint(ph + k * p))
+                if i < n:
+                    s += env[i]
+                    cnt += 1
+            v = s / max(cnt, 1)
+            if v > best:
+                best = v
+        out[q] = best
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def yin_pick(r, C, hop, W, min_lag, threshold, voicing_threshold):
+    """YIN's dip of each frame from its correlation r (n_frames, max_lag + 1) and the running
+    energy sum C of the padded signal (C[i] = sum of its first i squares): returns (tau + the
+    parabolic shift, aperiodicity at tau, window energy e0) per frame, as pitch.f0_contour's
+    numpy steps compute them (difference function, cumulative mean normalisation, first dip
+    below ``threshold``, else below ``voicing_threshold``, else the deepest)."""
+    n, m = r.shape
+    max_lag = m - 1
+    period = np.zeros(n)
+    aper = np.zeros(n)
+    e0s = np.zeros(n)
+    d = np.zeros(m)
+    cm = np.ones(m)
+    for i in range(n):
+        s0 = i * hop
+        e0 = C[s0 + W] - C[s0]
+        e0s[i] = e0
+        d[0] = 0.0
+        cm[0] = 1.0
+        csum = 0.0
+        for t in range(1, m):
+            v = e0 + (C[s0 + t + W] - C[s0 + t]) - 2.0 * r[i, t]
+            v = v if v > 0.0 else 0.0
+            d[t] = v
+            csum += v
+            cm[t] = v * t / csum if csum > 1e-12 else 1.0
+        first = -1
+        second = -1
+        amin = min_lag
+        for t in range(min_lag, max_lag + 1):
+            if cm[t] < cm[amin]:
+                amin = t
+            if min_lag < t < max_lag and cm[t] <= cm[t - 1] and cm[t] <= cm[t + 1]:
+                if first < 0 and cm[t] < threshold:
+                    first = t
+                if second < 0 and cm[t] < voicing_threshold:
+                    second = t
+        tau = first if first >= 0 else (second if second >= 0 else amin)
+        aper[i] = cm[tau]
+        tl = min(max(tau - 1, 1), max_lag)
+        tr = min(max(tau + 1, 1), max_lag)
+        a = d[tl]
+        b = d[tau]
+        c = d[tr]
+        den = a - 2.0 * b + c
+        sh = 0.5 * (a - c) / den if abs(den) > 1e-12 else 0.0
+        sh = min(max(sh, -0.5), 0.5)
+        period[i] = tau + sh
+    return period, aper, e0s

@@ -119,46 +119,16 @@ def f0_contour(
     # energies of the shifted windows from one running sum over the padded signal
     yp = np.pad(y, L // 2).astype(np.float64)
     C = np.concatenate([[0.0], np.cumsum(yp * yp)])
-    starts = (np.arange(n) * hop)[:, None]
-    taus = np.arange(max_lag + 1)
-    e0 = C[starts + W] - C[starts]
-    # float32 from here: the dips that matter are far above float32's resolution of the energies
-    et = (C[starts + taus + W] - C[starts + taus]).astype(np.float32)
-    d = np.maximum(e0.astype(np.float32) + et - 2.0 * r, 0.0)
-    d[:, 0] = 0.0
-    # cumulative mean normalised difference
-    csum = np.cumsum(d[:, 1:], axis=1)
-    cmnd = np.ones_like(d)
-    taus = taus.astype(np.float32)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cmnd[:, 1:] = np.where(csum > 1e-12, d[:, 1:] * taus[1:] / csum, 1.0)
+    from ._kernels import yin_pick
 
-    seg = cmnd[:, min_lag:max_lag + 1]
-    # local minima below the threshold; the first one wins (avoids the octave-down error)
-    inner = np.zeros_like(seg, dtype=bool)
-    inner[:, 1:-1] = (seg[:, 1:-1] <= seg[:, :-2]) & (seg[:, 1:-1] <= seg[:, 2:])
-    # first dip below the threshold; else the first below the voicing threshold (a frame
-    # straddling two notes has no deep dip, and its deepest one is often a common multiple
-    # of both periods, an octave or more below); else the deepest dip
-    cand = inner & (seg < threshold)
-    cand2 = inner & (seg < voicing_threshold)
-    idx = np.where(cand.any(axis=1), cand.argmax(axis=1),
-                   np.where(cand2.any(axis=1), cand2.argmax(axis=1), seg.argmin(axis=1)))
-    rows = np.arange(n)
-    tau = idx + min_lag
-    aper = cmnd[rows, tau]
-    # parabolic interpolation of the dip on the raw difference function (the normalised one
-    # is skewed by its running mean: +0.7 % at 1 kHz here)
-    t_l = np.clip(tau - 1, 1, max_lag)
-    t_r = np.clip(tau + 1, 1, max_lag)
-    a, b, c = d[rows, t_l], d[rows, tau], d[rows, t_r]
-    denom = a - 2 * b + c
-    with np.errstate(divide="ignore", invalid="ignore"):
-        shift = np.where(np.abs(denom) > 1e-12, 0.5 * (a - c) / denom, 0.0)
-    shift = np.clip(shift, -0.5, 0.5)
-    f0 = asr / (tau + shift)
+    # difference function, cumulative mean normalisation, the dip and its parabolic refinement
+    # (on the raw difference function: the normalised one is skewed by its running mean, +0.7 %
+    # at 1 kHz), per frame in one compiled pass (:func:`_yin_numpy` is its plain twin)
+    period, aper, e0 = yin_pick(np.ascontiguousarray(r, dtype=np.float32), C, hop, W, min_lag,
+                                float(threshold), float(voicing_threshold))
+    f0 = asr / period
 
-    energy = e0[:, 0] / W
+    energy = e0 / W
     peak = float(energy.max())
     if peak <= 1e-12:
         loud = np.zeros(n, dtype=bool)
@@ -171,6 +141,43 @@ def f0_contour(
     logf = _voiced_median(np.log2(np.where(voiced, f0, 1.0)), voiced, median_frames)
     f0_out = np.where(voiced, np.exp2(logf), np.nan)
     return F0Contour(times, f0_out, voiced, confidence)
+
+
+def _yin_numpy(r: np.ndarray, C: np.ndarray, hop: int, W: int, min_lag: int, threshold: float,
+               voicing_threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Plain-numpy twin of ``_kernels.yin_pick`` (the tests compare them): (period in samples
+    with its parabolic shift, aperiodicity, window energy) per frame."""
+    n, m = r.shape
+    max_lag = m - 1
+    starts = (np.arange(n) * hop)[:, None]
+    taus = np.arange(m)
+    e0 = C[starts + W] - C[starts]
+    d = np.maximum(e0 + (C[starts + taus + W] - C[starts + taus]) - 2.0 * r, 0.0)
+    d[:, 0] = 0.0
+    csum = np.cumsum(d[:, 1:], axis=1)
+    cmnd = np.ones_like(d)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cmnd[:, 1:] = np.where(csum > 1e-12, d[:, 1:] * taus[1:] / csum, 1.0)
+    seg = cmnd[:, min_lag:max_lag + 1]
+    # local minima; the first below the threshold wins (avoids the octave-down error), else the
+    # first below the voicing threshold (a frame straddling two notes has no deep dip, and its
+    # deepest one is often a common multiple of both periods), else the deepest dip
+    inner = np.zeros_like(seg, dtype=bool)
+    inner[:, 1:-1] = (seg[:, 1:-1] <= seg[:, :-2]) & (seg[:, 1:-1] <= seg[:, 2:])
+    cand = inner & (seg < threshold)
+    cand2 = inner & (seg < voicing_threshold)
+    idx = np.where(cand.any(axis=1), cand.argmax(axis=1),
+                   np.where(cand2.any(axis=1), cand2.argmax(axis=1), seg.argmin(axis=1)))
+    rows = np.arange(n)
+    tau = idx + min_lag
+    aper = cmnd[rows, tau]
+    t_l = np.clip(tau - 1, 1, max_lag)
+    t_r = np.clip(tau + 1, 1, max_lag)
+    a, b, c = d[rows, t_l], d[rows, tau], d[rows, t_r]
+    denom = a - 2 * b + c
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shift = np.where(np.abs(denom) > 1e-12, 0.5 * (a - c) / denom, 0.0)
+    return tau + np.clip(shift, -0.5, 0.5), aper, e0[:, 0]
 
 
 def _voiced_median(x: np.ndarray, voiced: np.ndarray, k: int) -> np.ndarray:

@@ -126,13 +126,14 @@ def _choose(env3: np.ndarray, periods: list[float], lo: float, hi: float, fps: f
             ) -> tuple[float, float, float]:
     """(best period, its weighted score, best weighted score of a period > 8 % away: another
     metrical level, not the same peak's flank) over ``periods`` and a +-0.5-frame grid."""
-    scored = []
-    for c in periods:
-        for p in (c - 0.5, c - 0.25, c, c + 0.25, c + 0.5):
-            if lo <= p <= hi:
-                scored.append((_salience(env3, p) * _prior(60.0 * fps / p), p))
-    if not scored:
+    from ._kernels import pulse_scores
+
+    grid = [p for c in periods for p in (c - 0.5, c - 0.25, c, c + 0.25, c + 0.5) if lo <= p <= hi]
+    if not grid:
         return 0.0, 0.0, 0.0
+    # every candidate's pulse train in one compiled pass (pulse_score is its plain twin)
+    sal = pulse_scores(np.ascontiguousarray(env3, dtype=np.float64), np.array(grid, dtype=np.float64))
+    scored = [(float(s) * _prior(60.0 * fps / p), p) for s, p in zip(sal, grid, strict=True)]
     best_s, best_p = max(scored)
     other = [s for s, p in scored if abs(p / best_p - 1) > 0.08]
     return best_p, best_s, max(other, default=0.0)
