@@ -38,14 +38,14 @@ def test_demo_runs_every_stage_and_reuses_its_cache(tmp_path):
         for prefix in ("select_", "cluster_", "genre_", "midi_", "hits_"):
             assert any(t.startswith(prefix) for t in tables), (prefix, sorted(tables))
         assert len(cat.tracks()) == 12 and cat.tracks()["is_demo"].all()
-        assert len(cat.clips("first")) == 12 and len(cat.clips("two")) == 24
+        assert len(cat.clips("first")) == 12 and len(cat.clips("two")) == 24 and len(cat.clips("hook")) == 12
         n_features = len(cat.read_frame("features"))
 
     again = subprocess.run([str(BIN), "--data-dir", str(data), "prepare", "-j", "2"],
                            capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and "already done" in again.stdout
     with Catalog(data / "catalog.duckdb", read_only=True) as cat:
-        assert len(cat.clips()) == 36 and len(cat.read_frame("features")) == n_features
+        assert len(cat.clips()) == 48 and len(cat.read_frame("features")) == n_features
 
 
 def test_ingest_and_prepare_user_files_via_cli(tmp_path):

@@ -257,3 +257,64 @@ def test_prepare_refuses_a_bad_sample_rate(tmp_path, data_dir, sr):
     settings = Settings(data_dir=data_dir, sample_rate=sr)
     with Catalog(settings.catalog_path) as cat, pytest.raises(ParameterError, match="sample rate"):
         prepare(cat, settings, show_progress=False)
+
+
+def count_song_decodes(monkeypatch) -> list[str]:
+    import bgmscope.prepare.scan as scan
+
+    calls: list[str] = []
+    real = scan.decode_song
+
+    def counting(path, sr):
+        calls.append(str(path))
+        return real(path, sr)
+
+    monkeypatch.setattr(scan, "decode_song", counting)
+    return calls
+
+
+def test_song_pass_cuts_every_clip_and_the_scan_from_one_decode(tmp_path, data_dir, monkeypatch):
+    from bgmscope.audio.decode import load
+    from bgmscope.prepare.clips import prepare_pass
+    from bgmscope.prepare.hook import find_hook
+    from bgmscope.prepare.scan import read_scan, scan_cache_path
+
+    twin_corpus(tmp_path / "in", n=3)
+    sr = 16000
+    t = np.arange(sr * 50) / sr
+    y = (0.4 * np.sin(2 * np.pi * (100 + 5 * t) * t) * (1 + (t > 20) * (t < 35))).astype(np.float32)
+    write_audio(tmp_path / "in" / "long.wav", y, sr)
+    write_audio(tmp_path / "in" / "tiny.wav", sine(440, 1.0), sr)  # too short for a scan: clips still
+    settings = Settings(data_dir=data_dir)
+    calls = count_song_decodes(monkeypatch)
+    with Catalog(settings.catalog_path) as cat:
+        ingest([tmp_path / "in"], cat)
+        s = prepare_pass(cat, settings, jobs=1, show_progress=False)
+        assert (s.ok, s.twins, s.failed) == (6, 2, 0)
+        assert len(calls) == 4  # one decode per distinct audio (the three twins share one)
+        clips = cat.clips()
+        assert s.clips == len(clips) == 6 * 4
+        assert clips.groupby("clip_kind").size().to_dict() == {"first": 6, "two": 12, "hook": 6}
+        long = clips[clips["title"] == "long"].set_index(["clip_kind", "clip_index"])
+        whole, _ = load(tmp_path / "in" / "long.wav", sr=sr)
+        hook = find_hook(whole, sr, length_s=15.0)
+        assert long.loc[("hook", 0), "offset_s"] == pytest.approx(hook, abs=1e-3)
+        for (kind, index), r in long.iterrows():  # each clip is the song's samples at its offset
+            z, zsr = sf.read(data_dir / r["path"], dtype="float32")
+            a = int(round(r["offset_s"] * sr))
+            assert zsr == sr and len(z) == round(r["length_s"] * sr), (kind, index)
+            assert np.allclose(z, whole[a: a + len(z)], atol=1e-4), (kind, index)
+        scan = read_scan(scan_cache_path(data_dir / "cache" / "scan", long["audio_sha256"].iloc[0], sr, 15.0))
+        assert scan["hook_start_s"] == pytest.approx(hook, abs=1e-3) and scan["duration_s"] == pytest.approx(50, abs=0.01)
+        tiny = clips[clips["title"] == "tiny"]
+        assert tiny["short"].all() and (tiny.loc[tiny["clip_kind"] == "hook", "offset_s"] == 0).all()
+
+        again = prepare_pass(cat, settings, jobs=1, show_progress=False)
+        assert (again.ok, again.skipped, again.failed) == (0, 6, 0) and len(calls) == 4  # nothing decoded
+        assert len(cat.clips()) == 24
+        # a deleted clip file is cut again from one decode, under the same name, from the stored scan
+        hook_file = data_dir / long.loc[("hook", 0), "path"]
+        before = hook_file.read_bytes()
+        hook_file.unlink()
+        redo = prepare_pass(cat, settings, jobs=1, show_progress=False)
+        assert redo.ok == 1 and len(calls) == 5 and hook_file.read_bytes() == before

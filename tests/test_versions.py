@@ -226,3 +226,40 @@ def test_bad_and_short_audio_is_reported_and_skipped(tmp_path):
     assert len(v) == 2 and v["group_size"].eq(2).all()
     assert {"stretch", "pitch_shifted", "source", "duplicate"} <= set(pairs.columns)
     assert abs(v["stretch"].dropna().max() - 1.05) <= 0.01
+
+
+def test_versions_read_the_song_pass_scans_and_decode_nothing(tmp_path, monkeypatch):
+    import bgmscope.prepare.scan as scan
+    from bgmscope.catalog import Catalog
+    from bgmscope.config import Settings
+    from bgmscope.prepare.clips import prepare_pass
+    from bgmscope.prepare.ingest import ingest
+    from bgmscope.versions.stage import scan_songs
+
+    a = chord_song(31, 40)
+    write_audio(tmp_path / "in" / "歌A.wav", a, SR)
+    write_audio(tmp_path / "in" / "歌A 剪辑版.wav", a[5 * SR: 30 * SR], SR)
+    write_audio(tmp_path / "in" / "歌B.wav", chord_song(32, 35), SR)
+    fresh, prepared = Settings(data_dir=tmp_path / "fresh").ensure(), Settings(data_dir=tmp_path / "prep").ensure()
+    with Catalog(fresh.catalog_path) as cat:  # never prepared: the stage scans (decodes) itself
+        ingest([tmp_path / "in"], cat)
+        s0 = scan_songs(cat, fresh, jobs=1, show_progress=False)
+        want = cat.read_frame("versions"), cat.read_frame("hook_positions")
+    with Catalog(prepared.catalog_path) as cat:
+        ingest([tmp_path / "in"], cat)
+        prepare_pass(cat, prepared, jobs=1, show_progress=False)
+
+        def no_decode(*_a, **_k):
+            raise AssertionError("the versions stage decoded a song the song pass had scanned")
+
+        monkeypatch.setattr(scan, "decode_song", no_decode)
+        s1 = scan_songs(cat, prepared, jobs=1, show_progress=False)
+        got = cat.read_frame("versions"), cat.read_frame("hook_positions")
+        hook_clips = cat.clips("hook").set_index("track_id")["offset_s"]
+    assert (s0.songs, s0.cached, s0.groups) == (3, 0, 1) and (s1.songs, s1.cached, s1.groups) == (3, 3, 1)
+    cols = ["track_id", "group_id", "group_size", "is_representative", "best_match"]
+    assert want[0][cols].equals(got[0][cols])
+    assert want[1].drop(columns="audio_sha256").equals(got[1].drop(columns="audio_sha256"))
+    # the hook clip the pass cut is where the versions stage says the hook is
+    hp = got[1].set_index("track_id")["hook_start_s"]
+    assert np.allclose(hook_clips.loc[hp.index].to_numpy(), hp.to_numpy(), atol=1e-3)

@@ -26,6 +26,7 @@ from ..errors import ParameterError
 from ..fsutil import remove_stale_temps
 from .cutter import (
     CLIP_VERSION,
+    PASS_KINDS,
     PrepareTask,
     clip_file_key,
     clip_id_for,
@@ -36,7 +37,7 @@ from .cutter import (
 from .plan import CLIP_KINDS, plan_clips
 
 __all__ = ["CLIP_VERSION", "PrepareSummary", "PrepareTask", "check_params", "clip_file_key", "clip_id_for",
-           "clip_path", "load_clip", "prepare", "prepare_one"]
+           "clip_path", "load_clip", "prepare", "prepare_one", "prepare_pass"]
 
 
 @dataclass
@@ -93,6 +94,64 @@ def prepare(
             summary.clips += len(outcome.result)
             summary.short += sum(r["short"] for r in outcome.result)
             batch.extend(outcome.result)
+            if len(batch) >= 64:
+                catalog.upsert_frame("clips", pd.DataFrame(batch))
+                batch = []
+        else:
+            summary.failed += songs
+            summary.failures.append((display(outcome.item.path), outcome.error))
+            catalog.record_failure(run_id, "prepare", outcome.item.path, outcome.error)
+    if batch:
+        catalog.upsert_frame("clips", pd.DataFrame(batch))
+    catalog.finish_run(run_id, summary.ok, summary.failed, summary.skipped)
+    return summary
+
+
+def prepare_pass(catalog: Catalog, settings: Settings, *, jobs: int | None = None,
+                 show_progress: bool = True) -> PrepareSummary:
+    """The song pass (the pipeline's prepare stage): one task per distinct audio content decodes the
+    song once and cuts its first clip, its two clips and its hook clip, and stores its scan (version
+    signature + hook start, read by the versions stage). Idempotent and resumable as :func:`prepare`.
+
+    The client decides what is done: a song whose scan file (hence its hook clip's key) and every
+    clip file and row exist gets no task. Counts are per song; ``clips`` counts clip rows written.
+    """
+    from .cutter import SongTask, pass_specs, prepare_song
+    from .scan import known_hook, scan_cache_path
+
+    length_s = settings.clip_length_s
+    check_params(kind="first", length_s=length_s, sample_rate=settings.sample_rate, jobs=jobs)
+    remove_stale_temps(settings.clip_dir)
+    migrate_legacy_clip_ids(catalog)
+    summary = PrepareSummary()
+    summary.run_id = run_id = catalog.start_run("prepare", {"kinds": ",".join(PASS_KINDS), "length_s": length_s,
+                                                            "sample_rate": settings.sample_rate})
+    done = set(catalog.query("SELECT clip_id FROM clips")["clip_id"]) if catalog.has_table("clips") else set()
+    scan_dir = settings.data_dir / "cache" / "scan"
+    tasks = []
+    for path, sha256, duration_s, track_ids in _audio_groups(catalog):
+        summary.twins += len(track_ids) - 1
+        cache = scan_cache_path(scan_dir, sha256, settings.sample_rate, length_s)
+        todo = track_ids
+        hook = known_hook(cache, duration_s)
+        if hook is not None:
+            keys = [clip_file_key(sha256, s, settings.sample_rate, False)
+                    for s in pass_specs(duration_s, length_s, hook)]
+            if all(clip_path(settings.clip_dir, k).exists() for k in keys):
+                todo = [t for t in track_ids if not all(clip_id_from_key(k, t) in done for k in keys)]
+        summary.skipped += len(track_ids) - len(todo)
+        if todo:
+            tasks.append(SongTask(path, sha256, todo[0], duration_s, length_s, settings.sample_rate,
+                                  str(settings.clip_dir), str(settings.data_dir), str(cache), tuple(todo[1:])))
+    batch: list[dict] = []
+    for outcome in run_map(prepare_song, tasks, jobs=jobs, desc="prepare", show_progress=show_progress):
+        songs = len(outcome.item.track_ids)
+        if outcome.ok:
+            rows = outcome.result["rows"]
+            summary.ok += songs
+            summary.clips += len(rows)
+            summary.short += sum(r["short"] for r in rows)
+            batch.extend(rows)
             if len(batch) >= 64:
                 catalog.upsert_frame("clips", pd.DataFrame(batch))
                 batch = []

@@ -108,3 +108,109 @@ def prepare_one(task: PrepareTask) -> list[dict]:
                 "path": str(out.relative_to(task.data_dir)), "created_at": created,
             })
     return rows
+
+
+# -- the song pass: every clip of a song and its scan from one decode ------------------------------
+
+PASS_KINDS = ("first", "two", "hook")  # what the pipeline's prepare stage cuts in its one pass
+
+
+@dataclass(frozen=True)
+class SongTask:
+    """One distinct audio content for the song pass (:func:`prepare_song`)."""
+
+    path: str
+    sha256: str
+    track_id: str
+    duration_s: float
+    length_s: float
+    sample_rate: int
+    clip_dir: str
+    data_dir: str
+    scan_cache: str  # the scan file (:func:`bgmscope.prepare.scan.scan_cache_path`)
+    twins: tuple[str, ...] = ()
+
+    @property
+    def track_ids(self) -> tuple[str, ...]:
+        return (self.track_id, *self.twins)
+
+
+def pass_specs(duration_s: float, length_s: float, hook_start_s: float | None) -> list[ClipSpec]:
+    """The clips of the song pass: the first clip, the two clips and (when known) the hook clip."""
+    specs = plan_clips(duration_s, kind="first", length_s=length_s) + plan_clips(duration_s, kind="two",
+                                                                                  length_s=length_s)
+    if hook_start_s is not None:
+        specs.append(ClipSpec("hook", 0, round(float(hook_start_s), 3), length_s))
+    return specs
+
+
+def _write_clip(y: np.ndarray, sr: int, spec: ClipSpec, out: Path, pad: bool) -> int:
+    """Cut ``spec`` from the whole song ``y`` and write it as prepare writes a clip; its frames."""
+    a = int(round(spec.offset_s * sr))
+    want = int(round(spec.length_s * sr))
+    clip = y[a: a + want]
+    if pad and clip.shape[0] < want:
+        clip = np.pad(clip, (0, want - clip.shape[0]))
+    peak = float(np.max(np.abs(clip))) if clip.size else 0.0
+    if peak > 1.0:  # keep PCM_16 from clipping on hot masters; the shape is what matters
+        clip = clip / peak
+    with atomic_path(out, durable=False) as tmp:
+        sf.write(str(tmp), clip, sr, subtype="PCM_16", format="WAV")
+    return int(clip.shape[0])
+
+
+def prepare_song(task: SongTask) -> dict:
+    """Worker: decode one song once; cut its first, two and hook clips from that signal and store its
+    scan (version signature, hook start, duration: :mod:`.scan`) from one shared STFT.
+
+    Clip files already on disk (an earlier, maybe killed, run) are registered, not rewritten; with
+    every file and the scan there, nothing is decoded. A song whose scan fails (silent, under
+    :data:`~bgmscope.prepare.scan.MIN_SCAN_S`) still gets its clips: its hook clip then starts at
+    0 s, as :func:`~bgmscope.prepare.hook.find_hook` places the hook of a song too short for one;
+    the scan's error is returned (``scan_error``) and the versions stage reports it.
+
+    Returns ``{"rows": clip rows (one per clip per track), "decoded": bool, "scan_error": str|None}``.
+    """
+    from .scan import decode_song, known_hook, scan_signal, write_scan
+
+    clip_dir = Path(task.clip_dir)
+    hook = known_hook(task.scan_cache, task.duration_s)
+    y = None
+    scan_error = None
+    specs = pass_specs(task.duration_s, task.length_s, hook)
+    keys = [clip_file_key(task.sha256, s, task.sample_rate, False) for s in specs]
+    if hook is None or not all(clip_path(clip_dir, k).exists() for k in keys):
+        y = decode_song(task.path, task.sample_rate)
+        if hook is None:
+            try:
+                scan = scan_signal(y, task.sample_rate, task.length_s)
+            except Exception as exc:  # noqa: BLE001 - the clips are still cut; versions reports it
+                scan_error = f"{type(exc).__name__}: {exc}"
+                hook = 0.0
+            else:
+                write_scan(task.scan_cache, scan)
+                hook = scan["hook_start_s"]
+            specs = pass_specs(task.duration_s, task.length_s, hook)
+            keys = [clip_file_key(task.sha256, s, task.sample_rate, False) for s in specs]
+    rows = []
+    created = datetime.now(UTC).replace(tzinfo=None)
+    for spec, key in zip(specs, keys, strict=True):
+        out = clip_path(clip_dir, key)
+        n = sf.info(str(out)).frames if out.exists() else _write_clip(y, task.sample_rate, spec, out, False)
+        rows.extend(_rows(task.sha256, task.track_ids, spec, key, n, task.duration_s, task.length_s,
+                          task.sample_rate, False, out, task.data_dir, created))
+    return {"rows": rows, "decoded": y is not None, "scan_error": scan_error}
+
+
+def _rows(sha256: str, track_ids: tuple[str, ...], spec: ClipSpec, key: str, n: int, duration_s: float,
+          length_s: float, sample_rate: int, pad: bool, out: Path, data_dir: str, created) -> list[dict]:
+    # short: the song could not give the clip length asked for (a halved 'two' clip included),
+    # or fewer samples decoded than asked (the file ends early, whatever its header said).
+    # Judged from the file as written, so a clip found on disk after a kill gets the same row.
+    short = bool(spec.length_s < length_s - 1e-3 or duration_s - spec.offset_s < spec.length_s - 1e-3
+                 or n < round(spec.length_s * sample_rate) - SHORT_SLACK_S * sample_rate)
+    return [{"clip_id": clip_id_from_key(key, track_id), "track_id": track_id, "audio_sha256": sha256,
+             "clip_kind": spec.kind, "clip_index": spec.index, "offset_s": spec.offset_s,
+             "length_s": spec.length_s, "duration_s": n / sample_rate, "sample_rate": sample_rate,
+             "padded": bool(pad and short), "short": short,
+             "path": str(out.relative_to(data_dir)), "created_at": created} for track_id in track_ids]

@@ -80,7 +80,8 @@ def _relative_level(db: np.ndarray) -> np.ndarray:
 
 def _sounding(S: np.ndarray) -> tuple[int, int]:
     """(first, last + 1) STFT frame not :data:`SILENCE_DB` below the song's 95th-percentile level."""
-    power = np.sum(S.astype(np.float64) ** 2, axis=0)
+    power = np.concatenate([np.sum(S[:, i: i + 2048].astype(np.float64) ** 2, axis=0)  # no float64 copy
+                            for i in range(0, S.shape[1], 2048)]) if S.shape[1] else np.zeros(0)
     if power.size == 0 or power.max() <= 0:
         return 0, power.size
     loud = np.percentile(power, 95)
@@ -101,9 +102,11 @@ def hook_curves(y: np.ndarray, sr: int, *, S: np.ndarray | None = None) -> HookC
     y = _validate(y, sr)
     hop = stft_hop(sr)
     S = check_stft(S, y, sr) if S is not None else np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=hop))
-    chroma = librosa.feature.chroma_stft(S=S**2, sr=sr)
-    mfcc = librosa.feature.mfcc(S=librosa.power_to_db(librosa.feature.melspectrogram(S=S**2, sr=sr)),
+    P = S**2  # one power spectrogram for both
+    chroma = librosa.feature.chroma_stft(S=P, sr=sr)
+    mfcc = librosa.feature.mfcc(S=librosa.power_to_db(librosa.feature.melspectrogram(S=P, sr=sr)),
                                 n_mfcc=20)[1:]
+    del P
     rms = librosa.feature.rms(S=S, frame_length=2048)[0]
     per = max(1, int(round(FRAME_S * sr / hop)))
     idx = np.arange(0, S.shape[1], per)

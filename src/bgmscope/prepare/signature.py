@@ -1,4 +1,5 @@
-"""A song's version signature: what the versions stage keeps of a song, computed once per song.
+"""A song's version signature: what the versions stage keeps of a song, computed once per song
+(by the prepare stage's song pass, :mod:`.scan`, from the STFT it takes for the hook anyway).
 
 From the song's shared magnitude STFT (:mod:`bgmscope.audio.stft`, also used by the hook finder):
 
@@ -81,6 +82,17 @@ def band_matrix(sr: int, n_fft: int = N_FFT) -> np.ndarray:
     return W
 
 
+def band_energies(W: np.ndarray, S: np.ndarray, block: int = 2048) -> np.ndarray:
+    """``W @ S**2`` in float64, a block of frames at a time: no float64 copy of the whole STFT
+    (a 6-min song's is ~90 MB at 16 kHz)."""
+    out = np.empty((W.shape[0], S.shape[1]))
+    for i in range(0, S.shape[1], block):
+        P = S[:, i: i + block].astype(np.float64)
+        np.multiply(P, P, out=P)
+        out[:, i: i + block] = W @ P
+    return out
+
+
 def version_signature(y: np.ndarray, sr: int, *, S: np.ndarray | None = None) -> Signature:
     """The :class:`Signature` of a mono song.
 
@@ -98,7 +110,7 @@ def version_signature(y: np.ndarray, sr: int, *, S: np.ndarray | None = None) ->
         raise ParameterError("the signal holds NaN or infinite samples")
     hop = stft_hop(sr)
     S = check_stft(S, y, sr) if S is not None else np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=hop))
-    E = band_matrix(sr) @ (S.astype(np.float64) ** 2)             # (bands, stft frames)
+    E = band_energies(band_matrix(sr), S)                          # (bands, stft frames)
     size = max(1, int(round(SMOOTH_S * sr / hop)))
     E = scipy.ndimage.uniform_filter1d(E, size=size, axis=1, mode="nearest")
     duration = y.size / sr

@@ -1,14 +1,15 @@
-"""Pipeline entry of the prepare stage: the first 15 s of every song and two clips per song."""
+"""Pipeline entry of the prepare stage: the song pass (:func:`~bgmscope.prepare.clips.prepare_pass`).
+
+Each song is decoded once: its first 15 s, its two clips, its hook clip and its version scan.
+"""
 
 from __future__ import annotations
 
 from ..context import PipelineContext
-from .clips import prepare
+from .clips import prepare_pass
 
 
 def run_stage(ctx: PipelineContext) -> dict:
-    first = prepare(ctx.catalog, ctx.settings, kind="first", jobs=ctx.jobs)
-    two = prepare(ctx.catalog, ctx.settings, kind="two", jobs=ctx.jobs)
+    s = prepare_pass(ctx.catalog, ctx.settings, jobs=ctx.jobs)
     ctx.outputs["clips"] = ctx.settings.clip_dir
-    return {"songs": first.ok + first.skipped, "failed": first.failed + two.failed,
-            "clips": first.clips + two.clips, "cached": first.skipped + two.skipped}
+    return {"songs": s.ok + s.skipped, "failed": s.failed, "clips": s.clips, "cached": s.skipped}

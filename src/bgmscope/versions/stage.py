@@ -1,31 +1,29 @@
-"""The versions stage: scan every song once (version signature + hook position), group duplicate edits.
+"""The versions stage: every song's scan (version signature + hook position), duplicate edits grouped.
 
-Tables: ``versions``, ``version_pairs``, ``hook_positions`` (read by the hits, tags and report stages).
-Each song's scan (decode, one STFT, signature, hook) runs in the pool and is cached in
-``<data>/cache/scan/<sha256>-v<N>-<rate>-<hook length>.npz`` (N covers the signature's and the
-scan's code), so a rerun decodes nothing; the pair alignments run in the pool too.
+Tables: ``versions``, ``version_pairs``, ``hook_positions`` (read by the hits and report stages).
+A song's scan is made by the prepare stage's song pass (:mod:`bgmscope.prepare.scan`: one decode,
+one STFT, signature and hook) and cached in ``<data>/cache/scan/<sha256>-v<N>-<rate>-<hook length>.npz``
+(N covers the signature's and the scan's code). This stage reads those files in the client; only a
+song without one (a catalog that was never prepared, or prepared at another rate) is decoded and
+scanned, in the pool. The pair alignments run in the pool too.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
+from itertools import chain
 
-import numpy as np
 import pandas as pd
 
-from ..audio.stft import N_FFT, stft_hop
 from ..catalog import Catalog
 from ..config import Settings, default_jobs
 from ..context import PipelineContext
 from ..engine import run_map
-from ..errors import CatalogError, ParameterError
-from ..fsutil import atomic_path
+from ..errors import CatalogError
+from ..prepare.scan import MIN_SCAN_S, SCAN_VERSION, read_scan, scan_cache_path, scan_file  # noqa: F401
+from ..tasks import Outcome
 from . import grouping as V
-from .signature import SIGNATURE_VERSION, Signature, version_signature
-
-SCAN_VERSION = 3 * 100 + SIGNATURE_VERSION  # bump the 3 when the scan or the hook finder changes
-MIN_SCAN_S = 2.0  # shorter audio (a truncated download) has no structure to compare
+from .signature import Signature
 
 
 @dataclass(frozen=True)
@@ -36,6 +34,10 @@ class ScanTask:
     sample_rate: int
     hook_length_s: float
     cache_dir: str
+
+    @property
+    def cache(self):
+        return scan_cache_path(self.cache_dir, self.sha256, self.sample_rate, self.hook_length_s)
 
 
 @dataclass
@@ -54,29 +56,9 @@ class ScanSummary:
 
 
 def scan_audio(task: ScanTask) -> dict:
-    """Worker: decode a song once; its version signature and hook start (cached by content hash)."""
-    from ..audio.decode import load
-    from ..prepare.hook import find_hook
-
-    cache = Path(task.cache_dir) / f"{task.sha256}-v{SCAN_VERSION}-{task.sample_rate}-{task.hook_length_s:g}.npz"
-    if cache.exists():
-        with np.load(cache) as z:
-            return {"signature": Signature.from_arrays(z), "hook_start_s": float(z["hook"]),
-                    "duration_s": float(z["duration"]), "cached": True}
-    y, sr = load(task.path, sr=task.sample_rate)
-    if y.size < MIN_SCAN_S * sr:
-        raise ParameterError(f"only {y.size / sr:.2f} s of audio decoded (truncated?); need >= {MIN_SCAN_S:g} s")
-    import librosa
-
-    S = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=stft_hop(sr)))  # one STFT for both
-    sig = version_signature(y, sr, S=S)
-    hook = find_hook(y, sr, length_s=task.hook_length_s, S=S)
-    duration = y.size / sr
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(cache, durable=False) as tmp:  # a regenerable cache
-        with open(tmp, "wb") as fh:
-            np.savez(fh, hook=hook, duration=duration, **sig.to_arrays())
-    return {"signature": sig, "hook_start_s": hook, "duration_s": duration, "cached": False}
+    """Worker: decode a song once; its version signature and hook start, stored in the scan cache.
+    (The cache is read by :func:`scan_songs` in the client, so a worker is only sent songs without one.)"""
+    return {**scan_file(task.path, task.sample_rate, task.hook_length_s, task.cache), "cached": False}
 
 
 def scan_songs(catalog: Catalog, settings: Settings, *, jobs: int | None = None,
@@ -96,9 +78,14 @@ def scan_songs(catalog: Catalog, settings: Settings, *, jobs: int | None = None,
     cache_dir = str(settings.data_dir / "cache" / "scan")
     tasks = [ScanTask(r.path, r.sha256, str(r.track_id), settings.sample_rate, settings.clip_length_s, cache_dir)
              for r in audio.itertuples()]
+    # the scans the prepare stage (or an earlier run) stored are read here: a rerun, local or on a
+    # cluster whose workers cannot see the cache, sends nothing
+    stored = {t: read_scan(t.cache) for t in tasks}
+    todo = [t for t, scan in stored.items() if scan is None]
+    done = (Outcome(t, {**scan, "cached": True}) for t, scan in stored.items() if scan is not None)
     sigs: dict[str, Signature] = {}
     hooks = []
-    for out in run_map(scan_audio, tasks, jobs=jobs, desc="scan songs", show_progress=show_progress):
+    for out in chain(done, run_map(scan_audio, todo, jobs=jobs, desc="scan songs", show_progress=show_progress)):
         t = out.item
         if not out.ok:
             summary.failed += 1
