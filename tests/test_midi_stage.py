@@ -17,7 +17,7 @@ from rich.console import Console
 from bgmscope.catalog import Catalog
 from bgmscope.config import Settings
 from bgmscope.context import PipelineContext
-from bgmscope.errors import CatalogError
+from bgmscope.errors import CatalogError, ParameterError
 from bgmscope.midi.evaluate import note_scores, reference_notes
 from bgmscope.midi.melody import Note
 from bgmscope.midi.songs import transcribe_catalog
@@ -142,3 +142,77 @@ def test_reference_midi_scores_the_transcription(catalog_dir: Path, tmp_path: Pa
         assert r.ref_f1_on >= 0.7 and r.ref_tempo_bpm == TEMPI[1]
         assert r.ref_repetition_pitch >= 0.45  # A-B-A-B in the source MIDI
         assert len(songs) == 4  # the other songs keep their rows
+
+
+def long_song(seed: int, tempo: float) -> pretty_midi.PrettyMIDI:
+    """A 48-beat song: a quiet, low intro (16 beats), then a loud A-B-A-B tune over drums."""
+    rng = random.Random(100 + seed)
+    pm = pretty_midi.PrettyMIDI(initial_tempo=tempo)
+    lead = pretty_midi.Instrument(program=0, name="lead")
+    spb = 60 / tempo
+    intro = [rng.choice(SCALE) - 12 for _ in range(16)]
+    a = [rng.choice(SCALE) + 12 for _ in range(8)]
+    b = [rng.choice(SCALE) + 12 for _ in range(8)]
+    for i, p in enumerate(intro + a + b + a + b):
+        lead.notes.append(pretty_midi.Note(40 if i < 16 else 110, p, i * spb, (i + 0.9) * spb))
+    pm.instruments.append(lead)
+    drums = drum_part("backbeat", 32, spb, 4.0)
+    for n in drums.notes:
+        n.start += 16 * spb
+        n.end += 16 * spb
+    pm.instruments.append(drums)
+    return pm
+
+
+def test_the_stage_transcribes_the_hook_clip_and_falls_back_to_the_first_seconds(tmp_path: Path) -> None:
+    from bgmscope.prepare.clips import prepare
+
+    tempi = (120, 128)
+    for i, tempo in enumerate(tempi):
+        write_audio(tmp_path / "songs" / f"long{i}.wav", render_midi(long_song(i, tempo), sr=16000, stereo=False),
+                    16000)
+    settings = Settings(data_dir=tmp_path / "data")
+    settings.ensure()
+    refs = tmp_path / "refs"
+    refs.mkdir()
+    with Catalog(settings.catalog_path) as cat:
+        ingest([tmp_path / "songs"], cat)
+        audio = cat.audio_files()
+        ids = {int(Path(p).stem[4:]): t for p, t in zip(audio["path"], audio["track_id"], strict=True)}
+        for i, t in ids.items():
+            long_song(i, tempi[i]).write(str(refs / f"{t}.mid"))
+        # no hook clips yet: the first max_seconds
+        s0 = transcribe_catalog(cat, settings, jobs=1, show_progress=False, max_seconds=60.0, reference_dir=refs)
+        assert s0.ok == 2
+        first = cat.read_frame("midi_songs").set_index("track_id")
+        assert set(first["audio_kind"]) == {"first-60s"} and (first["audio_offset_s"] == 0).all()
+        assert first["seconds"].min() > 20
+        # hook clips for song 0 only (the other engineer's prepare stage cuts them for every song)
+        prepare(cat, settings, kind="hook", show_progress=False)
+        hooks = cat.clips("hook")
+        assert len(hooks) == 2
+        keep = hooks[hooks["track_id"] == ids[0]]
+        print("hook offsets:", list(hooks["offset_s"]), "durations:", list(hooks["duration_s"]))
+        assert float(keep["offset_s"].iloc[0]) >= 2.0  # the hook is not the start: the clock shift matters
+        cat.con.execute("DELETE FROM clips WHERE clip_kind = 'hook' AND track_id = ?", [ids[1]])
+        s1 = transcribe_catalog(cat, settings, jobs=1, show_progress=False, max_seconds=60.0, reference_dir=refs)
+        assert (s1.ok, s1.skipped) == (1, 1)  # song 1 has no hook clip: its first-60s row is kept
+        rows = cat.read_frame("midi_songs").set_index("track_id")
+        hook = rows.loc[ids[0]]
+        assert hook.audio_kind == "hook" and hook.audio_offset_s == pytest.approx(float(keep["offset_s"].iloc[0]))
+        assert hook.audio_path == str(settings.data_dir / keep["path"].iloc[0])
+        assert hook.seconds == pytest.approx(float(keep["duration_s"].iloc[0]), abs=0.05) and hook.seconds <= 15.05
+        assert hook.cache_key != first.loc[ids[0], "cache_key"]
+        assert rows.loc[ids[1]].audio_kind == "first-60s"
+        # the reference is scored on the clip's clock: the lead's notes from the clip offset on
+        assert hook.ref_f1_on >= 0.7, hook.ref_f1_on
+        notes = cat.read_frame("midi_notes")
+        got = notes[notes["track_id"] == ids[0]]
+        assert got["end_s"].max() <= hook.seconds + 0.05
+        # 'first' ignores the hook clips
+        s2 = transcribe_catalog(cat, settings, jobs=1, show_progress=False, max_seconds=60.0, audio="first",
+                                reference_dir=refs)
+        assert s2.ok == 1 and s2.skipped == 1
+        assert set(cat.read_frame("midi_songs")["audio_kind"]) == {"first-60s"}
+        with pytest.raises(ParameterError, match="audio"):
+            transcribe_catalog(cat, settings, audio="middle", show_progress=False)

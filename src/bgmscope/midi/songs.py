@@ -1,7 +1,9 @@
 """Transcribe the catalog's songs: melody MIDI, tempo, beat SSMs and repetition scores per song.
 
-Workers decode one song (at most ``max_seconds``), transcribe its melody, track its beats, build
-three beat-synchronous SSMs (pitch classes of the transcribed melody, audio chroma, audio MFCC),
+Workers read one song's hook clip (the 15 s the prepare stage cut where short videos use the song)
+when the catalog has one, else decode the song's first ``max_seconds``; they transcribe its melody,
+track its beats and build three beat-synchronous SSMs (pitch classes of the transcribed melody,
+audio chroma, audio MFCC) from one CQT and one STFT,
 save the MIDI and the SSMs under ``data_dir/midi`` and return one row plus the notes; the main
 process writes the ``midi_songs`` and ``midi_notes`` tables. A song whose audio, parameters and
 code version are unchanged is not redone (its cache key is kept in ``midi_songs``).
@@ -9,7 +11,7 @@ code version are unchanged is not redone (its cache key is kept in ``midi_songs`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +49,8 @@ class SongTask:
     source: str = "mix"
     f0: str = "yin"  # solo melodies: the f0 tracker ('yin' or 'crepe')
     poly: str | None = None  # every pitched part with this backend ('basic-pitch' or 'dsp'), not the melody
+    audio_kind: str = "first"  # what audio_path holds: 'hook' (the hook clip) or 'first-<N>s' (the song's start)
+    audio_offset_s: float = 0.0  # where in the song audio_path starts (the hook clip's offset)
 
 
 def melody_backend(source: str, f0: str) -> str:
@@ -79,6 +83,7 @@ def _save_npy(path: Path, a: np.ndarray) -> None:
 def transcribe_song(task: SongTask) -> dict:
     """Worker: one song -> a ``midi_songs`` row and its notes (raises on a bad file)."""
     y, sr = load(task.audio_path, sr=task.sample_rate, duration=task.max_seconds)
+    seconds = len(y) / sr
     out = Path(task.out_dir)
     spectra = SongSpectra(y, sr)  # one CQT and one STFT for the melody, the beats and the SSMs
     beats = beat_track(None, sr, spec=spectra.beat_spec)
@@ -93,7 +98,8 @@ def transcribe_song(task: SongTask) -> dict:
     mid = out / "transcribed" / f"{task.track_id}.mid"
     with atomic_path(mid) as tmp:
         pm.write(str(tmp))
-    row = {"track_id": task.track_id, "audio_path": task.audio_path, "seconds": len(y) / sr,
+    row = {"track_id": task.track_id, "audio_path": task.audio_path, "audio_kind": task.audio_kind,
+           "audio_offset_s": task.audio_offset_s, "seconds": seconds,
            "n_notes": len(notes), "tempo_bpm": tempo, "tempo_confidence": beats.confidence,
            "pitch_median": float(np.median([n.pitch for n in notes])) if notes else np.nan,
            "pitch_range": float(np.ptp([n.pitch for n in notes])) if notes else np.nan,
@@ -127,7 +133,10 @@ def transcribe_song(task: SongTask) -> dict:
         import pretty_midi
 
         ref = pretty_midi.PrettyMIDI(task.reference_midi)
-        lead = [n for n in reference_notes(ref, instruments=[0]) if n.start < len(y) / sr - 0.05]
+        # the lead's notes inside the transcribed stretch, on its clock (a hook clip starts later)
+        t0 = task.audio_offset_s
+        lead = [replace(n, start=n.start - t0, end=min(n.end, t0 + seconds) - t0)
+                for n in reference_notes(ref, instruments=[0]) if t0 - 0.05 <= n.start < t0 + seconds - 0.05]
         s = note_scores(lead, notes)
         row.update(ref_f1_on=s["f1_on"], ref_f1_onoff=s["f1_onoff"],
                    ref_tempo_bpm=task.reference_tempo if task.reference_tempo else np.nan)
@@ -138,6 +147,25 @@ def transcribe_song(task: SongTask) -> dict:
             pass
     note_rows = [(task.track_id, n.start, n.end, n.pitch, n.velocity) for n in notes]
     return {"row": row, "notes": note_rows}
+
+
+AUDIO_CHOICES = ("auto", "first")
+
+
+def hook_clips(catalog: Catalog, settings: Settings) -> dict[str, dict]:
+    """track_id -> its newest hook clip on disk (``clip_id``, absolute ``path``, ``offset_s``,
+    ``duration_s``, ``audio_sha256``); empty when ``prepare(kind='hook')`` has not run."""
+    clips = catalog.clips("hook")
+    if clips.empty:
+        return {}
+    clips = clips.dropna(subset=["track_id", "path"]).sort_values("created_at", ascending=False)
+    out: dict[str, dict] = {}
+    for r in clips.itertuples(index=False):
+        path = _audio_path(settings, r.path)
+        if r.track_id not in out and Path(path).is_file():
+            out[r.track_id] = {"clip_id": r.clip_id, "path": path, "offset_s": r.offset_s,
+                               "duration_s": r.duration_s, "audio_sha256": r.audio_sha256}
+    return out
 
 
 def _audio_path(settings: Settings, path: str) -> str:
@@ -157,38 +185,55 @@ def transcribe_catalog(
     source: str = "mix",
     f0: str = "yin",
     poly: str | None = None,
+    audio: str = "auto",
     show_progress: bool = True,
 ) -> TranscribeSummary:
     """Transcribe every ingested song (or ``track_ids``); writes ``midi_songs`` and ``midi_notes``.
 
     ``f0`` ('yin' or 'crepe') is the f0 tracker of a solo melody; ``poly`` ('auto', 'basic-pitch'
     or 'dsp') transcribes every pitched part instead of the melody. The ``backend`` column says
-    which ran ('salience', 'yin', 'crepe', 'basic-pitch' or 'dsp')."""
+    which ran ('salience', 'yin', 'crepe', 'basic-pitch' or 'dsp').
+
+    ``audio='auto'`` transcribes a song's hook clip (``prepare(kind='hook')``: the part short videos
+    use, decoded once already) when the catalog has one, else the song's first ``max_seconds``;
+    ``'first'`` always reads the first ``max_seconds``. ``audio_kind`` and ``audio_offset_s`` say
+    which audio each row transcribed, and the cache key includes it."""
     if source not in ("solo", "mix"):
         raise ParameterError(f"source must be 'solo' or 'mix', got {source!r}")
     check_f0(f0)
     poly = resolve_poly(poly) if poly is not None else None
     if max_seconds <= 0:
         raise ParameterError("max_seconds must be positive")
-    audio = catalog.audio_files()
-    if audio.empty:
+    if audio not in AUDIO_CHOICES:
+        raise ParameterError(f"audio must be one of {', '.join(AUDIO_CHOICES)}, got {audio!r}")
+    audio_rows = catalog.audio_files()
+    if audio_rows.empty:
         raise CatalogError("no ingested audio: run 'bgmscope ingest' (or 'bgmscope demo') first")
-    audio = audio.dropna(subset=["track_id"]).drop_duplicates("track_id")
+    audio_rows = audio_rows.dropna(subset=["track_id"]).drop_duplicates("track_id")
     if track_ids:
-        missing = sorted(set(track_ids) - set(audio["track_id"]))
+        missing = sorted(set(track_ids) - set(audio_rows["track_id"]))
         if missing:
             raise ParameterError(f"no audio for song(s): {', '.join(missing[:5])}")
-        audio = audio[audio["track_id"].isin(track_ids)]
+        audio_rows = audio_rows[audio_rows["track_id"].isin(track_ids)]
     out = midi_dir(settings)
     old = catalog.read_frame("midi_songs")
     old_notes = catalog.read_frame("midi_notes")
     keep = {}
     if not old.empty and "cache_key" in old:
         keep = {r.track_id: r for r in old.itertuples(index=False)}
+    hooks = hook_clips(catalog, settings) if audio == "auto" else {}
+    first_kind = f"first-{max_seconds:g}s"
     tasks, reused_rows = [], []
-    for r in audio.itertuples(index=False):
+    for r in audio_rows.itertuples(index=False):
+        hook = hooks.get(r.track_id)
+        if hook is not None and hook["audio_sha256"] == r.sha256:
+            path, kind, offset = hook["path"], "hook", float(hook["offset_s"])
+            what = ("hook", hook["clip_id"], offset, float(hook["duration_s"]))
+        else:
+            path, kind, offset = _audio_path(settings, r.path), first_kind, 0.0
+            what = ("first",)
         key = short_hash(r.sha256, max_seconds, settings.sample_rate, MIDI_VERSION,
-                         bool(reference_dir), source, f0, poly, n=16)
+                         bool(reference_dir), source, f0, poly, *what, n=16)
         prev = keep.get(r.track_id)
         if prev is not None and prev.cache_key == key and Path(prev.midi_path).is_file():
             reused_rows.append(prev._asdict())
@@ -196,10 +241,11 @@ def transcribe_catalog(
         ref = None
         if reference_dir is not None and (Path(reference_dir) / f"{r.track_id}.mid").is_file():
             ref = str(Path(reference_dir) / f"{r.track_id}.mid")
-        tasks.append(SongTask(r.track_id, _audio_path(settings, r.path), r.sha256, str(out), max_seconds,
+        tasks.append(SongTask(r.track_id, path, r.sha256, str(out), max_seconds,
                               settings.sample_rate, key, ref, (reference_tempi or {}).get(r.track_id),
-                              source, f0, poly))
-    run_id = catalog.start_run(STAGE, {"max_seconds": max_seconds, "songs": len(audio),
+                              source, f0, poly, kind, offset))
+    run_id = catalog.start_run(STAGE, {"max_seconds": max_seconds, "songs": len(audio_rows), "audio": audio,
+                                       "hook_clips": sum(t.audio_kind == "hook" for t in tasks),
                                        "version": MIDI_VERSION,
                                        "backend": poly or melody_backend(source, f0)})
     summary = TranscribeSummary(run_id=run_id, out_dir=out, skipped=len(reused_rows),
