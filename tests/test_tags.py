@@ -1,6 +1,7 @@
-"""The tags stage: every chart song gets musicnn scores for every tag over its clips (first 15 s,
-hook, middle), a broken file is a recorded failure while the rest are tagged, a rerun comes from the
-cache, ``tag --json`` parses, and the genre stage without a trained model uses the tags."""
+"""The tags stage: every chart song gets musicnn scores for every tag over its prepared clips (first
+15 s, hook, middle), read from the clip WAVs (no song decoded), a broken clip is a recorded failure
+while the rest are tagged, a rerun comes from the cache, ``tag --json`` parses, and the genre stage
+without a trained model uses the tags."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from bgmscope.prepare.ingest import ingest
 pytest.importorskip("onnxruntime")
 
 from bgmscope.models.tagger import MODELS, tags  # noqa: E402
-from bgmscope.tags.stage import clip_spans, tag_catalog  # noqa: E402
+from bgmscope.prepare.clips import prepare, prepare_pass  # noqa: E402
+from bgmscope.tags.stage import song_clips, tag_catalog  # noqa: E402
 
 SR = 16000
 
@@ -31,16 +33,32 @@ def catalog_dir(tmp_path):
     settings = Settings(data_dir=tmp_path / "data").ensure()
     with Catalog(settings.catalog_path) as cat:
         ingest([tmp_path / "in"], cat)
+        prepare_pass(cat, settings, jobs=1, show_progress=False)
     return settings, files
 
 
-def test_clip_spans():
-    assert [n for n, _, _ in clip_spans(60, 20.0, 10.0)] == ["first", "hook", "middle"]
-    assert clip_spans(60, None, 10.0) == [("first", 0.0, 15.0), ("middle", 22.5, 15.0)]
-    assert clip_spans(4, None, 10.0) == [("first", 0.0, 4), ("middle", 0.0, 4)]
+def test_song_clips_are_first_hook_and_the_second_two_clip(catalog_dir):
+    settings, _ = catalog_dir
+    with Catalog(settings.catalog_path) as cat:
+        clips = cat.clips()
+    by_song = song_clips(clips, settings.data_dir)
+    assert len(by_song) == 3
+    for track_id, mine in by_song.items():
+        assert [n for n, _ in mine] == ["first", "hook", "middle"]
+        own = clips[clips["track_id"] == track_id].set_index(["clip_kind", "clip_index"])["path"]
+        want = [own[("first", 0)], own[("hook", 0)], own[("two", 1)]]
+        assert [p for _, p in mine] == [str(settings.data_dir / w) for w in want]
+    only_first = song_clips(clips[clips["clip_kind"] == "first"], settings.data_dir)
+    assert all([n for n, _ in c] == ["first"] for c in only_first.values())
 
 
-def test_every_song_gets_every_tag_and_a_rerun_is_cached(catalog_dir):
+def test_every_song_gets_every_tag_and_a_rerun_is_cached(catalog_dir, monkeypatch):
+    import bgmscope.audio.decode as decode
+
+    def no_decode(*_a, **_k):
+        raise AssertionError("the tags stage decoded a song: it reads the prepared clips")
+
+    monkeypatch.setattr(decode, "load", no_decode)
     settings, _ = catalog_dir
     with Catalog(settings.catalog_path) as cat:
         s = tag_catalog(cat, settings, jobs=1, show_progress=False)
@@ -54,25 +72,25 @@ def test_every_song_gets_every_tag_and_a_rerun_is_cached(catalog_dir):
         assert sorted(g["tag"]) == sorted(tags("MSD"))
     assert np.isfinite(table["mean"]).all() and table["mean"].between(0, 1).all()
     assert (table["std"] >= 0).all()
-    assert (table["n_clips"] == 2).all()  # no hook_positions table: first 15 s and the middle
+    assert (table["n_clips"] == 3).all()  # first 15 s, hook, middle
     assert again.songs == 3 and again.cached == 3
     assert again.table.equals(s.table)
     assert (runs["stage"] == "tags").sum() == 2
 
 
-def test_hook_clip_and_broken_file(catalog_dir):
-    from bgmscope.versions.stage import scan_songs
-
+def test_only_first_clips_and_a_broken_clip(catalog_dir):
     settings, files = catalog_dir
     with Catalog(settings.catalog_path) as cat:
-        scan_songs(cat, settings, jobs=1, show_progress=False)  # hook_positions
-        files[2].write_bytes(files[2].read_bytes()[:60])  # damaged after ingest: the run must cope
+        cat.con.execute("DELETE FROM clips WHERE clip_kind <> 'first'")  # as after 'bgmscope prepare'
+        broken = cat.clips("first")
+        broken = broken[broken["title"] == "歌C"]["path"].iloc[0]
+        (settings.data_dir / broken).write_bytes(b"RIFF not a wav")  # damaged: the run must cope
         s = tag_catalog(cat, settings, jobs=1, show_progress=False)
         failures = cat.failures()
         table = cat.read_frame("tags")
     assert s.songs == 2 and s.failed == 1
-    assert (failures["stage"] == "tags").sum() == 1 and "歌C" in failures[failures["stage"] == "tags"]["item"].iloc[0]
-    assert table["track_id"].nunique() == 2 and (table["n_clips"] == 3).all()  # first, hook, middle
+    assert (failures["stage"] == "tags").sum() == 1
+    assert table["track_id"].nunique() == 2 and (table["n_clips"] == 1).all()  # the first clip only
 
 
 def test_cli_tag_json(catalog_dir):
@@ -96,8 +114,6 @@ def test_genre_stage_without_a_model_uses_the_tags(catalog_dir):
     from bgmscope.context import PipelineContext
     from bgmscope.genre.stage import GENRE_TAGS, TAGS_SOURCE
     from bgmscope.genre.stage import run_stage as genre_stage
-    from bgmscope.prepare.clips import prepare
-
     settings, _ = catalog_dir
     with Catalog(settings.catalog_path) as cat:
         prepare(cat, settings, kind="first", length_s=5.0, jobs=1, show_progress=False)

@@ -1,13 +1,16 @@
 """The tags stage: label every chart song with the musicnn tagger's scores on several clips.
 
-Clips per song: the first 15 s, the hook (from the versions stage's ``hook_positions`` table, when it
-exists; else that clip is skipped) and 15 s around the middle. Each song is decoded once (at the
-tagger's 16 kHz) and the clips are cut from it.
+Clips per song, read from the WAVs the prepare stage cut (no song is decoded here): the first 15 s
+(``first``), the hook (``hook``, the song pass's hook clip) and a middle-ish one: the second of the
+``two`` clips, centred at 2/3 of the song (of a song under 30 s, its second half) -- the first
+``two`` clip (1/3) sits closer to the first 15 s, and the chorus of a pop form more often falls in
+the second half. A song has as many clips as the catalog holds of these (``n_clips``); one with none
+(never prepared) is not tagged and is counted in ``no_clips``.
 
 Table ``tags`` (replaced whole): track_id, model, tag, mean, std, n_clips -- one row per song and
 tag, the mean and the spread (population std) of the tag's score over the song's clips.
-Each song's scores are cached in ``<data>/cache/tags/<sha256>-<model>-v<N>-<hook>.npz`` so a rerun
-decodes nothing.
+Each song's scores are cached in ``<data>/cache/tags/<sha256>-<model>-v<N>-<clips>.npz`` (``clips``:
+a hash of the clip files' content-addressed names), read in the client, so a rerun sends nothing.
 """
 
 from __future__ import annotations
@@ -24,25 +27,27 @@ from ..config import Settings
 from ..context import PipelineContext
 from ..engine import run_map
 from ..errors import CatalogError, NotEnoughData, ParameterError
-from ..fsutil import atomic_path
+from ..fsutil import atomic_path, short_hash
 from ..tasks import Outcome
 
-TAGS_VERSION = 1  # bump when the clips or the scoring change
-CLIP_S = 15.0
+TAGS_VERSION = 2  # bump when the clips or the scoring change
 MIN_AUDIO_S = 1.0
-SR = 16000  # the tagger's own rate: decoding at it spares a second resampling
+SR = 16000  # the tagger's own rate (clips at another rate are resampled by the tagger)
+CLIPS = (("first", "first", 0), ("hook", "hook", 0), ("middle", "two", 1))  # (name, clip kind, index)
 COLUMNS = ["track_id", "model", "tag", "mean", "std", "n_clips"]
 NO_TAGGER = "no tagger: pip install 'bgmscope[models]'"
 
 
 @dataclass(frozen=True)
 class TagTask:
-    path: str
     sha256: str
     model: str
-    hook_start_s: float | None
-    hook_length_s: float
+    clips: tuple[tuple[str, str], ...]  # (name, absolute path of the prepared WAV)
     cache_dir: str
+
+    @property
+    def path(self) -> str:  # what a failure names
+        return self.clips[0][1] if self.clips else self.sha256
 
 
 @dataclass
@@ -50,6 +55,7 @@ class TagSummary:
     songs: int = 0
     cached: int = 0
     failed: int = 0
+    no_clips: int = 0  # songs with audio but none of the clips (not prepared)
     model: str = "MSD"
     failures: list[tuple[str, str]] = field(default_factory=list)
     table: pd.DataFrame | None = None
@@ -64,52 +70,50 @@ def have_tagger() -> bool:
     return True
 
 
-def clip_spans(duration_s: float, hook_start_s: float | None, hook_length_s: float) -> list[tuple[str, float, float]]:
-    """(name, start, length) of each clip of a song ``duration_s`` long."""
-    spans = [("first", 0.0, min(CLIP_S, duration_s))]
-    if hook_start_s is not None and np.isfinite(hook_start_s) and hook_start_s < duration_s:
-        spans.append(("hook", float(hook_start_s), min(hook_length_s, duration_s - hook_start_s)))
-    mid = max(0.0, duration_s / 2 - CLIP_S / 2)
-    spans.append(("middle", mid, min(CLIP_S, duration_s - mid)))
-    return spans
+def song_clips(clips: pd.DataFrame, data_dir: Path) -> dict[str, tuple[tuple[str, str], ...]]:
+    """track_id -> the (name, path) of each of its clips that :data:`CLIPS` asks for, in that order."""
+    want = {(kind, index): name for name, kind, index in CLIPS}
+    order = {name: i for i, (name, _, _) in enumerate(CLIPS)}
+    out: dict[str, list[tuple[str, str]]] = {}
+    for r in clips.itertuples():
+        name = want.get((str(r.clip_kind), int(r.clip_index)))
+        if name is not None:
+            out.setdefault(str(r.track_id), []).append((name, str(Path(data_dir) / r.path)))
+    return {t: tuple(sorted(c, key=lambda x: order[x[0]])) for t, c in out.items()}
 
 
 def _cache_file(task: TagTask) -> Path:
-    hook = "nohook" if task.hook_start_s is None else f"h{task.hook_start_s:.2f}-{task.hook_length_s:g}"
-    return Path(task.cache_dir) / f"{task.sha256}-{task.model}-v{TAGS_VERSION}-{hook}.npz"
+    key = short_hash(*(f"{n}={Path(p).name}" for n, p in task.clips), n=16)
+    return Path(task.cache_dir) / f"{task.sha256}-{task.model}-v{TAGS_VERSION}-{key}.npz"
 
 
 def _cached(task: TagTask) -> dict | None:
     cache = _cache_file(task)
     if not cache.exists():
         return None
-    z = np.load(cache)
-    return {"scores": z["scores"], "clips": [str(c) for c in z["clips"]], "cached": True}
+    with np.load(cache) as z:
+        return {"scores": z["scores"], "clips": [str(c) for c in z["clips"]], "cached": True}
 
 
 def tag_audio(task: TagTask) -> dict:
-    """Worker: decode a song once, score each clip (cached by content hash, model, code version)."""
-    cache = _cache_file(task)
-    hit = _cached(task)
-    if hit is not None:
-        return hit
-    from ..audio.decode import load
+    """Worker: score each prepared clip of one song (cached by content, clips, model, code version)."""
+    import soundfile as sf
+
     from ..models.tagger import tag_scores, tags
 
-    y, sr = load(task.path, sr=SR)
-    duration = y.size / sr
-    if duration < MIN_AUDIO_S:
-        raise ParameterError(f"only {duration:.2f} s of audio decoded (truncated?); need >= {MIN_AUDIO_S:g} s")
     names = tags(task.model)
-    spans = clip_spans(duration, task.hook_start_s, task.hook_length_s)
     rows = []
-    for _, start, length in spans:
-        a = int(round(start * sr))
-        clip = y[a: a + max(1, int(round(length * sr)))]
-        s = tag_scores(clip, sr, model=task.model)
+    for name, path in task.clips:
+        y, sr = sf.read(path, dtype="float32", always_2d=False)
+        if y.ndim == 2:
+            y = y.mean(axis=1)
+        if y.size < MIN_AUDIO_S * sr:
+            raise ParameterError(f"the {name} clip holds {y.size / sr:.2f} s of audio; need >= {MIN_AUDIO_S:g} s")
+        s = tag_scores(y, sr, model=task.model)
         rows.append([s[t] for t in names])
     scores = np.asarray(rows, dtype=np.float32)
-    clips = np.asarray([n for n, _, _ in spans])
+    clips = np.asarray([n for n, _ in task.clips])
+    cache = _cache_file(task)
     cache.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(cache, durable=False) as tmp:  # a regenerable cache
         with open(tmp, "wb") as fh:
@@ -119,9 +123,9 @@ def tag_audio(task: TagTask) -> dict:
 
 def tag_catalog(catalog: Catalog, settings: Settings, *, jobs: int | None = None, model: str = "MSD",
                 show_progress: bool = True) -> TagSummary:
-    """Tag every chart song with audio and write the ``tags`` table.
+    """Tag every chart song with prepared clips and write the ``tags`` table.
 
-    Raises NotEnoughData without onnxruntime (the ``[models]`` extra), CatalogError without audio.
+    Raises NotEnoughData without onnxruntime (the ``[models]`` extra), CatalogError without clips.
     """
     if not have_tagger():
         raise NotEnoughData(NO_TAGGER)
@@ -130,21 +134,23 @@ def tag_catalog(catalog: Catalog, settings: Settings, *, jobs: int | None = None
     if model not in MODELS:
         raise ParameterError(f"model must be one of {MODELS}, got {model!r}")
     names = tags(model)
+    if not catalog.has_table("clips") or catalog.clips().empty:
+        raise CatalogError("no clips in the catalog: run 'bgmscope prepare' (or 'bgmscope demo') first")
+    clips = catalog.clips()
+    by_song = song_clips(clips, settings.data_dir)
     audio = catalog.audio_files(status="ok")
-    if audio.empty:
-        raise CatalogError("no audio in the catalog: run 'bgmscope ingest' (or 'bgmscope demo') first")
     audio = audio[audio["track_id"].notna()].drop_duplicates("track_id")
-    hooks: dict[str, tuple[float, float]] = {}
-    if catalog.has_table("hook_positions"):
-        h = catalog.read_frame("hook_positions")
-        hooks = {str(r.track_id): (float(r.hook_start_s), float(r.hook_length_s)) for r in h.itertuples()}
     summary = TagSummary(model=model)
-    run_id = catalog.start_run("tags", {"model": model, "tags_version": TAGS_VERSION, "clip_s": CLIP_S})
+    run_id = catalog.start_run("tags", {"model": model, "tags_version": TAGS_VERSION,
+                                        "clips": ",".join(f"{n}={k}[{i}]" for n, k, i in CLIPS)})
     cache_dir = str(settings.data_dir / "cache" / "tags")
-    owners: dict[TagTask, list[str]] = {}  # songs sharing bytes and hook are tagged once
+    owners: dict[TagTask, list[str]] = {}  # songs sharing bytes (hence clip files) are tagged once
     for r in audio.itertuples():
-        start, length = hooks.get(str(r.track_id), (None, settings.clip_length_s))
-        owners.setdefault(TagTask(r.path, r.sha256, model, start, length, cache_dir), []).append(str(r.track_id))
+        mine = by_song.get(str(r.track_id))
+        if not mine:
+            summary.no_clips += 1
+            continue
+        owners.setdefault(TagTask(str(r.sha256), model, mine, cache_dir), []).append(str(r.track_id))
     frames = []
     # cache hits are read here: no pool to start on a rerun, and a remote worker cannot see them
     hits = {t: _cached(t) for t in owners}
