@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from . import loudness, pitch, rhythm, spectral, studypitch, temporal, tonal
-from .spectrum import check_signal, single_threaded, stft
+from .spectrum import check_signal, keep_freed_memory, single_threaded, stft
 from .stats42 import STAT42_NAMES, stats42
 
 FEATURE_VERSION = 6  # 2: tempo by pulse trains, Temperley keys, LUFS from spectrum; 3: f0 hop 24 ms;
@@ -165,6 +165,7 @@ def extract_clip(y: np.ndarray, sr: int, *, include_f0: bool = True) -> dict[str
     (440, True)
     """
     y = check_signal(y, sr)
+    keep_freed_memory()  # the next clip reuses this one's pages: no page fault per new array
     with single_threaded():
         return _extract(y, int(sr), include_f0)
 
