@@ -10,8 +10,12 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+# sums may be reordered (so LLVM vectorises the reductions): results move by float rounding only;
+# no assumption about NaN or inf, which stay what they are
+_FAST = {"reassoc", "contract"}
 
-@numba.njit(cache=True, nogil=True)
+
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
 def moments4(x):
     """(mean, std, skew, kurt) of x in two passes, float64 accumulators, no temporaries.
     Constant input gives (mean, 0, 0, 0)."""
@@ -38,7 +42,7 @@ def moments4(x):
     return mean, std, (m3 / n) / std ** 3, (m4 / n) / (var * var)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
 def diff_moments4(x):
     """moments4 of x[1:] - x[:-1] without building the difference (its mean is closed-form)."""
     n = x.size - 1
@@ -82,7 +86,7 @@ def prefix_energy_crossings(y, threshold):
     return e, z
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
 def rolloff_flux(M, roll_percent):
     """Per frame of a frame-major magnitude spectrogram M (n_frames, n_bins): the rolloff bin
     (first bin where the running sum reaches roll_percent of the total) and the flux (L2 norm of
@@ -96,9 +100,20 @@ def rolloff_flux(M, roll_percent):
         for j in range(k):
             tot += M[t, j]
         thresh = roll_percent * tot
+        # whole blocks of 16 bins first (their sums vectorise), then bin by bin inside the block
+        # where the running sum reaches the threshold
         run = 0.0
         idx = k - 1
-        for j in range(k):
+        j0 = 0
+        while j0 + 16 <= k:
+            b = 0.0
+            for j in range(j0, j0 + 16):
+                b += M[t, j]
+            if run + b >= thresh:
+                break
+            run += b
+            j0 += 16
+        for j in range(j0, k):
             run += M[t, j]
             if run >= thresh:
                 idx = j
@@ -109,9 +124,8 @@ def rolloff_flux(M, roll_percent):
             b = 1.0 / prev_tot if prev_tot > 0 else 0.0
             f = 0.0
             for j in range(k):
-                d = M[t, j] * a - M[t - 1, j] * b
-                if d > 0:
-                    f += d * d
+                d = max(M[t, j] * a - M[t - 1, j] * b, 0.0)
+                f += d * d
             flux[t] = np.sqrt(f)
         prev_tot = tot
     return roll, flux
@@ -147,7 +161,7 @@ def dp_beats(local, lo_off, hi_off, txwt, thresh):
     return cum, back
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
 def band_matmul(P, starts, stops, weights, offsets):
     """out[k, t] = sum_j W_k[j] * P[t, starts[k] + j]: a filterbank whose filters each span a
     contiguous run of bins (mel triangles), applied to frame-major power P (n_frames, n_bins)."""
@@ -158,7 +172,7 @@ def band_matmul(P, starts, stops, weights, offsets):
         for k in range(nb):
             a = starts[k]
             o = offsets[k]
-            acc = 0.0
+            acc = np.float32(0.0)
             for j in range(stops[k] - a):
                 acc += weights[o + j] * P[t, a + j]
             out[k, t] = acc
@@ -193,14 +207,22 @@ def pulse_scores(env, periods):
 
 
 @numba.njit(cache=True, nogil=True)
-def yin_pick(r, C, hop, W, min_lag, threshold, voicing_threshold):
-    """YIN's dip of each frame from its correlation r (n_frames, max_lag + 1) and the running
-    energy sum C of the padded signal (C[i] = sum of its first i squares): returns (tau + the
+def yin_pick(r, yp, hop, W, min_lag, threshold, voicing_threshold):
+    """YIN's dip of each frame from its correlation r (n_frames, max_lag + 1) and the padded
+    signal yp the frames were cut from (its running energy sum C[i] = sum of the first i
+    squares, float64, gives the shifted windows' energies): returns (tau + the
     parabolic shift, aperiodicity at tau, window energy e0) per frame, as pitch.f0_contour's
     numpy steps compute them (difference function, cumulative mean normalisation, first dip
     below ``threshold``, else below ``voicing_threshold``, else the deepest)."""
     n, m = r.shape
     max_lag = m - 1
+    C = np.empty(yp.size + 1)
+    acc = 0.0
+    C[0] = 0.0
+    for j in range(yp.size):
+        v = float(yp[j])
+        acc += v * v
+        C[j + 1] = acc
     period = np.zeros(n)
     aper = np.zeros(n)
     e0s = np.zeros(n)
@@ -242,3 +264,40 @@ def yin_pick(r, C, hop, W, min_lag, threshold, voicing_threshold):
         sh = min(max(sh, -0.5), 0.5)
         period[i] = tau + sh
     return period, aper, e0s
+
+
+@numba.njit(cache=True, nogil=True)
+def flush_power(M, floor):
+    """In place, zero the bins of a frame-major magnitude M (n_frames, n_bins) below ``floor``
+    (their squares would be float32 denormals, which slow BLAS ~100x); returns the power M^2
+    laid out bin-major (n_bins, n_frames)."""
+    n, k = M.shape
+    P = np.empty((k, n), dtype=np.float32)
+    zero = np.float32(0.0)
+    for t0 in range(0, n, 16):  # tiles of 16 frames: each row of P gets a cache line at a time
+        t1 = min(t0 + 16, n)
+        for j in range(k):
+            for t in range(t0, t1):
+                m = M[t, j]
+                if m < floor:
+                    m = zero
+                    M[t, j] = zero
+                P[j, t] = m * m
+    return P
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+def band_matmul_rows(P, starts, stops, weights, offsets):
+    """out[k, t] = sum_j W_k[j] * P[starts[k] + j, t] for a bin-major power P (n_bins, n_frames):
+    one scaled row added per (filter, bin), vectorised along the frames."""
+    _, n = P.shape
+    nb = starts.size
+    out = np.zeros((nb, n), dtype=np.float32)
+    for k in range(nb):
+        a = starts[k]
+        o = offsets[k]
+        for j in range(stops[k] - a):
+            w = weights[o + j]
+            for t in range(n):
+                out[k, t] += w * P[a + j, t]
+    return out

@@ -116,15 +116,14 @@ def f0_contour(
     A = scipy.fft.rfft(frames[:, :W], n=L, axis=1)
     B = scipy.fft.rfft(frames, axis=1)
     r = scipy.fft.irfft(np.conj(A) * B, n=L, axis=1)[:, : max_lag + 1]
-    # energies of the shifted windows from one running sum over the padded signal
-    yp = np.pad(y, L // 2).astype(np.float64)
-    C = np.concatenate([[0.0], np.cumsum(yp * yp)])
+    # the shifted windows' energies come from one running sum over the padded signal
+    yp = np.pad(y, L // 2)
     from ._kernels import yin_pick
 
     # difference function, cumulative mean normalisation, the dip and its parabolic refinement
     # (on the raw difference function: the normalised one is skewed by its running mean, +0.7 %
     # at 1 kHz), per frame in one compiled pass (:func:`_yin_numpy` is its plain twin)
-    period, aper, e0 = yin_pick(np.ascontiguousarray(r, dtype=np.float32), C, hop, W, min_lag,
+    period, aper, e0 = yin_pick(np.ascontiguousarray(r, dtype=np.float32), yp, hop, W, min_lag,
                                 float(threshold), float(voicing_threshold))
     f0 = asr / period
 

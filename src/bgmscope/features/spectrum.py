@@ -123,12 +123,14 @@ def _mel_bands(sr: int, n_fft: int, n_mels: int = N_MELS):
 
 def apply_mel(power: np.ndarray, sr: int, n_fft: int) -> np.ndarray:
     """mel_filterbank @ power for a (n_bins, n_frames) power spectrogram, via the band kernel."""
-    from ._kernels import band_matmul
+    from ._kernels import band_matmul, band_matmul_rows
 
+    starts, stops, weights, offsets = _mel_bands(sr, n_fft)
+    if power.flags["C_CONTIGUOUS"]:  # bin-major (as stft lays out the power): rows along frames
+        return band_matmul_rows(power, starts, stops, weights, offsets)
     P = power.T
     if not P.flags["C_CONTIGUOUS"]:
         P = np.ascontiguousarray(P)
-    starts, stops, weights, offsets = _mel_bands(sr, n_fft)
     return band_matmul(P, starts, stops, weights, offsets)
 
 
@@ -209,9 +211,14 @@ def stft(y: np.ndarray, sr: int, *, n_fft: int = N_FFT, hop_length: int = HOP_LE
         raise ParameterError(f"n_fft must be >= 16 and hop_length >= 1, got {n_fft}, {hop_length}")
     frames = frame_signal(y, n_fft, hop_length) * hann(n_fft)
     X = scipy.fft.rfft(frames, axis=1)  # (n_frames, n_bins), complex64 for float32 input
+    from ._kernels import flush_power
+
     M = np.abs(X)
-    # flush near-zero bins: their squares would be float32 denormals, which slow BLAS ~100x
-    M[M < 1e-15] = 0.0
+    # near-zero bins flushed to 0 (their squares would be float32 denormals, which slow BLAS
+    # ~100x), and the power from the same pass
+    P = flush_power(M, np.float32(1e-15))
     # (n_bins, n_frames) as librosa lays it out, but a view: memory stays frame-major, so the
     # per-frame reductions over bins run along contiguous memory
-    return Spectrogram(M.T, int(sr), n_fft, hop_length)
+    spec = Spectrogram(M.T, int(sr), n_fft, hop_length)
+    spec._cache["power"] = P  # equal to S * S, laid out bin-major (the mel rows add along frames)
+    return spec
