@@ -135,7 +135,7 @@ def transcribe_song(task: SongTask) -> dict:
         ref = pretty_midi.PrettyMIDI(task.reference_midi)
         # the lead's notes inside the transcribed stretch, on its clock (a hook clip starts later)
         t0 = task.audio_offset_s
-        lead = [replace(n, start=n.start - t0, end=min(n.end, t0 + seconds) - t0)
+        lead = [replace(n, start=max(0.0, n.start - t0), end=min(n.end, t0 + seconds) - t0)
                 for n in reference_notes(ref, instruments=[0]) if t0 - 0.05 <= n.start < t0 + seconds - 0.05]
         s = note_scores(lead, notes)
         row.update(ref_f1_on=s["f1_on"], ref_f1_onoff=s["f1_onoff"],
