@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import pretty_midi
 
+from bgmscope.genre.render import FREEPATS_CFG  # TiMidity++ with its own patches
+
 FLUID_R3 = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 SOUNDFONT_HINT = ("apt-get install fluid-soundfont-gm (FluidR3_GM.sf2) and timidity freepats "
                   "(the timidity renderer)")
@@ -172,7 +174,7 @@ def fonts() -> list[tuple[str, str | None]]:
     out = [("TimGM6mb", str(default_soundfont()))]
     if FLUID_R3.is_file():
         out.append(("FluidR3_GM", str(FLUID_R3)))
-    if shutil.which("timidity"):
+    if shutil.which("timidity") and Path(FREEPATS_CFG).is_file():
         out.append(("timidity", "timidity"))
     return out
 
@@ -186,7 +188,7 @@ def render(pm: pretty_midi.PrettyMIDI, font: str, sr: int) -> np.ndarray:
         with tempfile.TemporaryDirectory() as d:
             mid, wav = Path(d) / "x.mid", Path(d) / "x.wav"
             pm.write(str(mid))
-            subprocess.run(["timidity", "-idq", "-Ow", "-s", "44100", "-o", str(wav), str(mid)],
+            subprocess.run(["timidity", "-c", FREEPATS_CFG, "-idq", "-Ow", "-s", "44100", "-o", str(wav), str(mid)],
                            check=True, capture_output=True, timeout=120)
             y, fs = sf.read(str(wav), dtype="float32", always_2d=True)
         y = y.mean(axis=1)

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bgmscope.genre.render import FREEPATS_CFG  # TiMidity++ with its own patches
+
 SOUNDFONTS = {
     "TimGM6mb": None,  # pretty_midi's, bgmscope.synth's default
     "FluidR3_GM": "/usr/share/sounds/sf2/FluidR3_GM.sf2",
@@ -29,10 +31,10 @@ def renderers() -> tuple[list[str], list[str]]:
             have.append(name)
         else:
             missing.append(f"{name} ({path} absent)")
-    if shutil.which("timidity"):
+    if shutil.which("timidity") and Path(FREEPATS_CFG).is_file():
         have.append("timidity")
     else:
-        missing.append("timidity (not installed)")
+        missing.append("timidity (timidity or freepats not installed)")
     return have, missing
 
 
@@ -47,7 +49,7 @@ def render(pm, renderer: str, sr: int) -> np.ndarray:
     with tempfile.TemporaryDirectory() as d:
         mid, wav = os.path.join(d, "in.mid"), os.path.join(d, "out.wav")
         pm.write(mid)
-        subprocess.run(["timidity", "-Ow", "-s", str(sr), "--output-mono", "-o", wav, mid],
+        subprocess.run(["timidity", "-c", FREEPATS_CFG, "-Ow", "-s", str(sr), "--output-mono", "-o", wav, mid],
                        check=True, capture_output=True)
         y, _ = sf.read(wav, dtype="float32")
     y = y.mean(axis=1) if y.ndim == 2 else y

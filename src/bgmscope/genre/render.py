@@ -27,6 +27,9 @@ import soundfile as sf
 
 from ..errors import ParameterError
 
+# TiMidity++ with the FreePats patches, named explicitly: Debian's default timidity.cfg sources
+# FluidR3's config, which exists only where fluid-soundfont-gm is installed (the benches' extra)
+FREEPATS_CFG = "/etc/timidity/freepats.cfg"
 _SF_DIRS = (Path("/usr/share/sounds/sf2"), Path("/usr/share/sounds/sf3"), Path("/usr/share/soundfonts"))
 
 
@@ -42,7 +45,7 @@ class Renderer:
     @property
     def available(self) -> bool:
         if self.kind == "timidity":
-            return shutil.which("timidity") is not None
+            return shutil.which("timidity") is not None and Path(FREEPATS_CFG).is_file()
         return self.path is not None and Path(self.path).is_file()
 
 
@@ -123,7 +126,7 @@ def _timidity(pm: pretty_midi.PrettyMIDI, sr: int) -> np.ndarray:
     with tempfile.TemporaryDirectory(prefix="bgmscope-timidity-") as d:
         mid, wav = os.path.join(d, "in.mid"), os.path.join(d, "out.wav")
         pm.write(mid)
-        p = subprocess.run(["timidity", "-Ow", "--output-mono", "-s", str(sr), "-o", wav, mid],
+        p = subprocess.run(["timidity", "-c", FREEPATS_CFG, "-Ow", "--output-mono", "-s", str(sr), "-o", wav, mid],
                            capture_output=True, text=True, timeout=300)
         if p.returncode != 0 or not os.path.isfile(wav):
             raise RuntimeError(f"timidity failed ({p.returncode}): {(p.stderr or p.stdout).strip()[-200:]}")
