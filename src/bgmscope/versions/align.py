@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.fft import irfft, rfft
 from scipy.signal import fftconvolve
 
 from .signature import BANDS_PER_OCTAVE, COARSE, HOP_S
@@ -142,25 +143,113 @@ def overlap_score(A: np.ndarray, ma: np.ndarray, B: np.ndarray, mb: np.ndarray, 
     return float((xa * xb).sum() / den), k
 
 
+class Song:
+    """One signature's frames made ready for aligning, once per song (not once per pair): the detail
+    and mask, the coarse copy centred, its spectra as the first song of a pair (by FFT size), and
+    its stretched coarse copies on the fixed grid of speed factors, with their spectra, as the
+    second song of a pair. :func:`align_songs` reuses all of them across the pairs of a batch."""
+
+    def __init__(self, frames: np.ndarray) -> None:
+        self.F, self.D, self.mask = prepare(frames)
+        ok = len(self.F) >= 2 and bool(self.mask.any())
+        self.C, self.mc = _coarse(self.F, self.mask) if ok else (np.zeros((0, 0), np.float32), np.zeros(0, bool))
+        self.ok = ok and len(self.C) >= 2
+        self.X = _centred(self.C, self.mc) if self.ok else self.C
+        self.e = (self.X.astype(np.float64) ** 2).sum(axis=1)
+        self.f = self.mc.astype(np.float64)
+        self._a: dict[int, tuple] = {}
+        self._b: dict[tuple[float, int], tuple] = {}
+        self._grid: dict[float, tuple] = {}
+
+    def a_spectra(self, nfft: int) -> tuple:
+        if nfft not in self._a:
+            self._a[nfft] = (rfft(self.X, nfft, axis=0), rfft(self.e, nfft), rfft(self.f, nfft))
+        return self._a[nfft]
+
+    def stretched(self, r: float, *, cache: bool) -> tuple:
+        """(centred stretched coarse copy, its mask, its band energies, its mask as floats)."""
+        hit = self._grid.get(r) if cache else None
+        if hit is None:
+            Br = stretch_time(self.C, r)
+            mr = stretch_time(self.mc[:, None].astype(np.float32), r)[:, 0] > 0.5
+            X = _centred(Br, mr)
+            hit = (X, mr, (X.astype(np.float64) ** 2).sum(axis=1), mr.astype(np.float64))
+            if cache:
+                self._grid[r] = hit
+        return hit
+
+    def b_spectra(self, r: float, nfft: int) -> tuple:
+        key = (r, nfft)
+        if key not in self._b:
+            X, _, e, f = self.stretched(r, cache=True)
+            self._b[key] = (rfft(X[::-1], nfft, axis=0), rfft(e[::-1], nfft), rfft(f[::-1], nfft))
+        return self._b[key]
+
+
+def _pick(num, Ea, Eb, cnt, lags, need: float, fa_sum: float, fb_sum: float) -> tuple[int, float]:
+    """The best lag of a normalised cross-correlation (as :func:`_ncc_all_lags` scores it)."""
+    ok = (cnt >= need) & (Ea > 1e-6) & (Eb > 1e-6)
+    if not ok.any():
+        return 0, -np.inf
+    cover = np.sqrt(np.minimum(1.0, cnt / max(1.0, min(fa_sum, fb_sum))))
+    ncc = np.where(ok, cover * num / np.sqrt(np.maximum(Ea * Eb, 1e-12)), -np.inf)
+    k = int(np.argmax(ncc))
+    return int(lags[k]), float(ncc[k])
+
+
+def _grid_lags(A: Song, B: Song, r: float, need: float) -> tuple[int, float]:
+    """:func:`_ncc_all_lags` of A and B stretched by a grid factor ``r``, from the songs' cached
+    spectra: the bands' products are summed before one inverse FFT (the transform is linear)."""
+    X, mr, _, f = B.stretched(r, cache=True)
+    la, lb = len(A.X), len(X)
+    nfft = 1 << int(np.ceil(np.log2(la + lb - 1)))
+    FXa, Fea, Ffa = A.a_spectra(nfft)
+    FXb, Feb, Ffb = B.b_spectra(r, nfft)
+    prod = np.stack([np.einsum("ij,ij->i", FXa, FXb), Fea * Ffb, Ffa * Feb, Ffa * Ffb])
+    num, Ea, Eb, cnt = irfft(prod, nfft, axis=1)[:, : la + lb - 1]
+    lags = np.arange(la + lb - 1) - (lb - 1)
+    return _pick(num, Ea, Eb, np.round(cnt), lags, need, float(A.f.sum()), float(f.sum()))
+
+
+def _near_lags(A: Song, B: Song, r: float, need: float, lag0: int, w: int) -> tuple[int, float]:
+    """:func:`_ncc_all_lags` with ``near=(lag0, w)``: only 2w+1 lags, so computed directly."""
+    X, mr, e, f = B.stretched(r, cache=False)
+    la, lb = len(A.X), len(X)
+    lags = np.arange(max(lag0 - w, -(lb - 1)), min(lag0 + w, la - 1) + 1)
+    if lags.size == 0:
+        return 0, -np.inf
+    # a's frames padded by lb on both sides: b frame j meets a frame lag + j
+    pad = lambda v: np.concatenate([np.zeros((lb, *v.shape[1:]), v.dtype), v, np.zeros((lb, *v.shape[1:]), v.dtype)])  # noqa: E731
+    Xa, ea, fa = pad(A.X.astype(np.float64)), pad(A.e), pad(A.f)
+    idx = lags + lb
+    win = np.lib.stride_tricks.sliding_window_view
+    num = np.einsum("lkj,jk->l", win(Xa, lb, axis=0)[idx], X.astype(np.float64))
+    Ea = win(ea, lb)[idx] @ f
+    Eb = win(fa, lb)[idx] @ e
+    cnt = np.round(win(fa, lb)[idx] @ f)
+    return _pick(num, Ea, Eb, cnt, lags, need, float(A.f.sum()), float(f.sum()))
+
+
 def align(a: np.ndarray, b: np.ndarray, *, min_overlap_s: float = MIN_OVERLAP_S,
           max_stretch: float = MAX_STRETCH) -> Alignment:
     """Best alignment of two signatures' ``frames`` over every offset and speed factor."""
-    A, DA, ma = prepare(a)
-    B, DB, mb = prepare(b)
-    if len(A) < 2 or len(B) < 2 or not ma.any() or not mb.any():
+    return align_songs(Song(a), Song(b), min_overlap_s=min_overlap_s, max_stretch=max_stretch)
+
+
+def align_songs(A: Song, B: Song, *, min_overlap_s: float = MIN_OVERLAP_S,
+                max_stretch: float = MAX_STRETCH) -> Alignment:
+    """:func:`align` of two prepared songs (reuse each :class:`Song` across the pairs it is in)."""
+    if len(A.F) < 2 or len(B.F) < 2 or not A.mask.any() or not B.mask.any():
         return NO_ALIGNMENT
+    ma, mb, DA, DB = A.mask, B.mask, A.D, B.D
     need = max(2.0, min(min_overlap_s / HOP_S, 0.9 * min(ma.sum(), mb.sum())))
-    Ac, mac = _coarse(A, ma)
-    Bc, mbc = _coarse(B, mb)
-    if len(Ac) < 2 or len(Bc) < 2:
+    if not A.ok or not B.ok:
         return NO_ALIGNMENT
     steps = COARSE_STEPS if max_stretch > 1 else 0
     grid = max_stretch ** (np.arange(-steps, steps + 1) / max(steps, 1))
     best = (-np.inf, 1.0, 0)
     for r in grid:
-        Br = stretch_time(Bc, r)
-        mr = stretch_time(mbc[:, None].astype(np.float32), r)[:, 0] > 0.5
-        lag, v = _ncc_all_lags(Ac, mac, Br, mr, need / 2)
+        lag, v = _grid_lags(A, B, float(r), need / 2)
         if v > best[0]:
             best = (v, float(r), lag)
     if not np.isfinite(best[0]):
@@ -171,9 +260,7 @@ def align(a: np.ndarray, b: np.ndarray, *, min_overlap_s: float = MIN_OVERLAP_S,
     fine = fine[(fine <= max_stretch * 1.0001) & (fine >= 1 / max_stretch / 1.0001)]
     best = (-np.inf, r0, lag0)
     for r in fine:
-        Br = stretch_time(Bc, r)
-        mr = stretch_time(mbc[:, None].astype(np.float32), r)[:, 0] > 0.5
-        lag, v = _ncc_all_lags(Ac, mac, Br, mr, need / 2, near=(lag0, 8))
+        lag, v = _near_lags(A, B, float(r), need / 2, lag0, 8)
         if v > best[0]:
             best = (v, float(r), lag)
     _, r1, lag1 = best

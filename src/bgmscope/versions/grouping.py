@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
-from .align import MAX_STRETCH, MIN_OVERLAP_S, Alignment, align
+from .align import MAX_STRETCH, MIN_OVERLAP_S, Alignment, Song, align, align_songs  # noqa: F401
 from .signature import Signature, version_signature  # noqa: F401 (re-exported: callers import it here)
 
 DEFAULT_THRESHOLD = 0.6   # same recording >= 0.8, unrelated <= 0.45 in bench/versions.py
@@ -53,8 +53,9 @@ class PairBatch:
 def align_batch(batch: PairBatch) -> dict:
     """Worker: align each pair of a batch; its CPU seconds (pool workers are not our children)."""
     t0 = time.process_time()
-    out = [(a, b, align(batch.frames[a], batch.frames[b], min_overlap_s=batch.min_overlap_s,
-                        max_stretch=batch.max_stretch)) for a, b in batch.pairs]
+    songs = {t: Song(f) for t, f in batch.frames.items()}  # each song prepared once per batch
+    out = [(a, b, align_songs(songs[a], songs[b], min_overlap_s=batch.min_overlap_s,
+                              max_stretch=batch.max_stretch)) for a, b in batch.pairs]
     return {"alignments": out, "cpu_s": time.process_time() - t0}
 
 
