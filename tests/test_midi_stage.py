@@ -114,6 +114,7 @@ def test_stage_runs_and_cli_commands(catalog_dir: Path, tmp_path: Path) -> None:
         ctx = PipelineContext(cat, settings, 1, Console(file=open("/dev/null", "w")))
         out = run_stage(ctx)
     assert out["songs"] == 4 and "composed_from" in out and ctx.outputs["composition"].is_file()
+    assert out["audio"] == "4 first-45s"  # no hook clips in this catalog: the first 45 s of each song
     exe = [sys.executable, "-m", "bgmscope", "--data-dir", str(settings.data_dir)]
     res = subprocess.run([*exe, "compose", "--seed", "3", "--bars", "4", "--out", str(tmp_path / "c.mid"),
                           "--audio", "wav"], capture_output=True, text=True, timeout=120)
@@ -197,6 +198,7 @@ def test_the_stage_transcribes_the_hook_clip_and_falls_back_to_the_first_seconds
         cat.con.execute("DELETE FROM clips WHERE clip_kind = 'hook' AND track_id = ?", [ids[1]])
         s1 = transcribe_catalog(cat, settings, jobs=1, show_progress=False, max_seconds=60.0, reference_dir=refs)
         assert (s1.ok, s1.skipped) == (1, 1)  # song 1 has no hook clip: its first-60s row is kept
+        assert s1.audio_kinds == {"hook": 1} and s0.audio_kinds == {"first-60s": 2}
         rows = cat.read_frame("midi_songs").set_index("track_id")
         hook = rows.loc[ids[0]]
         assert hook.audio_kind == "hook" and hook.audio_offset_s == pytest.approx(float(keep["offset_s"].iloc[0]))

@@ -68,6 +68,7 @@ class TranscribeSummary:
     run_id: str = ""
     out_dir: Path | None = None
     backend: str = ""
+    audio_kinds: dict[str, int] = field(default_factory=dict)  # songs redone per audio kind (hook, first-45s)
 
 
 def midi_dir(settings: Settings) -> Path:
@@ -253,6 +254,8 @@ def transcribe_catalog(
     rows, note_rows = list(reused_rows), []
     for outcome in run_map(transcribe_song, tasks, jobs=jobs, desc="transcribe", show_progress=show_progress):
         if outcome.ok:
+            kind = outcome.item.audio_kind
+            summary.audio_kinds[kind] = summary.audio_kinds.get(kind, 0) + 1
             rows.append(outcome.result["row"])
             note_rows.extend(outcome.result["notes"])
             summary.ok += 1

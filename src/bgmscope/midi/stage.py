@@ -1,5 +1,6 @@
-"""The ``transcribe`` pipeline stage: melodies, SSMs and repetition of every song, then one
-composition learnt from the top cluster (the whole chart when there are no clusters), rendered."""
+"""The ``transcribe`` pipeline stage: melodies, SSMs and repetition of every song (its hook clip
+when the prepare stage cut one, else its first 45 s), then one composition learnt from the top
+cluster (the whole chart when there are no clusters), rendered."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ def run_stage(ctx) -> dict:
     for item, reason in s.failures[:10]:
         ctx.console.print(f"  [red]failed[/red] {item}: {reason}", highlight=False)
     ctx.outputs["midi"] = midi_dir(ctx.settings)
-    result = {"songs": s.ok + s.skipped, "failed": s.failed, "notes": s.notes}
+    result = {"songs": s.ok + s.skipped, "failed": s.failed, "notes": s.notes,
+              "audio": ", ".join(f"{n} {k}" for k, n in sorted(s.audio_kinds.items())) or "none redone"}
     cluster = "top" if ctx.catalog.has_table("cluster_assignments") else None
     try:
         try:
