@@ -89,6 +89,25 @@ def _sounding(S: np.ndarray) -> tuple[int, int]:
     return (int(on[0]), int(on[-1]) + 1) if on.size else (0, power.size)
 
 
+def estimate_tuning(P: np.ndarray, sr: int, block: int = 1024) -> float:
+    """``librosa.estimate_tuning(S=P, sr=sr, bins_per_octave=12)`` (what ``chroma_stft`` does when
+    not given a tuning), with the pitch tracking a block of frames at a time: ``piptrack`` works
+    frame by frame, so the result is the same, without its full-size float arrays (~350 MB for a
+    6-min song at 16 kHz)."""
+    import librosa
+
+    pitch, mag = [], []
+    for i in range(0, P.shape[1], block):
+        p, m = librosa.piptrack(S=P[:, i: i + block], sr=sr)
+        on = p > 0
+        pitch.append(p[on])
+        mag.append(m[on])
+    pitch = np.concatenate(pitch) if pitch else np.zeros(0)
+    mag = np.concatenate(mag) if mag else np.zeros(0)
+    threshold = np.median(mag) if mag.size else 0.0
+    return float(librosa.pitch_tuning(pitch[mag >= threshold], resolution=0.01, bins_per_octave=12))
+
+
 def hook_curves(y: np.ndarray, sr: int, *, S: np.ndarray | None = None) -> HookCurves:
     """Repetition, energy and novelty curves at :data:`FRAME_S` resolution.
 
@@ -103,7 +122,7 @@ def hook_curves(y: np.ndarray, sr: int, *, S: np.ndarray | None = None) -> HookC
     hop = stft_hop(sr)
     S = check_stft(S, y, sr) if S is not None else np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=hop))
     P = S**2  # one power spectrogram for both
-    chroma = librosa.feature.chroma_stft(S=P, sr=sr)
+    chroma = librosa.feature.chroma_stft(S=P, sr=sr, tuning=estimate_tuning(P, sr))
     mfcc = librosa.feature.mfcc(S=librosa.power_to_db(librosa.feature.melspectrogram(S=P, sr=sr)),
                                 n_mfcc=20)[1:]
     del P
