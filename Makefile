@@ -51,8 +51,9 @@ setup-models: setup
 demo: setup-models
 	$(BIN)/bgmscope demo
 
+# two pytest-xdist workers: the suite is mostly single-threaded CPU work, so two cores halve its wall time
 test: setup-test
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 setup-bench: setup-test
 	$(call apt_install,$(APT_BENCH))

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+
+
+# Rich wraps the commands' output at the terminal's width (its consoles read COLUMNS when the CLI
+# module is imported). A pytest-xdist worker has no terminal (80 columns) and longer temp paths
+# (popen-gwN), so a wrapped path would break the words the tests look for: workers get one wide width.
+# The controller's own terminal keeps its width.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["COLUMNS"] = "250"
 
 
 def sine(freq: float, seconds: float, sr: int = 16000, amp: float = 0.5) -> np.ndarray:
