@@ -27,6 +27,11 @@ they go (cProfile's cumulative time per step, scaled to the unprofiled total); t
 
     .venv/bin/python bench/transcribe.py --quick
     .venv/bin/python bench/transcribe.py --stage-cost 8
+    .venv/bin/python bench/transcribe.py --stage-only
+    .venv/bin/python bench/transcribe.py --catalog-cost 50
+
+--catalog-cost: ``transcribe_catalog`` (the stage's call, inline) on N of bench/pipeline.py's songs,
+first with no hook clips (each song's first 45 s), then after ``prepare(kind='hook')``.
 """
 
 from __future__ import annotations
@@ -264,6 +269,40 @@ def stage_rows(pieces: list, seed: int) -> None:
           f"PCM_16 WAV at {SR} Hz from {HOOK_AT:.0f} s in; first-45s = the file's first 45 s, decoded)")
 
 
+def catalog_cost(n: int) -> None:
+    """The stage on a catalog (``transcribe_catalog``, inline): CPU per song reading each song's
+    first 45 s (no hook clips yet), then, after ``prepare(kind='hook')``, its hook clip."""
+    import tempfile
+    from pathlib import Path
+
+    from bgmscope.catalog import Catalog
+    from bgmscope.config import Settings
+    from bgmscope.midi.songs import transcribe_catalog
+    from bgmscope.prepare.clips import prepare
+    from bgmscope.prepare.ingest import ingest
+    from bgmscope.warmup import warm_up
+
+    made = sorted((Path(__file__).parent / "out" / "pipeline-corpus" / "audio").glob("72*[0-9].mp3"))[:n]
+    if len(made) < n:
+        raise SystemExit(f"only {len(made)} songs in bench/out/pipeline-corpus: run bench/pipeline.py first")
+    warm_up()
+    settings = Settings(data_dir=Path(tempfile.mkdtemp(prefix="bench-transcribe-cat-")) / "data")
+    settings.ensure()
+    with Catalog(settings.catalog_path) as cat:
+        ingest(made, cat)
+        t0 = time.process_time()
+        first = transcribe_catalog(cat, settings, jobs=1, max_seconds=STAGE_SECONDS, show_progress=False)
+        first_cpu = (time.process_time() - t0) / n
+        prepare(cat, settings, kind="hook", jobs=1, show_progress=False)
+        t0 = time.process_time()
+        hook = transcribe_catalog(cat, settings, jobs=1, max_seconds=STAGE_SECONDS, show_progress=False)
+        hook_cpu = (time.process_time() - t0) / n
+    print(f"\ntranscribe_catalog on {n} bench/pipeline.py songs (1-4 min 44.1 kHz stereo MP3), inline, process CPU:")
+    for name, s, cpu in (("no hook clips: first 45 s", first, first_cpu), ("after prepare(kind='hook')", hook, hook_cpu)):
+        print(f"  {name:<28} {cpu:.3f} s CPU per song   target <= {TARGET_CPU} s -> "
+              f"{'met' if cpu <= TARGET_CPU else 'MISSED'}   (read: {s.audio_kinds}, failed {s.failed})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="a small run (about a minute)")
@@ -271,7 +310,12 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--verbose", action="store_true", help="print each solo tune's score")
     ap.add_argument("--stage-only", action="store_true", help="only the stage rows (CPU per song, F1 vs today)")
+    ap.add_argument("--catalog-cost", type=int, metavar="N",
+                    help="only: transcribe_catalog's CPU per song on N pipeline songs, first 45 s vs hook clips")
     args = ap.parse_args()
+    if args.catalog_cost:
+        catalog_cost(args.catalog_cost)
+        return
     if args.stage_cost:
         stage_cost(args.stage_cost)
         return
