@@ -19,8 +19,9 @@ from typer.main import get_command
 from typer.testing import CliRunner
 
 from bgmscope.catalog import Catalog
-from bgmscope.report.builder import ReportResult
 from bgmscope.cli.common import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, ClipKind, app
+from bgmscope.midi.songs import TranscribeSummary
+from bgmscope.report.builder import ReportResult
 
 BIN = Path(sys.executable).with_name("bgmscope")
 BUSY = "another bgmscope command is using"
@@ -214,7 +215,7 @@ FAILED = [("song-9", "boom")]
     (["features", "-j", "1", "--no-export"], "bgmscope.features.stage.run_features",
      SimpleNamespace(computed=1, cached=0, failed=1, rows=1, failures=FAILED, parquet=None)),
     (["transcribe", "-j", "1"], "bgmscope.midi.songs.transcribe_catalog",
-     SimpleNamespace(ok=1, failed=1, skipped=0, notes=3, failures=FAILED, out_dir="x", backend="salience")),
+     TranscribeSummary(ok=1, failed=1, skipped=0, notes=3, failures=FAILED, out_dir="x", backend="salience")),
     (["versions", "-j", "1"], "bgmscope.versions.stage.scan_songs",
      SimpleNamespace(songs=2, cached=0, failed=1, groups=0, edits=0, candidates=0, group_checks=0, failures=FAILED,
                      versions=pd.DataFrame({"group_size": []}))),

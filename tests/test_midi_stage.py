@@ -218,3 +218,11 @@ def test_the_stage_transcribes_the_hook_clip_and_falls_back_to_the_first_seconds
         assert set(cat.read_frame("midi_songs")["audio_kind"]) == {"first-60s"}
         with pytest.raises(ParameterError, match="audio"):
             transcribe_catalog(cat, settings, audio="middle", show_progress=False)
+    # the command: --audio auto (the default) reads song 0's hook clip again, first the first 60 s
+    exe = [sys.executable, "-m", "bgmscope", "--data-dir", str(settings.data_dir), "transcribe", "-j", "1"]
+    res = subprocess.run(exe, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0 and "1 hook" in res.stdout, res.stdout + res.stderr
+    res = subprocess.run([*exe, "--audio", "first"], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0 and "1 first-60s" in res.stdout, res.stdout + res.stderr
+    res = subprocess.run([*exe, "--audio", "middle"], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 2

@@ -45,6 +45,10 @@ def register(app: typer.Typer) -> None:
             help="f0 tracker of a --solo melody: yin (DSP) or crepe (CREPE-tiny, the models extra).")] = "yin",
         max_seconds: Annotated[float, typer.Option("--max-seconds", callback=finite(0.0, above=True),
                                                    help="Transcribe at most this much of each song.")] = 60.0,
+        audio: Annotated[Literal["auto", "first"], typer.Option(
+            "--audio", case_sensitive=False,
+            help="auto: each song's hook clip when prepare cut one, else its first --max-seconds; "
+                 "first: always the first --max-seconds.")] = "auto",
         jobs: Annotated[int, jobs_option()] = default_jobs(),
     ) -> None:
         """Audio to MIDI: melody notes, tempo, beat SSMs and repetition scores (tables midi_songs, midi_notes)."""
@@ -87,9 +91,11 @@ def register(app: typer.Typer) -> None:
 
         with open_catalog(ctx) as cat:
             s = transcribe_catalog(cat, settings, track_ids=songs or None, max_seconds=max_seconds,
-                                   jobs=jobs, source=source, f0=f0, poly=backend)
+                                   jobs=jobs, source=source, f0=f0, poly=backend, audio=audio.lower())
         console.print(summary_table("transcribe", {"songs ok": s.ok, "failed": s.failed, "unchanged": s.skipped,
-                                                    "notes": s.notes, "backend": s.backend}))
+                                                    "notes": s.notes, "backend": s.backend,
+                                                    "audio": ", ".join(f"{n} {k}" for k, n in
+                                                                       sorted(s.audio_kinds.items())) or "-"}))
         print_failures(s.failures)
         console.print(f"MIDI and SSMs: {s.out_dir}  (tables midi_songs, midi_notes)")
         finish(failed=s.failed, produced=s.ok + s.skipped)
