@@ -224,11 +224,33 @@ def k_labels_frame(res: ClusterResult, fm: FeatureMatrix) -> pd.DataFrame:
     return storable(out, text=("algorithm", "track_id", "clip_id"))
 
 
-def run_stage(ctx) -> dict:
-    """Pipeline entry: the 'first' clips, the latest selection (else the 42), k from the settings."""
+OUTPUT_TABLES = ["cluster_runs", "cluster_sweep", "cluster_pca", "cluster_k_labels", "cluster_null",
+                 "cluster_assignments", "cluster_members", "cluster_descriptions", "cluster_members_hdbscan",
+                 "cluster_descriptions_hdbscan"]
+
+
+def stage_cache(ctx, opts: ClusterOptions):
+    from ..select.stagecache import StageCache
+
+    return StageCache(ctx.catalog, ctx.settings.data_dir, STAGE,
+                      inputs=["features", "select_features", "tracks", "clips"], outputs=OUTPUT_TABLES,
+                      params={"clip_kind": "first", "features": "choose", **asdict(opts)},
+                      code=["cluster", "select", "features/extract", "features/names"])
+
+
+def run_stage(ctx, force: bool = False) -> dict:
+    """Pipeline entry: the 'first' clips, the latest selection (else the 42), k from the settings.
+    Skipped when its inputs, options and code are those of the stored run (``select.stagecache``)."""
+    from ..select.stagecache import cached_stage
+
     s = ctx.settings
     opts = ClusterOptions(k_min=s.k_min, k_max=s.k_max, seed=ctx.seed)
-    res, desc, _, notes = run_cluster(ctx.catalog, s, options=replace(opts), clip_kind="first", features="choose")
+    return cached_stage(stage_cache(ctx, opts), lambda: _compute(ctx, opts), force=force, console=ctx.console)
+
+
+def _compute(ctx, opts: ClusterOptions) -> dict:
+    res, desc, _, notes = run_cluster(ctx.catalog, ctx.settings, options=replace(opts), clip_kind="first",
+                                      features="choose")
     st = res.stability
     km = desc[(desc["method"] == "kmeans") & (desc["kind"] == "group")]
     summ = res.summary()

@@ -76,7 +76,50 @@ def genre_from_tags(cat: Catalog) -> pd.DataFrame | None:
     return pred
 
 
-def run_stage(ctx: PipelineContext) -> dict:
+GENRE_TABLES = ["genre_predictions", "genre_probabilities", "genre_chart_summary", "genre_eval",
+                "genre_eval_folds", "genre_per_class", "genre_confusion"]
+
+
+def _model_files(settings) -> dict[str, str]:
+    """sha256 of each stored genre model (a trained model is an input of the labelling)."""
+    import hashlib
+
+    from .train import model_folder
+
+    folder = model_folder(settings)
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*"))
+            if p.is_file()} if folder.is_dir() else {}
+
+
+def stage_cache(ctx: PipelineContext):
+    from ..select.stagecache import StageCache
+
+    s = ctx.settings
+    params = {"demo": ctx.demo, "seed": ctx.seed, "sample_rate": s.sample_rate}
+    if ctx.demo:
+        params |= {"per_class": DEMO_PER_CLASS, "length_s": DEMO_LENGTH_S, "models": list(DEMO_MODELS),
+                   "styles corpus": str(s.data_dir / "genre-styles")}
+    else:
+        params["model files"] = _model_files(s)
+    return StageCache(ctx.catalog, s.data_dir, "genre", inputs=["clips", "tracks", "tags", "audio_files"],
+                      outputs=GENRE_TABLES, params=params, code=["genre"])
+
+
+def run_stage(ctx: PipelineContext, force: bool = False) -> dict:
+    """Pipeline entry; skipped when the clips, tags, model files (or the demo's settings) and the
+    code are those of the stored run (``select.stagecache``)."""
+    from ..select.stagecache import cached_stage
+
+    if ctx.demo and not all(model_path(ctx.settings, k).is_file() for k in DEMO_MODELS):
+        force = True  # the demo's models are its outputs too
+    out = cached_stage(stage_cache(ctx), lambda: _compute(ctx), force=force, console=ctx.console)
+    if ctx.demo and out.get("cached"):
+        ctx.outputs["genre models"] = model_path(ctx.settings, str(out["predicted with"])).parent
+        ctx.outputs["styles corpus"] = ctx.settings.data_dir / "genre-styles"
+    return out
+
+
+def _compute(ctx: PipelineContext) -> dict:
     cat, settings = ctx.catalog, ctx.settings
     if not cat.has_table("clips") or cat.clips(kind="first").empty:
         raise CatalogError("genre needs the 'first' clips of the chart songs: run 'bgmscope prepare' first")

@@ -29,10 +29,37 @@ def record_failures(catalog: Catalog, failures: list[tuple[str, str]], params: d
         catalog.finish_run(run_id, 0, len(failures), 0)
 
 
-def run_stage(ctx: PipelineContext) -> dict:
+HITS_TABLES = ["hits_summary", "hits_correlations", "hits_categorical", "hits_tags", "hits_power",
+               "hits_hook_vs_first", "hits_model", "hits_importance", "hits_reference", "hits_reference_model"]
+HITS_INPUTS = ["features", "versions", "tags", "hook_positions", "chart_entries", "tracks", "audio_files", "clips"]
+
+
+def stage_cache(ctx: PipelineContext, options: HitsOptions):
+    from dataclasses import asdict
+
+    from ..select.stagecache import StageCache
+
+    return StageCache(ctx.catalog, ctx.settings.data_dir, "hits", inputs=HITS_INPUTS, outputs=HITS_TABLES,
+                      params={**asdict(options), "sample_rate": ctx.settings.sample_rate, "hook clips": True},
+                      code=["hits", "features/extract", "features/names", "versions/grouping"])
+
+
+def run_stage(ctx: PipelineContext, force: bool = False) -> dict:
+    """Pipeline entry; skipped when its input tables, options and code are those of the stored run
+    (``select.stagecache``: the bootstraps and permutations are seeded, so a recompute is identical)."""
+    from ..select.stagecache import cached_stage
+
+    options = HitsOptions(seed=ctx.seed)
+    cache = stage_cache(ctx, options)
+    summary = cached_stage(cache, lambda: _compute(ctx, options), force=force, console=ctx.console)
+    ctx.outputs["hits"] = ctx.settings.catalog_path
+    return summary
+
+
+def _compute(ctx: PipelineContext, options: HitsOptions) -> dict:
     failures: list[tuple[str, str]] = []
     hooks = hook_features(ctx.catalog, ctx.settings, ctx.jobs, failures)
-    res = analyse(ctx.catalog, HitsOptions(seed=ctx.seed), hook_features=hooks)
+    res = analyse(ctx.catalog, options, hook_features=hooks)
     names = write_tables(ctx.catalog, res)
     record_failures(ctx.catalog, failures, {"hook clips": True})
     corr = res.tables["hits_correlations"]

@@ -105,9 +105,27 @@ def latest_selection(catalog: Catalog) -> tuple[list[str], str] | None:
     return list(chosen["feature"]), str(df["feature_set"].iloc[0])
 
 
-def run_stage(ctx) -> dict:
-    """Pipeline entry: the seed's 42 statistics; a shorter search on the demo corpus."""
+OUTPUT_TABLES = ["select_runs", "select_convergence", "select_fold_convergence", "select_baselines",
+                 "select_features", "select_gain"]
+
+
+def stage_cache(ctx, opts: SelectOptions):
+    from .stagecache import StageCache
+
+    return StageCache(ctx.catalog, ctx.settings.data_dir, STAGE, inputs=["features"], outputs=OUTPUT_TABLES,
+                      params={"feature_set": "stat42", "adapt_folds": True, **options_dict(opts)}, code=["select"])
+
+
+def run_stage(ctx, force: bool = False) -> dict:
+    """Pipeline entry: the seed's 42 statistics; a shorter search on the demo corpus. Skipped when
+    the features, the options and the code are those of the stored selection (:mod:`.stagecache`)."""
+    from .stagecache import cached_stage
+
     opts = replace(DEMO_OPTIONS if ctx.demo else SelectOptions(), seed=ctx.seed)
+    return cached_stage(stage_cache(ctx, opts), lambda: _compute(ctx, opts), force=force, console=ctx.console)
+
+
+def _compute(ctx, opts: SelectOptions) -> dict:
     report, _, notes = run_select(ctx.catalog, options=opts, adapt_folds=True)
     o = report.options
     out = {"songs": report.n_songs, "kept": f"{int(report.support.sum())}/{len(report.feature_names)}",
