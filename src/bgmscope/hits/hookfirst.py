@@ -1,8 +1,11 @@
 """The hook against the first 15 s, on the same songs: does the seed's first-15-s clip hear what
 the chorus-like window does?
 
-Hook clips come from the ``features`` table when ``prepare --clip hook`` and ``features`` made
-them; otherwise from the versions stage's ``hook_positions``: each song's window there is decoded
+Hook clips come from the ``features`` table: the pipeline's prepare stage (the song pass) cuts every
+song's hook clip and the features stage describes every clip, so after ``bgmscope run`` nothing is
+decoded here. Only a catalog without hook clips (prepared by ``bgmscope prepare`` alone, then
+``versions``) falls back to the versions stage's ``hook_positions`` (kept: it is small and costs
+nothing when hook clips exist): each song's window there is decoded
 the way ``prepare`` cuts clips (mono, the catalog's rate, scaled down only if it would clip) and
 described by :func:`bgmscope.features.extract.extract_clip`, cached by content hash, window and
 extractor version (``<data>/cache/hookfeat/``) so a rerun decodes nothing.
