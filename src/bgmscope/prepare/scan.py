@@ -6,8 +6,9 @@ cuts the song's clips from the same signal and stores it in the scan cache,
 ``<data>/cache/scan/<sha256>-v<SCAN_VERSION>-<rate>-<hook length>.npz``; the versions stage reads
 that cache (and scans only songs without one, e.g. a catalog that was never prepared).
 
-What a scan file holds: the signature's ``frames`` (float16 dB, 36 bands x 10 frames/s: 72 B per
-second of song, ~17 KB a 4-min song), its window embeddings (float32, ~7 KB), the hook start and the
+What a scan file holds: the signature's ``frames`` (float16 dB, 36 bands x 10 frames/s: 720 B per
+second of song), its window embeddings (float32, 144 B per 2.5 s): measured 46 KB per minute of
+song, ~180 KB a 4-min song (uncompressed .npz), the hook start and the
 duration. Memory: the song is decoded block by block (downmix and resample per block), and the STFT
 is taken a block of frames at a time, so a worker never holds the file's native-rate stereo samples
 or the complex STFT of the whole song.
