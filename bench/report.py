@@ -162,13 +162,46 @@ app()
 """
 
 
+# the pipeline's report stage (both languages, as `run` and `demo` build it), skipped when its inputs match
+STAGE_LAUNCH = """
+import atexit, json, resource, sys
+def _self():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    sys.stderr.write(f"\\nBENCH_SELF_CPU {r.ru_utime + r.ru_stime}\\n")
+atexit.register(_self)
+from rich.console import Console
+from bgmscope.catalog import Catalog
+from bgmscope.config import Settings
+from bgmscope.context import PipelineContext
+from bgmscope.report.stage import run_stage
+if __name__ == "__main__":
+    s = Settings(data_dir=sys.argv[1]).ensure()
+    with Catalog(s.catalog_path) as cat:
+        out = run_stage(PipelineContext(cat, s, int(sys.argv[2]), Console(quiet=True)))
+    sys.stderr.write("BENCH_STAGE " + json.dumps(out) + "\\n")
+"""
+
+
+def stage_run(s: Settings, jobs: int) -> tuple[float, float, bool]:
+    """Wall and CPU seconds of the pipeline's report stage (en + zh), and whether it was kept."""
+    wall, cpu, err = _tree_cpu([sys.executable, "-c", STAGE_LAUNCH, str(s.data_dir), str(jobs)])
+    import json
+
+    return wall, cpu, bool(json.loads(err.rsplit("BENCH_STAGE ", 1)[1].splitlines()[0]).get("cached"))
+
+
 def report_run(s: Settings, out: Path, jobs: int) -> tuple[float, float]:
     """Wall seconds and CPU seconds of one ``bgmscope report``: the command's own user + system time
     (it reports it at exit) plus every descendant's (worker pools, forkserver), sampled every 0.05 s
     with psutil, each process's last reading counted once."""
+    cmd = [sys.executable, "-c", LAUNCH, "--data-dir", str(s.data_dir), "report", "--out-dir", str(out), "-j", str(jobs)]
+    wall, cpu, _ = _tree_cpu(cmd)
+    return wall, cpu
+
+
+def _tree_cpu(cmd: list[str]) -> tuple[float, float, str]:
     import psutil
 
-    cmd = [sys.executable, "-c", LAUNCH, "--data-dir", str(s.data_dir), "report", "--out-dir", str(out), "-j", str(jobs)]
     t0 = time.perf_counter()
     proc = psutil.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                         env={**os.environ, "NO_COLOR": "1"})
@@ -189,7 +222,7 @@ def report_run(s: Settings, out: Path, jobs: int) -> tuple[float, float]:
     if proc.returncode != 0:
         raise SystemExit(f"bgmscope report failed ({proc.returncode}):\n{err[-2000:]}")
     own = float(err.rsplit("BENCH_SELF_CPU", 1)[1].split()[0])
-    return wall, own + sum(seen.values())
+    return wall, own + sum(seen.values()), err
 
 
 def main() -> None:
@@ -214,6 +247,10 @@ def main() -> None:
                 runs[jobs].append(report_run(s, Path(tmp) / f"cached{jobs}", jobs))
         for jobs, rs in runs.items():
             res[("cached", jobs)] = (min(w for w, _ in rs), float(np.median([c for _, c in rs])))
+        # the pipeline's stage: both languages from a cold figure cache, then a rerun with nothing changed
+        shutil.rmtree(cache, ignore_errors=True)
+        stage_cold = stage_run(s, 2)
+        stage_kept = stage_run(s, 2)
         html = Path(tmp) / "cached1" / "report.html"
         size = html.stat().st_size / 1e6
         extra = sum(p.stat().st_size for p in (Path(tmp) / "cached1").rglob("*") if p.is_file()) / 1e6 - size
@@ -223,14 +260,20 @@ def main() -> None:
     for kind in ("cold", "cached"):
         r = res[(kind, 1)][0] / res[(kind, 2)][0]
         print(f"  {kind} -j 2 vs -j 1 wall: {r:.2f}x ({'not slower' if r >= 0.95 else 'SLOWER'})")
+    print(f"  pipeline stage (en + zh) -j 2, cold: wall {stage_cold[0]:6.1f} s, CPU (process tree) {stage_cold[1]:6.1f} s")
+    print(f"  pipeline stage rerun, inputs unchanged: wall {stage_kept[0]:6.1f} s, CPU {stage_kept[1]:6.1f} s "
+          f"({'kept, not rebuilt' if stage_kept[2] else 'REBUILT'})")
     print(f"  report.html: {size:.2f} MB (+ {extra:.2f} MB beside it: tables/*.csv, figures/, report.md)")
     at = a.songs >= TARGET_SONGS
 
     def verdict(ok: bool) -> str:
         return ("met" if ok else "MISSED") if at else f"not measured at {TARGET_SONGS} (ran {a.songs})"
 
-    print(f"  target: cached rerun <= 10 s CPU at {TARGET_SONGS} songs -> {verdict(res[('cached', 1)][1] <= 10)}")
-    print(f"  target: HTML <= 10 MB at {TARGET_SONGS} songs -> {verdict(size <= 10)}")
+    print(f"  target: cached rerun (`bgmscope report`, figure cache warm) <= 10 s CPU at {TARGET_SONGS} songs -> "
+          f"{res[('cached', 1)][1]:.1f} s at {a.songs}: {verdict(res[('cached', 1)][1] <= 10)}")
+    print(f"  target: the report stage's rerun with unchanged inputs <= 10 s CPU at {TARGET_SONGS} songs -> "
+          f"{stage_kept[1]:.1f} s at {a.songs}: {verdict(stage_kept[1] <= 10 and stage_kept[2])}")
+    print(f"  target: HTML <= 10 MB at {TARGET_SONGS} songs -> {size:.2f} MB at {a.songs}: {verdict(size <= 10)}")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import html as html_lib
 import re
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -67,7 +67,8 @@ def _song_clips(cat: Catalog) -> pd.DataFrame:
 
 
 def build_report(cat: Catalog, settings: Settings, *, out_dir: Path | None = None, lang: str = "en",
-                 cards: int = DEFAULT_CARDS, jobs: int = 1, show_progress: bool = False) -> ReportResult:
+                 cards: int = DEFAULT_CARDS, jobs: int = 1, show_progress: bool = False,
+                 also_langs: tuple[str, ...] = ()) -> ReportResult:
     """Write ``report.html`` (self-contained) and ``report.md`` (+ ``figures/``, ``tables/*.csv``).
 
     The conclusions come first, each with the figures that support it; then the corpus, the song
@@ -81,6 +82,9 @@ def build_report(cat: Catalog, settings: Settings, *, out_dir: Path | None = Non
     lang : ``'en'`` or ``'zh'`` (headings, sentences, captions and figure axis words).
     cards : how many songs (in chart order) get a card with a player, waveform, spectrogram and pitch.
     jobs : worker processes for the card figures that are not cached yet.
+    also_langs : languages whose reports follow (the pipeline builds en, then zh): each card drawn
+        now is also stored for them, from the same figure and with the same Opus clip, so the next
+        build reads it back instead of reading, analysing and encoding the clip again.
     """
     t0 = time.perf_counter()
     w = Words(check_lang(lang))
@@ -93,7 +97,8 @@ def build_report(cat: Catalog, settings: Settings, *, out_dir: Path | None = Non
     fc = FigureCache(Path(settings.data_dir) / "cache" / "report", lang)
 
     clips = _song_clips(cat)
-    tasks = [SongTask(r.clip_id, r.track_id, str(settings.data_dir), r.path, str(r.title), True, lang)
+    also = tuple(sorted({check_lang(x) for x in also_langs} - {lang}))
+    tasks = [SongTask(r.clip_id, r.track_id, str(settings.data_dir), r.path, str(r.title), True, lang, also)
              for r in clips.head(cards).itertuples()]
     failed: list[tuple[str, str]] = []
     timings: dict[str, float] = {}
@@ -207,8 +212,11 @@ def _card_results(tasks: list[SongTask], cache: Path, jobs: int, show_progress: 
         key = keys.get(o.item.clip_id)
         if key:
             cache.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(cache / f"{key}.png", o.result["card_png"])
-            atomic_write_bytes(cache / f"{key}.ogg", o.result["audio_ogg"])
+            for lang, png in o.result.get("cards_png", {o.item.lang: o.result["card_png"]}).items():
+                k = key if lang == o.item.lang else song_cache_key(replace(o.item, lang=lang, also=()))
+                if k:
+                    atomic_write_bytes(cache / f"{k}.png", png)
+                    atomic_write_bytes(cache / f"{k}.ogg", o.result["audio_ogg"])
     return results
 
 

@@ -23,6 +23,7 @@ class SongTask:
     title: str
     card: bool  # draw the card figure and encode the clip for the player
     lang: str = "en"  # the card's axis words
+    also: tuple[str, ...] = ()  # more languages of the same card, drawn from the one figure (``cards_png``)
 
 
 def stored_facts(features: pd.DataFrame) -> pd.DataFrame:
@@ -76,7 +77,12 @@ def song_job(task: SongTask) -> dict:
         from ..viz.words import localize
         from .media import encode_opus
 
-        out["card_png"] = png_bytes(localize(song_card(y, sr, title_text=task.title), task.lang), dpi=80)
+        # one figure for every language: English first (localize only translates away from it)
+        langs = sorted({task.lang, *task.also}, key=lambda lang: lang != "en")
+        fig = song_card(y, sr, title_text=task.title)
+        pngs = {lang: png_bytes(localize(fig, lang), dpi=80) for lang in langs}
+        out["card_png"] = pngs[task.lang]
+        out["cards_png"] = pngs
         out["audio_ogg"] = encode_opus(y, sr)
     return out
 

@@ -38,7 +38,7 @@ def run_stage(ctx: PipelineContext, force: bool = False) -> dict:
     s = ctx.settings
 
     def build() -> dict:
-        res = build_report(ctx.catalog, s, lang="en", cards=DEFAULT_CARDS, jobs=ctx.jobs)
+        res = build_report(ctx.catalog, s, lang="en", cards=DEFAULT_CARDS, jobs=ctx.jobs, also_langs=("zh",))
         zh = build_report(ctx.catalog, s, out_dir=s.report_dir / "zh", lang="zh", cards=DEFAULT_CARDS,
                           jobs=ctx.jobs)
         return {"sections": len(res.sections), "songs": res.songs, "cards": res.cards,
