@@ -128,15 +128,18 @@ def _choose(env3: np.ndarray, periods: list[float], lo: float, hi: float, fps: f
     metrical level, not the same peak's flank) over ``periods`` and a +-0.5-frame grid."""
     from ._kernels import pulse_scores
 
-    grid = [p for c in periods for p in (c - 0.5, c - 0.25, c, c + 0.25, c + 0.5) if lo <= p <= hi]
-    if not grid:
+    g = (np.asarray(periods, dtype=np.float64)[:, None] + np.array([-0.5, -0.25, 0.0, 0.25, 0.5])).ravel()
+    g = g[(g >= lo) & (g <= hi)]
+    if g.size == 0:
         return 0.0, 0.0, 0.0
-    # every candidate's pulse train in one compiled pass (pulse_score is its plain twin)
-    sal = pulse_scores(np.ascontiguousarray(env3, dtype=np.float64), np.array(grid, dtype=np.float64))
-    scored = [(float(s) * _prior(60.0 * fps / p), p) for s, p in zip(sal, grid, strict=True)]
-    best_s, best_p = max(scored)
-    other = [s for s, p in scored if abs(p / best_p - 1) > 0.08]
-    return best_p, best_s, max(other, default=0.0)
+    # every candidate's pulse train in one compiled pass (pulse_score is its plain twin), times
+    # the tempo prior (_prior, over the whole grid at once)
+    sal = pulse_scores(np.ascontiguousarray(env3, dtype=np.float64), g)
+    scored = sal * np.exp(-0.5 * ((np.log2(60.0 * fps / g) - np.log2(START_BPM)) / STD_BPM) ** 2)
+    best_s = float(scored.max())
+    best_p = float(g[scored == best_s].max())  # a tie goes to the longer period, as max((s, p)) did
+    other = scored[np.abs(g / best_p - 1) > 0.08]
+    return best_p, best_s, float(other.max()) if other.size else 0.0
 
 
 def estimate_tempo_full(env: np.ndarray, sr: int, hop_length: int = HOP_LENGTH) -> TempoEstimate:
