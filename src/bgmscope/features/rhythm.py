@@ -100,15 +100,9 @@ WINDOW_S, WINDOW_HOP_S = 6.0, 3.0  # windows whose local choice checks the clip'
 MARGIN_FULL = 0.3
 
 
-def _prior(bpm: float) -> float:
-    return float(np.exp(-0.5 * ((np.log2(bpm) - np.log2(START_BPM)) / STD_BPM) ** 2))
-
-
-def _salience(env3: np.ndarray, p: float) -> float:
-    """Pulse-train support for period ``p`` (frames): the best-phase mean of the standardised
-    envelope, so off-beat pulses (a period too short) pull it down and a bar (a period too long)
-    gains only its accents."""
-    return pulse_score(env3, p)
+def _prior(bpm: np.ndarray) -> np.ndarray:
+    """The log-normal tempo prior (START_BPM, STD_BPM octaves) at each of ``bpm``."""
+    return np.exp(-0.5 * ((np.log2(bpm) - np.log2(START_BPM)) / STD_BPM) ** 2)
 
 
 @dataclass
@@ -132,10 +126,11 @@ def _choose(env3: np.ndarray, periods: list[float], lo: float, hi: float, fps: f
     g = g[(g >= lo) & (g <= hi)]
     if g.size == 0:
         return 0.0, 0.0, 0.0
-    # every candidate's pulse train in one compiled pass (pulse_score is its plain twin), times
-    # the tempo prior (_prior, over the whole grid at once)
+    # every candidate's pulse-train support (the best-phase mean of the 3-frame envelope, so
+    # off-beat pulses pull a too-short period down and a bar gains only its accents), in one
+    # compiled pass (pulse_score is its plain twin), times the tempo prior
     sal = pulse_scores(np.ascontiguousarray(env3, dtype=np.float64), g)
-    scored = sal * np.exp(-0.5 * ((np.log2(60.0 * fps / g) - np.log2(START_BPM)) / STD_BPM) ** 2)
+    scored = sal * _prior(60.0 * fps / g)
     best_s = float(scored.max())
     best_p = float(g[scored == best_s].max())  # a tie goes to the longer period, as max((s, p)) did
     other = scored[np.abs(g / best_p - 1) > 0.08]
