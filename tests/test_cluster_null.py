@@ -125,15 +125,16 @@ def test_the_stage_chooses_the_feature_set_and_stores_the_null(tmp_path):
 
 
 def test_the_pipeline_summary_says_structure_or_none(tmp_path):
-    from types import SimpleNamespace
-
+    from rich.console import Console
     from test_cluster import _catalog_with_features
 
     from bgmscope.cluster.stage import run_stage
     from bgmscope.config import Settings
+    from bgmscope.context import PipelineContext
 
     with _catalog_with_features(tmp_path / "c.duckdb", n_songs=30) as cat:
-        ctx = SimpleNamespace(catalog=cat, settings=Settings(data_dir=tmp_path, k_min=2, k_max=5), seed=0)
+        ctx = PipelineContext(catalog=cat, settings=Settings(data_dir=tmp_path, k_min=2, k_max=5), jobs=1,
+                              console=Console(quiet=True), seed=0)
         out = run_stage(ctx)
         assert out["structure"].startswith("cluster structure found")
         assert out["k (silhouette_gap)"].startswith("3: 3 groups of >= 3 songs, 0 outlier songs")
