@@ -130,3 +130,26 @@ def test_silence_padding_shifts_the_hook(small_song):
     y, hook = small_song
     padded = np.concatenate([np.zeros(3 * 16000, np.float32), y, np.zeros(2 * 16000, np.float32)])
     assert find_hook(padded, 16000, length_s=15) == pytest.approx(hook + 3.0, abs=0.5)
+
+
+@pytest.mark.parametrize("n,structured", [(12, False), (40, False), (350, False), (400, True), (700, False)])
+def test_knn_affinity_is_librosas_recurrence_matrix(n, structured):
+    """knn_affinity replaces librosa's recurrence_matrix(mode='affinity', metric='cosine', sym=True)
+    for speed: the same links and values, on noise and on a song-like matrix of repeated blocks."""
+    import librosa
+
+    from bgmscope.prepare.recurrence import knn_affinity
+
+    rng = np.random.default_rng(n)
+    if structured:
+        X = np.tile(rng.standard_normal((30, 50)), (1, n // 50)) + 0.01 * rng.standard_normal((30, n))
+    else:
+        X = rng.standard_normal((96, n)).astype(np.float32)
+    X[:, 3] = 0.0  # a silent frame: cosine distance 1 to everything
+    width, k = min(8, (n - 1) // 2 - 1), max(2, int(2 * np.sqrt(n)))
+    ref = librosa.segment.recurrence_matrix(X, width=width, k=k, mode="affinity", metric="cosine", sym=True)
+    got = knn_affinity(X, width=width, k=k)
+    assert ((ref > 0) == (got > 0)).all()
+    assert (got > 0).sum() > n  # a graph, not an empty matrix
+    np.testing.assert_allclose(got, ref, atol=1e-6)
+    np.testing.assert_array_equal(got, got.T)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ParameterError
+from .recurrence import knn_affinity
 
 FRAME_S = 0.5          # analysis frame after pooling (s): a 4-min song is ~480 frames
 EMBED_S = 2.0          # time-delay embedding: a frame "is" the 2 s starting at it
@@ -145,9 +146,9 @@ def hook_curves(y: np.ndarray, sr: int, *, S: np.ndarray | None = None) -> HookC
     if n < 8:
         return HookCurves(times, np.zeros(n), energy, np.zeros(n), np.array([0.0]))
     width = max(1, int(round(MIN_LAG_S / FRAME_S)))
-    # librosa needs width < (n - 1) // 2 (strictly), so short songs cap it one lower
-    R = librosa.segment.recurrence_matrix(emb, width=min(width, (n - 1) // 2 - 1), mode="affinity",
-                                          metric="cosine", sym=True, k=max(2, int(2 * np.sqrt(n))))
+    # librosa's recurrence_matrix (knn_affinity's reference) needs width < (n - 1) // 2 (strictly),
+    # so short songs cap it one lower
+    R = knn_affinity(emb, width=min(width, (n - 1) // 2 - 1), k=max(2, int(2 * np.sqrt(n))))
     R = librosa.segment.path_enhance(R, max(3, int(round(ENHANCE_S / FRAME_S))), window="hann",
                                      n_filters=3, max_ratio=1.1, min_ratio=1 / 1.1)
     repetition = _scale01(scipy.ndimage.uniform_filter1d(R.max(axis=1) + R.mean(axis=1),
