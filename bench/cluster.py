@@ -151,7 +151,10 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3, help="synthetic data sets (default 3)")
     ap.add_argument("--null", type=int, default=50, help="null data sets per null (default 50)")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--quick", action="store_true", help="12 demo songs, 1 seed, 10 nulls")
     args = ap.parse_args()
+    if args.quick:
+        args.songs, args.seeds, args.null = 12, 1, 10
     console = Console()
     from threadpoolctl import threadpool_limits
 

@@ -30,7 +30,13 @@ from pathlib import Path
 
 from bgmscope.config import default_jobs
 from bgmscope.genre.dataset import load_dataset
-from bgmscope.genre.evaluate import compute_inputs, cross_validate, cv_bootstrap, inputs_for, transfer_evaluate
+from bgmscope.genre.evaluate import (
+    compute_inputs,
+    cross_validate,
+    cv_bootstrap,
+    inputs_for,
+    transfer_evaluate,
+)
 from bgmscope.genre.models import tags_available
 from bgmscope.genre.render import renderers
 from bgmscope.genre.styles import build_styles_corpus

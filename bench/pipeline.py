@@ -292,7 +292,10 @@ def main() -> None:
     ap.add_argument("--engine", default="local", help=argparse.SUPPRESS)
     ap.add_argument("--stages", default="", help=argparse.SUPPRESS)
     ap.add_argument("--result", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--quick", action="store_true", help="one small size (10 songs), as make bench runs it")
     a = ap.parse_args()
+    if a.quick:
+        a.sizes, a.songs = "10", None
     if a.one:
         stages = tuple(a.stages.split(",")) if a.stages else None
         r = run_once(a.one, a.data, jobs=a.jobs, rerun=not a.no_rerun, engine=a.engine, stages=stages,

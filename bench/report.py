@@ -229,7 +229,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--songs", type=int, default=TARGET_SONGS)
     ap.add_argument("--seconds", type=float, default=15.0)
+    ap.add_argument("--quick", action="store_true", help="12 songs (prints 'not measured' for the 400-song target)")
     a = ap.parse_args()
+    if a.quick:
+        a.songs = 12
     with tempfile.TemporaryDirectory(prefix="bgmscope-bench-report-") as tmp:
         t0 = time.perf_counter()
         s = make(Path(tmp), a.songs, a.seconds)

@@ -94,8 +94,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--songs", type=int, default=40)
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--quick", action="store_true", help="12 songs")
     ap.add_argument("--baseline", action="store_true", help="also the first-15 s clip descriptors (slow)")
     args = ap.parse_args()
+    if args.quick:
+        args.songs = 12
 
     from bgmscope.catalog import Catalog
     from bgmscope.prepare.ingest import ingest

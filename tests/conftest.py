@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-
 # Rich wraps the commands' output at the terminal's width (its consoles read COLUMNS when the CLI
 # module is imported). A pytest-xdist worker has no terminal (80 columns) and longer temp paths
 # (popen-gwN), so a wrapped path would break the words the tests look for: workers get one wide width.

@@ -18,11 +18,16 @@ from bgmscope.cli import app
 from bgmscope.config import Settings
 from bgmscope.errors import ParameterError
 from bgmscope.genre.dataset import load_dataset
-from bgmscope.genre.evaluate import (bootstrap_ci, check_same_labels, compute_inputs, cross_validate, cv_bootstrap,
-                                     transfer_evaluate)
+from bgmscope.genre.evaluate import (
+    bootstrap_ci,
+    check_same_labels,
+    compute_inputs,
+    cross_validate,
+    cv_bootstrap,
+    transfer_evaluate,
+)
 from bgmscope.genre.render import available_renderers
 from bgmscope.genre.styles import build_styles_corpus
-
 
 BIN = Path(sys.executable).parent / "bgmscope"
 

@@ -121,9 +121,9 @@ def test_basic_pitch_matches_the_packages_own_pipeline(tmp_path):
     starts = [k * 0.45 for k in range(len(scale))]
     found = iter(n.pitch for n in sorted(mine, key=lambda n: n.onset))
     assert all(any(p == q for q in found) for p in scale), [n.pitch for n in mine]
-    extra = [n for n in mine if not any(abs(n.onset - t) < 0.1 and n.pitch == p for p, t in zip(scale, starts))]
+    extra = [n for n in mine if not any(abs(n.onset - t) < 0.1 and n.pitch == p for p, t in zip(scale, starts, strict=True))]
     assert len(extra) <= 1 and all(any(abs(n.onset - t) < 0.1 and abs(n.pitch - p) == 12
-                                        for p, t in zip(scale, starts)) for n in extra), extra
+                                        for p, t in zip(scale, starts, strict=True)) for n in extra), extra
 
 
 def _chord_midi() -> pretty_midi.PrettyMIDI:

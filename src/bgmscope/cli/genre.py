@@ -175,8 +175,13 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         from ..genre.dataset import load_dataset
-        from ..genre.evaluate import (check_same_labels, compute_inputs, inputs_for, store_transfer,
-                                      transfer_evaluate)
+        from ..genre.evaluate import (
+            check_same_labels,
+            compute_inputs,
+            inputs_for,
+            store_transfer,
+            transfer_evaluate,
+        )
         from ..genre.features import FeatureParams
         from ..genre.train import input_cache
 
