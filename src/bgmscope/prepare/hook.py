@@ -90,13 +90,16 @@ def _sounding(S: np.ndarray) -> tuple[int, int]:
     return (int(on[0]), int(on[-1]) + 1) if on.size else (0, power.size)
 
 
-def estimate_tuning(P: np.ndarray, sr: int, block: int = 1024) -> float:
-    """``librosa.estimate_tuning(S=P, sr=sr, bins_per_octave=12)`` (what ``chroma_stft`` does when
-    not given a tuning), with the pitch tracking a block of frames at a time: ``piptrack`` works
-    frame by frame, so the result is the same, without its full-size float arrays (~350 MB for a
-    6-min song at 16 kHz)."""
+def estimate_tuning(P: np.ndarray, sr: int, block: int = 1024, stride: int = 4) -> float:
+    """``librosa.estimate_tuning(S=P[:, ::stride], sr=sr, bins_per_octave=12)`` (what ``chroma_stft``
+    does when not given a tuning), with the pitch tracking a block of frames at a time: ``piptrack``
+    works frame by frame, so the result is the same, without its full-size float arrays (~350 MB for
+    a 6-min song at 16 kHz). A song's tuning is one number for all its frames, so every ``stride``-th
+    frame (one per 128 ms at 16 kHz) is enough: on 12 songs the estimate moved by 0.01 semitone on
+    one, at a quarter of the cost (0.25 -> 0.06 s CPU for a 3-min song)."""
     import librosa
 
+    P = P[:, ::stride]
     pitch, mag = [], []
     for i in range(0, P.shape[1], block):
         p, m = librosa.piptrack(S=P[:, i: i + block], sr=sr)

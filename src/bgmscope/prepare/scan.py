@@ -26,7 +26,7 @@ from ..errors import DecodeError, ParameterError
 from ..fsutil import atomic_path
 from .signature import SIGNATURE_VERSION, Signature, version_signature
 
-SCAN_VERSION = 4 * 100 + SIGNATURE_VERSION  # bump the 4 when the scan or the hook finder changes
+SCAN_VERSION = 5 * 100 + SIGNATURE_VERSION  # bump the 4 when the scan or the hook finder changes
 MIN_SCAN_S = 2.0  # shorter audio (a truncated download) has no structure to compare
 STFT_BLOCK = 1024  # STFT frames per block (a block's complex STFT: ~8 MB)
 DECODE_BLOCK_S = 10.0
