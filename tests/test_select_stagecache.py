@@ -1,4 +1,4 @@
-"""Cached reruns of the analysis stages (select, cluster, hits, genre): a rerun whose input tables,
+"""Cached reruns of the analysis stages (select, cluster, versions, hits, genre): a rerun whose input tables,
 parameters and code are unchanged writes nothing and returns the stored summary; ``force`` recomputes
 the same tables; a changed input or parameter recomputes. Real audio, features and catalog."""
 
@@ -23,6 +23,7 @@ from bgmscope.prepare.clips import prepare
 from bgmscope.prepare.ingest import ingest
 from bgmscope.select import stage as select_stage
 from bgmscope.select.stagecache import BOOKKEEPING, table_digest
+from bgmscope.versions import stage as versions_stage
 
 features_stage = pytest.importorskip("bgmscope.features.stage")
 
@@ -93,6 +94,7 @@ def test_select_cluster_hits_genre_reruns_are_cached_and_identical_to_a_recomput
         ctx.demo = False  # the genre stage without a model or tags: skipped, and that is cached too
         g = genre_stage.run_stage(ctx)
         assert "skipped" in g and genre_stage.run_stage(ctx).get("cached") is True
+        _check(cat, ctx, versions_stage.run_stage, versions_stage.VERSIONS_TABLES)
         _check(cat, ctx, hits_stage.run_stage, hits_stage.HITS_TABLES)
 
 
@@ -112,6 +114,11 @@ def test_a_changed_parameter_or_input_recomputes(corpus):
         # an input: one song's popularity changes -> hits recomputes, cluster (which ignores it) does not
         cat.con.execute("UPDATE tracks SET user_count = user_count + 1 WHERE track_id = (SELECT min(track_id) FROM tracks)")
         assert not hits_stage.run_stage(ctx).get("cached")
+        # versions copies the chart facts into its groups: it recomputes (the scans are reread, not redone)
+        versions_stage.run_stage(ctx)
+        assert versions_stage.run_stage(ctx).get("cached")
+        cat.con.execute("UPDATE tracks SET user_count = user_count + 1 WHERE track_id = (SELECT min(track_id) FROM tracks)")
+        assert not versions_stage.run_stage(ctx).get("cached")
         # cluster reads the tracks table too (titles, chart order in its descriptions): it recomputes
         assert not cluster_stage.run_stage(ctx).get("cached")
 

@@ -131,13 +131,36 @@ def demo_truth(corpus) -> dict[str, str]:
     return {i: (e.strip() or i) for i, e in zip(songs["音乐ID"].str.strip(), edit, strict=True)}
 
 
-def run_stage(ctx: PipelineContext) -> dict:
-    """Pipeline entry: duplicate edits and hook positions from the whole songs."""
-    scan = scan_songs(ctx.catalog, ctx.settings, jobs=ctx.jobs, show_progress=False)
-    result: dict = {"songs scanned": scan.songs, "version groups": scan.groups, "edits": scan.edits,
-                    "failed": scan.failed}
-    if ctx.demo and ctx.demo_corpus is not None:
-        truth = demo_truth(ctx.demo_corpus)
-        p, r = V.pair_scores(scan.versions, truth)
-        result["edit P/R"] = f"{p:.2f}/{r:.2f}"
-    return result
+VERSIONS_INPUTS = ["audio_files", "tracks"]
+VERSIONS_TABLES = ["versions", "version_pairs", "hook_positions"]
+
+
+def stage_cache(ctx: PipelineContext):
+    """The stage's inputs: the audio (by sha256, which names its scan file), the track facts copied
+    into ``versions``, the rate and hook length the scans are made at, and the code of the scan."""
+    from ..select.stagecache import StageCache
+
+    s = ctx.settings
+    return StageCache(ctx.catalog, s.data_dir, "versions", inputs=VERSIONS_INPUTS, outputs=VERSIONS_TABLES,
+                      params={"threshold": V.DEFAULT_THRESHOLD, "min_overlap_s": V.MIN_OVERLAP_S,
+                              "sample_rate": s.sample_rate, "hook_length_s": s.clip_length_s,
+                              "scan_version": SCAN_VERSION, "demo": bool(ctx.demo)},
+                      code=["versions", "prepare/scan", "prepare/signature", "prepare/hook", "prepare/recurrence"])
+
+
+def run_stage(ctx: PipelineContext, force: bool = False) -> dict:
+    """Pipeline entry: duplicate edits and hook positions from the whole songs. Skipped when the audio,
+    the track facts, the options and the code are those of the stored run (``select.stagecache``)."""
+    from ..select.stagecache import cached_stage
+
+    def compute() -> dict:
+        scan = scan_songs(ctx.catalog, ctx.settings, jobs=ctx.jobs, show_progress=False)
+        result: dict = {"songs scanned": scan.songs, "version groups": scan.groups, "edits": scan.edits,
+                        "failed": scan.failed}
+        if ctx.demo and ctx.demo_corpus is not None:
+            truth = demo_truth(ctx.demo_corpus)
+            p, r = V.pair_scores(scan.versions, truth)
+            result["edit P/R"] = f"{p:.2f}/{r:.2f}"
+        return result
+
+    return cached_stage(stage_cache(ctx), compute, force=force, console=ctx.console)
