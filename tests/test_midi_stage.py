@@ -115,6 +115,17 @@ def test_stage_runs_and_cli_commands(catalog_dir: Path, tmp_path: Path) -> None:
         out = run_stage(ctx)
     assert out["songs"] == 4 and "composed_from" in out and ctx.outputs["composition"].is_file()
     assert out["audio"] == "4 first-45s"  # no hook clips in this catalog: the first 45 s of each song
+    # a rerun redoes no song and keeps the composition: its log gains no row, so the report's
+    # inputs are unchanged; a removed composition file is made again
+    with Catalog(settings.catalog_path) as cat:
+        ctx = PipelineContext(cat, settings, 1, Console(file=open("/dev/null", "w")))
+        n_log = len(cat.read_frame("midi_compositions"))
+        again = run_stage(ctx)
+        assert again["audio"] == "none redone" and again["composed_from"] == out["composed_from"]
+        assert len(cat.read_frame("midi_compositions")) == n_log and ctx.outputs["composition"].is_file()
+        ctx.outputs["composition"].unlink()
+        run_stage(ctx)
+        assert len(cat.read_frame("midi_compositions")) == n_log + 1 and ctx.outputs["composition"].is_file()
     exe = [sys.executable, "-m", "bgmscope", "--data-dir", str(settings.data_dir)]
     res = subprocess.run([*exe, "compose", "--seed", "3", "--bars", "4", "--out", str(tmp_path / "c.mid"),
                           "--audio", "wav"], capture_output=True, text=True, timeout=120)

@@ -271,6 +271,9 @@ def transcribe_catalog(
     if not old_notes.empty:
         redone = {t.track_id for t in tasks}
         notes_df = pd.concat([old_notes[~old_notes["track_id"].isin(redone)], notes_df], ignore_index=True)
+    # typed as a fresh run types them (an empty frame of new notes would make the columns objects)
+    notes_df = notes_df.astype({"track_id": str, "start_s": "float64", "end_s": "float64", "pitch": "int64",
+                                "velocity": "int64"})
     songs_df = pd.DataFrame(rows)
     if not songs_df.empty:
         songs_df["created_at"] = now()

@@ -4,7 +4,10 @@ cluster (the whole chart when there are no clusters), rendered."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..errors import BgmscopeError
+from ..select.stagecache import cached_stage
 from .songs import midi_dir, transcribe_catalog
 from .training import compose_from_catalog
 
@@ -24,6 +27,27 @@ def run_stage(ctx) -> dict:
     result = {"songs": s.ok + s.skipped, "failed": s.failed, "notes": s.notes,
               "audio": ", ".join(f"{n} {k}" for k, n in sorted(s.audio_kinds.items())) or "none redone"}
     cluster = "top" if ctx.catalog.has_table("cluster_assignments") else None
+    out = cached_stage(compose_cache(ctx, cluster), lambda: _compose(ctx, cluster), console=ctx.console)
+    if out.get("composition"):
+        ctx.outputs["composition"] = Path(out["composition"])
+    result.update({k: v for k, v in out.items() if k not in ("composition", "cached")})
+    return result
+
+
+def compose_cache(ctx, cluster: str | None):
+    """The composition's inputs: the melodies, the clusters and chart facts that pick the training
+    songs, the seed; a rerun over the same ones keeps the stored composition (and its log row)."""
+    from ..select.stagecache import StageCache
+
+    s = ctx.settings
+    stem = midi_dir(s) / "compositions" / f"seed{ctx.seed}"
+    return StageCache(ctx.catalog, s.data_dir, "compose",
+                      inputs=["midi_songs", "midi_notes", "cluster_assignments", "tracks"],
+                      outputs=["midi_compositions"], params={"seed": ctx.seed, "cluster": cluster},
+                      code=["midi", "synth"], files=(stem.with_suffix(".mid"), stem.with_suffix(".mp3")))
+
+
+def _compose(ctx, cluster: str | None) -> dict:
     try:
         try:
             c = compose_from_catalog(ctx.catalog, ctx.settings, seed=ctx.seed, cluster=cluster)
@@ -32,9 +56,8 @@ def run_stage(ctx) -> dict:
                 raise
             ctx.console.print(f"  compose: {exc}; learning from the whole chart instead")
             c = compose_from_catalog(ctx.catalog, ctx.settings, seed=ctx.seed, cluster=None)
-        ctx.outputs["composition"] = c.audio_path or c.midi_path
-        result.update(composed_from=c.source, longest_copied=c.composition.longest_copied)
     except BgmscopeError as exc:
         ctx.console.print(f"  [yellow]compose skipped: {exc}[/yellow]")
-        result["composed"] = "no"
-    return result
+        return {"composed": "no"}
+    return {"composed_from": c.source, "longest_copied": c.composition.longest_copied,
+            "composition": str(c.audio_path or c.midi_path)}
