@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import BgmscopeError
-from ..select.stagecache import cached_stage
+from ..select.stagecache import StageCache, cached_stage
 from .songs import midi_dir, transcribe_catalog
 from .training import compose_from_catalog
 
@@ -37,8 +37,6 @@ def run_stage(ctx) -> dict:
 def compose_cache(ctx, cluster: str | None):
     """The composition's inputs: the melodies, the clusters and chart facts that pick the training
     songs, the seed; a rerun over the same ones keeps the stored composition (and its log row)."""
-    from ..select.stagecache import StageCache
-
     s = ctx.settings
     stem = midi_dir(s) / "compositions" / f"seed{ctx.seed}"
     return StageCache(ctx.catalog, s.data_dir, "compose",
