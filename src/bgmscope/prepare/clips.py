@@ -74,7 +74,7 @@ def prepare(
     summary = PrepareSummary()
     params = {"kind": kind, "length_s": length_s, "offset_s": offset_s, "pad": pad,
               "sample_rate": settings.sample_rate}
-    summary.run_id = run_id = catalog.start_run("prepare", params)
+    summary.run_id = catalog.start_run("prepare", params)
     done = set(catalog.query("SELECT clip_id FROM clips")["clip_id"])
     tasks = []
     for path, sha256, duration_s, track_ids in _audio_groups(catalog):
@@ -86,24 +86,32 @@ def prepare(
         if todo:
             tasks.append(replace(task, track_id=todo[0], twins=tuple(todo[1:])))
 
+    outcomes = run_map(prepare_one, tasks, jobs=jobs, desc="prepare", show_progress=show_progress)
+    return _write_clips(catalog, summary, outcomes, rows_of=lambda result: result)
+
+
+def _write_clips(catalog: Catalog, summary: PrepareSummary, outcomes, *, rows_of) -> PrepareSummary:
+    """Write the clip rows of each finished task (``rows_of(result)``) in batches of 64, record the
+    failures, and close the run: what a killed run wrote stays written."""
     batch: list[dict] = []
-    for outcome in run_map(prepare_one, tasks, jobs=jobs, desc="prepare", show_progress=show_progress):
+    for outcome in outcomes:
         songs = len(outcome.item.track_ids)
         if outcome.ok:
+            rows = rows_of(outcome.result)
             summary.ok += songs
-            summary.clips += len(outcome.result)
-            summary.short += sum(r["short"] for r in outcome.result)
-            batch.extend(outcome.result)
+            summary.clips += len(rows)
+            summary.short += sum(r["short"] for r in rows)
+            batch.extend(rows)
             if len(batch) >= 64:
                 catalog.upsert_frame("clips", pd.DataFrame(batch))
                 batch = []
         else:
             summary.failed += songs
             summary.failures.append((display(outcome.item.path), outcome.error))
-            catalog.record_failure(run_id, "prepare", outcome.item.path, outcome.error)
+            catalog.record_failure(summary.run_id, "prepare", outcome.item.path, outcome.error)
     if batch:
         catalog.upsert_frame("clips", pd.DataFrame(batch))
-    catalog.finish_run(run_id, summary.ok, summary.failed, summary.skipped)
+    catalog.finish_run(summary.run_id, summary.ok, summary.failed, summary.skipped)
     return summary
 
 
@@ -124,8 +132,8 @@ def prepare_pass(catalog: Catalog, settings: Settings, *, jobs: int | None = Non
     remove_stale_temps(settings.clip_dir)
     migrate_legacy_clip_ids(catalog)
     summary = PrepareSummary()
-    summary.run_id = run_id = catalog.start_run("prepare", {"kinds": ",".join(PASS_KINDS), "length_s": length_s,
-                                                            "sample_rate": settings.sample_rate})
+    summary.run_id = catalog.start_run("prepare", {"kinds": ",".join(PASS_KINDS), "length_s": length_s,
+                                                     "sample_rate": settings.sample_rate})
     done = set(catalog.query("SELECT clip_id FROM clips")["clip_id"]) if catalog.has_table("clips") else set()
     scan_dir = settings.data_dir / "cache" / "scan"
     tasks = []
@@ -143,26 +151,8 @@ def prepare_pass(catalog: Catalog, settings: Settings, *, jobs: int | None = Non
         if todo:
             tasks.append(SongTask(path, sha256, todo[0], duration_s, length_s, settings.sample_rate,
                                   str(settings.clip_dir), str(settings.data_dir), str(cache), tuple(todo[1:])))
-    batch: list[dict] = []
-    for outcome in run_map(prepare_song, tasks, jobs=jobs, desc="prepare", show_progress=show_progress):
-        songs = len(outcome.item.track_ids)
-        if outcome.ok:
-            rows = outcome.result["rows"]
-            summary.ok += songs
-            summary.clips += len(rows)
-            summary.short += sum(r["short"] for r in rows)
-            batch.extend(rows)
-            if len(batch) >= 64:
-                catalog.upsert_frame("clips", pd.DataFrame(batch))
-                batch = []
-        else:
-            summary.failed += songs
-            summary.failures.append((display(outcome.item.path), outcome.error))
-            catalog.record_failure(run_id, "prepare", outcome.item.path, outcome.error)
-    if batch:
-        catalog.upsert_frame("clips", pd.DataFrame(batch))
-    catalog.finish_run(run_id, summary.ok, summary.failed, summary.skipped)
-    return summary
+    outcomes = run_map(prepare_song, tasks, jobs=jobs, desc="prepare", show_progress=show_progress)
+    return _write_clips(catalog, summary, outcomes, rows_of=lambda result: result["rows"])
 
 
 def check_params(*, kind: str = "first", length_s: float, offset_s: float = 0.0, sample_rate: int,

@@ -82,16 +82,7 @@ def prepare_one(task: PrepareTask) -> list[dict]:
             n = sf.info(str(out)).frames
         else:
             y, sr = load(task.path, sr=task.sample_rate, offset=spec.offset_s, duration=spec.length_s)
-            want = int(round(spec.length_s * sr))
-            if task.pad and y.shape[0] < want:
-                y = np.pad(y, (0, want - y.shape[0]))
-            peak = float(np.max(np.abs(y))) if y.size else 0.0
-            if peak > 1.0:  # keep PCM_16 from clipping on hot masters; the shape is what matters
-                y = y / peak
-            # a killed process cannot tear a renamed file; the cache is regenerable, so no fsync
-            with atomic_path(out, durable=False) as tmp:
-                sf.write(str(tmp), y, sr, subtype="PCM_16", format="WAV")
-            n = y.shape[0]
+            n = _save_clip(y, sr, int(round(spec.length_s * sr)), out, task.pad)
         duration = n / task.sample_rate
         # short: the song could not give the clip length asked for (a halved 'two' clip included),
         # or fewer samples decoded than asked (the file ends early, whatever its header said).
@@ -148,12 +139,17 @@ def _write_clip(y: np.ndarray, sr: int, spec: ClipSpec, out: Path, pad: bool) ->
     """Cut ``spec`` from the whole song ``y`` and write it as prepare writes a clip; its frames."""
     a = int(round(spec.offset_s * sr))
     want = int(round(spec.length_s * sr))
-    clip = y[a: a + want]
+    return _save_clip(y[a: a + want], sr, want, out, pad)
+
+
+def _save_clip(clip: np.ndarray, sr: int, want: int, out: Path, pad: bool) -> int:
+    """Write one clip as 16-bit WAV (zero-padded to ``want`` samples when ``pad``); its frames."""
     if pad and clip.shape[0] < want:
         clip = np.pad(clip, (0, want - clip.shape[0]))
     peak = float(np.max(np.abs(clip))) if clip.size else 0.0
     if peak > 1.0:  # keep PCM_16 from clipping on hot masters; the shape is what matters
         clip = clip / peak
+    # a killed process cannot tear a renamed file; the cache is regenerable, so no fsync
     with atomic_path(out, durable=False) as tmp:
         sf.write(str(tmp), clip, sr, subtype="PCM_16", format="WAV")
     return int(clip.shape[0])
