@@ -130,3 +130,23 @@ def test_missing_values_drop_only_their_pairs_and_the_key_is_not_ranked():
     fit = stats.cv_regression(X, np.log(y), n_splits=4, n_repeats=1, random_state=0)
     assert fit.n == 40 and {"key_pc_sin", "key_pc_cos", "key_mode"} <= set(fit.importances["feature"])
     assert "key_pc" not in set(fit.importances["feature"])
+
+
+def test_bootstrap_spearman_equals_ranking_each_resample_afresh():
+    """The multiplicity form gives the rho of the resampled rows re-ranked (ties averaged), NaN
+    where a resample leaves a column constant."""
+    from scipy.stats import rankdata
+
+    rng = np.random.default_rng(3)
+    m = 40
+    a = np.column_stack([rng.normal(size=m), np.round(rng.normal(size=m)), np.r_[np.ones(m - 2), 2.0, 3.0]])
+    y = np.round(rng.lognormal(size=m), 1)
+    got = stats.bootstrap_spearman(a, y, 300, np.random.default_rng(7))
+    draw = np.random.default_rng(7)
+    want = np.empty_like(got)
+    for b in range(300):
+        idx = draw.integers(0, m, m)
+        want[b] = [np.corrcoef(rankdata(a[idx, j]), rankdata(y[idx]))[0, 1] if np.ptp(a[idx, j]) else np.nan
+                   for j in range(a.shape[1])]
+    assert np.array_equal(np.isnan(got), np.isnan(want)) and np.isnan(want[:, 2]).any()
+    assert np.allclose(got, want, equal_nan=True, atol=1e-12)
