@@ -129,3 +129,20 @@ def test_clip_plan_refuses_a_nan_length():
     for bad in (float("nan"), float("inf"), 0.0):
         with pytest.raises(ParameterError):
             plan_clips(60.0, length_s=bad)
+
+
+def test_song_pass_decode_matches_load_and_rejects_nan_in_one_channel(tmp_path):
+    from bgmscope.prepare.scan import decode_song
+
+    sr = 44100
+    left, right = sine(440, 30, sr), 0.5 * sine(660, 30, sr)
+    p = write_audio(tmp_path / "st.wav", np.stack([left, right]), sr, subtype="FLOAT")
+    whole, _ = load(p, sr=16000)
+    blocks = decode_song(p, 16000)  # block by block, each block downmixed and resampled
+    assert abs(len(blocks) - len(whole)) <= 2
+    n = min(len(blocks), len(whole))
+    assert np.max(np.abs(blocks[:n] - whole[:n])) < 1e-3
+    right[sr * 20] = np.inf  # one bad sample in the right channel only, in a later block
+    p = write_audio(tmp_path / "inf.wav", np.stack([left, right]), sr, subtype="FLOAT")
+    with pytest.raises(DecodeError, match="non-finite"):
+        decode_song(p, 16000)

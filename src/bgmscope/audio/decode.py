@@ -157,7 +157,7 @@ def load(
     if not np.isfinite(y).all():
         raise DecodeError("audio holds non-finite samples (NaN or inf)")
     if mono:
-        y = _downmix(y)
+        y = downmix(y)
     target = sr or native_sr
     if target != native_sr:
         y = soxr.resample(y, native_sr, target, quality="HQ")
@@ -165,7 +165,7 @@ def load(
     return y, target
 
 
-def _downmix(y: np.ndarray) -> np.ndarray:
+def downmix(y: np.ndarray) -> np.ndarray:
     """The channel mean of ``(n, channels)`` float32, summed a channel at a time: ``mean(axis=1)``
     over a short inner axis is ~30x slower (25-50 ms for 45 s of 44.1 kHz stereo), same values."""
     if y.shape[1] == 1:

@@ -99,7 +99,7 @@ def decode_song(path: str | Path, sr: int) -> np.ndarray:
     import soundfile as sf
     import soxr
 
-    from ..audio.decode import load
+    from ..audio.decode import downmix, load
     from ..audio.paths import display, from_catalog, not_a_file
 
     p = from_catalog(path)
@@ -120,10 +120,9 @@ def decode_song(path: str | Path, sr: int) -> np.ndarray:
         while True:
             x = f.read(block, dtype="float32", always_2d=True)
             last = x.shape[0] < block
-            if x.size and not np.isfinite(x).all():
+            m = np.ascontiguousarray(downmix(x), dtype=np.float32)
+            if m.size and not np.isfinite(m).all():  # a NaN or inf in any channel reaches the mix
                 raise DecodeError("audio holds non-finite samples (NaN or inf)")
-            m = x.mean(axis=1) if x.shape[1] > 1 else x[:, 0]
-            m = np.ascontiguousarray(m, dtype=np.float32)
             out = rs.resample_chunk(m, last=last) if rs is not None else m
             if out.size:
                 chunks.append(out.copy())
