@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.fft import irfft, rfft
-from scipy.signal import fftconvolve
 
 from .signature import BANDS_PER_OCTAVE, COARSE, HOP_S
 
@@ -98,49 +97,31 @@ def _centred(C: np.ndarray, m: np.ndarray) -> np.ndarray:
     return X
 
 
-def _ncc_all_lags(A: np.ndarray, ma: np.ndarray, B: np.ndarray, mb: np.ndarray,
-                  need: float, near: tuple[int, int] | None = None) -> tuple[int, float]:
-    """Best lag (b starts at lag frames in a) by globally centred normalised cross-correlation;
-    ``near=(lag, w)`` keeps to lags within w of lag."""
-    Xa, Xb = _centred(A, ma), _centred(B, mb)
-    num = fftconvolve(Xa, Xb[::-1], mode="full", axes=0).sum(axis=1)
-    ea, eb = (Xa ** 2).sum(axis=1), (Xb ** 2).sum(axis=1)
-    fa, fb = ma.astype(float), mb.astype(float)
-    Ea = fftconvolve(ea, fb[::-1], mode="full")
-    Eb = fftconvolve(fa, eb[::-1], mode="full")
-    cnt = np.round(fftconvolve(fa, fb[::-1], mode="full"))
-    ok = (cnt >= need) & (Ea > 1e-6) & (Eb > 1e-6)
-    if near is not None:
-        lags = np.arange(len(ok)) - (len(B) - 1)
-        ok &= np.abs(lags - near[0]) <= near[1]
-    if not ok.any():
-        return 0, -np.inf
-    # a short overlap correlates high by chance: weigh by the share of the shorter song it covers
-    cover = np.sqrt(np.minimum(1.0, cnt / max(1.0, min(fa.sum(), fb.sum()))))
-    ncc = np.where(ok, cover * num / np.sqrt(np.maximum(Ea * Eb, 1e-12)), -np.inf)
-    k = int(np.argmax(ncc))
-    return k - (len(B) - 1), float(ncc[k])
+def _rows(M: np.ndarray, start: int, n: int) -> np.ndarray:
+    """Rows ``start .. start + n`` of M, zeros where they fall outside it."""
+    out = np.zeros((n, *M.shape[1:]), M.dtype)
+    lo, hi = max(0, start), min(len(M), start + n)
+    if hi > lo:
+        out[lo - start: hi - start] = M[lo:hi]
+    return out
 
 
-def overlap_score(A: np.ndarray, ma: np.ndarray, B: np.ndarray, mb: np.ndarray, lag: int,
-                  need: float) -> tuple[float, int]:
-    """(score, frames) of b placed at ``lag`` frames inside a: each band centred over the frames
-    both play, then the cosine of the two blocks."""
-    a0, a1 = max(0, lag), min(len(A), lag + len(B))
-    if a1 - a0 <= 0:
-        return -np.inf, 0
-    sa, sb = A[a0:a1], B[a0 - lag: a1 - lag]
-    m = ma[a0:a1] & mb[a0 - lag: a1 - lag]
-    k = int(m.sum())
-    if k < need:
-        return -np.inf, k
-    xa, xb = sa[m], sb[m]
-    xa = xa - xa.mean(axis=0)
-    xb = xb - xb.mean(axis=0)
-    den = float(np.sqrt((xa ** 2).sum() * (xb ** 2).sum()))
-    if den <= 1e-9:
-        return -np.inf, k
-    return float((xa * xb).sum() / den), k
+def _stacked(mats: list[np.ndarray]) -> np.ndarray:
+    """Arrays of different lengths stacked on a new first axis, zero-padded to the longest."""
+    out = np.zeros((len(mats), max(len(m) for m in mats), *mats[0].shape[1:]), mats[0].dtype)
+    for i, m in enumerate(mats):
+        out[i, : len(m)] = m
+    return out
+
+
+def _ncc(num, Ea, Eb, cnt, ok_lag, need: float, fa_sum: float, fb_sum) -> np.ndarray:
+    """Normalised cross-correlation of globally centred copies, weighed by the share of the shorter
+    song the overlap covers (a short overlap correlates high by chance); -inf where not allowed."""
+    ok = ok_lag & (cnt >= need) & (Ea > 1e-6) & (Eb > 1e-6)
+    cover = np.sqrt(np.minimum(1.0, cnt / np.maximum(1.0, np.minimum(fa_sum, fb_sum))))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v = cover * num / np.sqrt(np.maximum(Ea * Eb, 1e-12))
+    return np.where(ok, v, -np.inf)
 
 
 class Song:
@@ -158,76 +139,131 @@ class Song:
         self.e = (self.X.astype(np.float64) ** 2).sum(axis=1)
         self.f = self.mc.astype(np.float64)
         self._a: dict[int, tuple] = {}
-        self._b: dict[tuple[float, int], tuple] = {}
-        self._grid: dict[float, tuple] = {}
+        self._stretched: dict[float, tuple] = {}   # the grid's stretched copies
+        self._grid: tuple | None = None   # (grid, nfft, spectra): the last FFT size only (memory)
 
     def a_spectra(self, nfft: int) -> tuple:
         if nfft not in self._a:
             self._a[nfft] = (rfft(self.X, nfft, axis=0), rfft(self.e, nfft), rfft(self.f, nfft))
         return self._a[nfft]
 
-    def stretched(self, r: float, *, cache: bool) -> tuple:
-        """(centred stretched coarse copy, its mask, its band energies, its mask as floats)."""
-        hit = self._grid.get(r) if cache else None
+    def stretched(self, r: float, *, cache: bool = False) -> tuple:
+        """(centred stretched coarse copy, its band energies, its mask as floats)."""
+        hit = self._stretched.get(r)
         if hit is None:
             Br = stretch_time(self.C, r)
             mr = stretch_time(self.mc[:, None].astype(np.float32), r)[:, 0] > 0.5
             X = _centred(Br, mr)
-            hit = (X, mr, (X.astype(np.float64) ** 2).sum(axis=1), mr.astype(np.float64))
+            hit = X, (X.astype(np.float64) ** 2).sum(axis=1), mr.astype(np.float64)
             if cache:
-                self._grid[r] = hit
+                self._stretched[r] = hit
         return hit
 
-    def b_spectra(self, r: float, nfft: int) -> tuple:
-        key = (r, nfft)
-        if key not in self._b:
-            X, _, e, f = self.stretched(r, cache=True)
-            self._b[key] = (rfft(X[::-1], nfft, axis=0), rfft(e[::-1], nfft), rfft(f[::-1], nfft))
-        return self._b[key]
+    def grid_lengths(self, grid: tuple[float, ...]) -> list[int]:
+        return [max(1, int(np.floor((len(self.C) - 1) * r)) + 1) for r in grid]
+
+    def b_spectra(self, grid: tuple[float, ...], nfft: int) -> tuple:
+        """For every factor of the grid: the reversed stretched copy's spectra (stacked, at FFT size
+        ``nfft`` or the larger one kept from an earlier pair: zero padding changes no correlation),
+        the FFT size, and each copy's length and mask sum."""
+        if self._grid is None or self._grid[0] != grid or self._grid[1] < nfft:
+            parts = [self.stretched(r, cache=True) for r in grid]
+            FX = np.stack([rfft(X[::-1], nfft, axis=0) for X, _, _ in parts])
+            Fe = rfft(_stacked([e[::-1] for _, e, _ in parts]), nfft, axis=1)
+            Ff = rfft(_stacked([f[::-1] for _, _, f in parts]), nfft, axis=1)
+            lens = np.array([len(X) for X, _, _ in parts])
+            fsum = np.array([f.sum() for _, _, f in parts])
+            self._grid = (grid, nfft, (FX, Fe, Ff, lens, fsum))
+        return (*self._grid[2], self._grid[1])
 
 
-def _pick(num, Ea, Eb, cnt, lags, need: float, fa_sum: float, fb_sum: float) -> tuple[int, float]:
-    """The best lag of a normalised cross-correlation (as :func:`_ncc_all_lags` scores it)."""
-    ok = (cnt >= need) & (Ea > 1e-6) & (Eb > 1e-6)
-    if not ok.any():
-        return 0, -np.inf
-    cover = np.sqrt(np.minimum(1.0, cnt / max(1.0, min(fa_sum, fb_sum))))
-    ncc = np.where(ok, cover * num / np.sqrt(np.maximum(Ea * Eb, 1e-12)), -np.inf)
-    k = int(np.argmax(ncc))
-    return int(lags[k]), float(ncc[k])
-
-
-def _grid_lags(A: Song, B: Song, r: float, need: float) -> tuple[int, float]:
-    """:func:`_ncc_all_lags` of A and B stretched by a grid factor ``r``, from the songs' cached
-    spectra: the bands' products are summed before one inverse FFT (the transform is linear)."""
-    X, mr, _, f = B.stretched(r, cache=True)
-    la, lb = len(A.X), len(X)
-    nfft = 1 << int(np.ceil(np.log2(la + lb - 1)))
+def _grid_best(A: Song, B: Song, grid: tuple[float, ...], need: float) -> tuple[float, float, int]:
+    """(score, factor, lag) of the best lag over every factor of the grid (b stretched by the factor
+    starts ``lag`` coarse frames into a), by FFT cross-correlation from the songs' cached spectra:
+    the bands' products are summed before one inverse FFT (the transform is linear), all factors
+    in one transform."""
+    la, lbs = len(A.X), B.grid_lengths(grid)
+    nfft = 1 << int(np.ceil(np.log2(la + max(lbs) - 1)))
+    FXb, Feb, Ffb, lens, fsum, nfft = B.b_spectra(grid, nfft)
     FXa, Fea, Ffa = A.a_spectra(nfft)
-    FXb, Feb, Ffb = B.b_spectra(r, nfft)
-    prod = np.stack([np.einsum("ij,ij->i", FXa, FXb), Fea * Ffb, Ffa * Feb, Ffa * Ffb])
-    num, Ea, Eb, cnt = irfft(prod, nfft, axis=1)[:, : la + lb - 1]
-    lags = np.arange(la + lb - 1) - (lb - 1)
-    return _pick(num, Ea, Eb, np.round(cnt), lags, need, float(A.f.sum()), float(f.sum()))
+    prod = np.stack([np.einsum("ij,rij->ri", FXa, FXb), Fea * Ffb, Ffa * Feb, Ffa * Ffb], axis=1)
+    n = la + int(lens.max()) - 1
+    num, Ea, Eb, cnt = np.moveaxis(irfft(prod, nfft, axis=2)[:, :, :n], 1, 0)
+    k = np.arange(n)
+    ok = k[None, :] < (la + lens - 1)[:, None]       # output k is lag k - (len_r - 1)
+    v = _ncc(num, Ea, Eb, np.round(cnt), ok, need, float(A.f.sum()), fsum[:, None])
+    i, j = np.unravel_index(int(np.argmax(v)), v.shape)
+    return float(v[i, j]), float(grid[i]), int(j - (lens[i] - 1))
 
 
-def _near_lags(A: Song, B: Song, r: float, need: float, lag0: int, w: int) -> tuple[int, float]:
-    """:func:`_ncc_all_lags` with ``near=(lag0, w)``: only 2w+1 lags, so computed directly."""
-    X, mr, e, f = B.stretched(r, cache=False)
-    la, lb = len(A.X), len(X)
-    lags = np.arange(max(lag0 - w, -(lb - 1)), min(lag0 + w, la - 1) + 1)
-    if lags.size == 0:
-        return 0, -np.inf
-    # a's frames padded by lb on both sides: b frame j meets a frame lag + j
-    pad = lambda v: np.concatenate([np.zeros((lb, *v.shape[1:]), v.dtype), v, np.zeros((lb, *v.shape[1:]), v.dtype)])  # noqa: E731
-    Xa, ea, fa = pad(A.X.astype(np.float64)), pad(A.e), pad(A.f)
-    idx = lags + lb
-    win = np.lib.stride_tricks.sliding_window_view
-    num = np.einsum("lkj,jk->l", win(Xa, lb, axis=0)[idx], X.astype(np.float64))
-    Ea = win(ea, lb)[idx] @ f
-    Eb = win(fa, lb)[idx] @ e
-    cnt = np.round(win(fa, lb)[idx] @ f)
-    return _pick(num, Ea, Eb, cnt, lags, need, float(A.f.sum()), float(f.sum()))
+def _near_best(A: Song, B: Song, factors: np.ndarray, need: float, lag0: int, w: int) -> tuple[float, float, int]:
+    """:func:`_grid_best` over other factors, keeping to lags within w of lag0: only 2w + 1 lags,
+    so computed directly, every factor in one product each."""
+    la = len(A.X)
+    parts = [B.stretched(float(r)) for r in factors]
+    lens = np.array([len(X) for X, _, _ in parts])
+    n = int(lens.max())
+    X = _stacked([p[0] for p in parts]).reshape(len(factors), -1)               # (factors, n * bands)
+    e, f = _stacked([p[1] for p in parts]).astype(np.float32), _stacked([p[2] for p in parts]).astype(np.float32)
+    lags = np.arange(lag0 - w, lag0 + w + 1)
+    # a's frames from the first lag to the last lag's end (zeros outside a)
+    ax = _rows(A.X, int(lags[0]), len(lags) - 1 + n)
+    ae = _rows(A.e.astype(np.float32), int(lags[0]), len(lags) - 1 + n)
+    af = _rows(A.f.astype(np.float32), int(lags[0]), len(lags) - 1 + n)
+    num, Ea, Eb, cnt = (np.empty((len(lags), len(factors)), np.float32) for _ in range(4))
+    for i in range(len(lags)):     # b's frame j meets a's frame lag + j: contiguous slices, BLAS products
+        num[i] = X @ ax[i: i + n].reshape(-1)
+        Ea[i], Eb[i], cnt[i] = f @ ae[i: i + n], e @ af[i: i + n], f @ af[i: i + n]
+    ok = (lags[:, None] >= -(lens[None, :] - 1)) & (lags[:, None] <= la - 1)
+    v = _ncc(num, Ea, Eb, np.round(cnt), ok, need, float(A.f.sum()), f.sum(axis=1)[None, :]).T
+    i, j = np.unravel_index(int(np.argmax(v)), v.shape)
+    return float(v[i, j]), float(factors[i]), int(lags[j])
+
+
+def _overlap_best(A: Song, B: Song, factors, lag1: int, need: float, w: int = 2) -> tuple[float, float, int, bool, int]:
+    """(score, factor, lag, shifted, frames): the best full-resolution overlap score over the
+    factors, the band axis as is or shifted with the speed, and the lags within w of lag1.
+
+    The score of b placed at ``lag`` frames inside a: over the frames both play, each band centred,
+    then the cosine of the two (time x band) blocks, from sums over the overlap:
+    sum (a - mean a)(b - mean b) = sum ab - sum a sum b / k, for every placement at once."""
+    configs, bands, masks = [], [], []
+    for r in factors:
+        Br = stretch_time(B.D, r)
+        mr = stretch_time(B.mask[:, None].astype(np.float32), r)[:, 0] > 0.5
+        s = BANDS_PER_OCTAVE * np.log2(r)
+        for shifted in ((False, True) if abs(s) > 0.05 else (False,)):
+            configs.append((float(r), shifted))
+            bands.append((shift_bands(Br, s) if shifted else Br).astype(np.float32))
+            masks.append(mr.astype(np.float32))
+    mb = _stacked(masks)                                                        # (c, n)
+    Bm = _stacked(bands) * mb[:, :, None]                                       # (c, n, bands)
+    Bm2 = Bm ** 2
+    c_n, n, nb = Bm.shape
+    lags = np.arange(lag1 - w, lag1 + w + 1)
+    # a's frames from the first lag to the last lag's end (zeros outside a), silent frames zeroed
+    ma = _rows(A.mask.astype(np.float32), int(lags[0]), len(lags) - 1 + n)
+    Am = _rows(A.D.astype(np.float32), int(lags[0]), len(lags) - 1 + n) * ma[:, None]
+    Am2 = Am ** 2
+    k, s_ab = np.empty((len(lags), c_n), np.float32), np.empty((len(lags), c_n), np.float32)
+    s_a, s_aa, s_b, s_bb = (np.empty((len(lags), c_n, nb), np.float32) for _ in range(4))
+    flat_b = Bm.reshape(c_n, -1)
+    for i in range(len(lags)):     # b's frame j meets a's frame lag + j: contiguous slices, BLAS products
+        seg, seg2, m = Am[i: i + n], Am2[i: i + n], ma[i: i + n]
+        k[i], s_ab[i] = mb @ m, flat_b @ seg.reshape(-1)
+        s_a[i], s_aa[i] = mb @ seg, mb @ seg2
+        s_b[i], s_bb[i] = m @ Bm, m @ Bm2
+    kk = np.maximum(k, 1.0)[:, :, None]
+    num = s_ab - (s_a * s_b / kk).sum(axis=2)
+    ea = (s_aa - s_a ** 2 / kk).sum(axis=2)
+    eb = (s_bb - s_b ** 2 / kk).sum(axis=2)
+    den = np.sqrt(np.maximum(ea, 0) * np.maximum(eb, 0))
+    kr = np.round(k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v = np.where((kr >= need) & (den > 1e-9), num / den, -np.inf).T         # (c, l)
+    i, j = np.unravel_index(int(np.argmax(v)), v.shape)
+    r, shifted = configs[i]
+    return float(v[i, j]), r, int(lags[j]), shifted, int(kr[j, i])
 
 
 def align(a: np.ndarray, b: np.ndarray, *, min_overlap_s: float = MIN_OVERLAP_S,
@@ -241,42 +277,24 @@ def align_songs(A: Song, B: Song, *, min_overlap_s: float = MIN_OVERLAP_S,
     """:func:`align` of two prepared songs (reuse each :class:`Song` across the pairs it is in)."""
     if len(A.F) < 2 or len(B.F) < 2 or not A.mask.any() or not B.mask.any():
         return NO_ALIGNMENT
-    ma, mb, DA, DB = A.mask, B.mask, A.D, B.D
+    ma, mb = A.mask, B.mask
     need = max(2.0, min(min_overlap_s / HOP_S, 0.9 * min(ma.sum(), mb.sum())))
     if not A.ok or not B.ok:
         return NO_ALIGNMENT
     steps = COARSE_STEPS if max_stretch > 1 else 0
-    grid = max_stretch ** (np.arange(-steps, steps + 1) / max(steps, 1))
-    best = (-np.inf, 1.0, 0)
-    for r in grid:
-        lag, v = _grid_lags(A, B, float(r), need / 2)
-        if v > best[0]:
-            best = (v, float(r), lag)
-    if not np.isfinite(best[0]):
+    grid = tuple(float(r) for r in max_stretch ** (np.arange(-steps, steps + 1) / max(steps, 1)))
+    v, r0, lag0 = _grid_best(A, B, grid, need / 2)
+    if not np.isfinite(v):
         return NO_ALIGNMENT
     # refine the factor on the coarse copy near the coarse lag
-    _, r0, lag0 = best
     fine = r0 * (1 + FINE_STEP) ** np.arange(-5, 6) if steps else np.array([1.0])
     fine = fine[(fine <= max_stretch * 1.0001) & (fine >= 1 / max_stretch / 1.0001)]
-    best = (-np.inf, r0, lag0)
-    for r in fine:
-        lag, v = _near_lags(A, B, float(r), need / 2, lag0, 8)
-        if v > best[0]:
-            best = (v, float(r), lag)
-    _, r1, lag1 = best
+    v, r1, lag1 = _near_best(A, B, fine, need / 2, lag0, 8)
+    if not np.isfinite(v):
+        r1, lag1 = r0, lag0
     # full resolution: the factor +- one step, the band axis as is or shifted with the speed
-    out = (-np.inf, r1, 2 * lag1, False, 0)
-    for r in (r1 / (1 + FINE_STEP), r1, r1 * (1 + FINE_STEP)) if steps else (1.0,):
-        Br = stretch_time(DB, r)
-        mr = stretch_time(mb[:, None].astype(np.float32), r)[:, 0] > 0.5
-        s = BANDS_PER_OCTAVE * np.log2(r)
-        for shifted in ((False, True) if abs(s) > 0.05 else (False,)):
-            Bs = shift_bands(Br, s) if shifted else Br
-            for lag in range(2 * lag1 - 2, 2 * lag1 + 3):
-                v, k = overlap_score(DA, ma, Bs, mr, lag, need)
-                if v > out[0]:
-                    out = (v, float(r), lag, shifted, k)
-    v, r, lag, shifted, k = out
+    factors = (r1 / (1 + FINE_STEP), r1, r1 * (1 + FINE_STEP)) if steps else (1.0,)
+    v, r, lag, shifted, k = _overlap_best(A, B, factors, 2 * lag1, need)
     if not np.isfinite(v):
         return NO_ALIGNMENT
     return Alignment(float(v), float(lag * HOP_S), float(k * HOP_S), float(r), bool(shifted))

@@ -52,10 +52,15 @@ class PairBatch:
 
 def align_batch(batch: PairBatch) -> dict:
     """Worker: align each pair of a batch; its CPU seconds (pool workers are not our children)."""
+    from ..features.spectrum import single_threaded
+
     t0 = time.process_time()
     songs = {t: Song(f) for t, f in batch.frames.items()}  # each song prepared once per batch
-    out = [(a, b, align_songs(songs[a], songs[b], min_overlap_s=batch.min_overlap_s,
-                              max_stretch=batch.max_stretch)) for a, b in batch.pairs]
+    # a second song's stretched spectra serve all its pairs: its longest partner first sets the FFT size
+    order = sorted(batch.pairs, key=lambda p: (p[1], -len(batch.frames[p[0]]), p[0]))
+    with single_threaded():  # small products: BLAS threads only contend with the other workers
+        out = [(a, b, align_songs(songs[a], songs[b], min_overlap_s=batch.min_overlap_s,
+                                  max_stretch=batch.max_stretch)) for a, b in order]
     return {"alignments": out, "cpu_s": time.process_time() - t0}
 
 
@@ -65,6 +70,7 @@ def _align_all(pairs: list[tuple[str, str]], sigs: dict[str, Signature], *, min_
     from ..engine import run_map
 
     batches = []
+    pairs = sorted(pairs, key=lambda p: (p[1], p[0]))  # a song's pairs as the second song together
     for s in range(0, len(pairs), BATCH):
         chunk = pairs[s: s + BATCH]
         names = {x for p in chunk for x in p}
