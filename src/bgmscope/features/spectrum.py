@@ -15,19 +15,7 @@ import scipy.fft
 import scipy.signal
 
 from ..errors import ParameterError
-
-_BLAS = None
-
-
-def single_threaded():
-    """A context limiting BLAS to one thread: the matrices here are small, and on a shared
-    machine OpenBLAS's thread pool makes a 3 ms product take 90 ms. Parallelism is across clips."""
-    global _BLAS
-    if _BLAS is None:
-        from threadpoolctl import ThreadpoolController
-
-        _BLAS = ThreadpoolController()
-    return _BLAS.limit(limits=1, user_api="blas")
+from ..tasks import single_threaded  # noqa: F401 (re-exported: the features and midi code import it here)
 
 # glibc's allocator hands arrays above its mmap threshold (128 KiB, adapting up to the size of
 # the last freed one) fresh pages from the kernel and trims freed heap back to it; every new page

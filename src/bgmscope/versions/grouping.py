@@ -52,15 +52,12 @@ class PairBatch:
 
 def align_batch(batch: PairBatch) -> dict:
     """Worker: align each pair of a batch; its CPU seconds (pool workers are not our children)."""
-    from ..features.spectrum import single_threaded
-
     t0 = time.process_time()
     songs = {t: Song(f) for t, f in batch.frames.items()}  # each song prepared once per batch
     # a second song's stretched spectra serve all its pairs: its longest partner first sets the FFT size
     order = sorted(batch.pairs, key=lambda p: (p[1], -len(batch.frames[p[0]]), p[0]))
-    with single_threaded():  # small products: BLAS threads only contend with the other workers
-        out = [(a, b, align_songs(songs[a], songs[b], min_overlap_s=batch.min_overlap_s,
-                                  max_stretch=batch.max_stretch)) for a, b in order]
+    out = [(a, b, align_songs(songs[a], songs[b], min_overlap_s=batch.min_overlap_s,
+                              max_stretch=batch.max_stretch)) for a, b in order]  # BLAS: one thread (call_item)
     return {"alignments": out, "cpu_s": time.process_time() - t0}
 
 
