@@ -37,7 +37,7 @@ _BLAS = None
 def single_threaded():
     """A context limiting BLAS to one thread. A map runs one item per core; OpenBLAS's own threads
     on the small products of one item only contend with the other workers and spin while they
-    wait: on the prepare stage's song pass they were a third of its CPU time (0.69 -> 0.46 s per
+    wait: on the prepare stage's song pass they were 28 % of its CPU time (0.69 -> 0.49 s per
     song), and on a shared machine they can make a 3 ms product take 90 ms."""
     global _BLAS
     if _BLAS is None:

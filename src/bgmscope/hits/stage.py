@@ -60,7 +60,7 @@ def run_stage(ctx: PipelineContext, force: bool = False) -> dict:
 def _compute(ctx: PipelineContext, options: HitsOptions) -> dict:
     failures: list[tuple[str, str]] = []
     hooks = hook_features(ctx.catalog, ctx.settings, ctx.jobs, failures)
-    # 400 x 80 matrices: OpenBLAS's threads gain nothing on them and spin (60.8 -> 38.3 s CPU at 400 songs)
+    # 400 x 80 matrices: OpenBLAS's threads gain nothing on them and spin (60.8 -> 44 s CPU at 400 songs)
     with single_threaded():
         res = analyse(ctx.catalog, options, hook_features=hooks)
     names = write_tables(ctx.catalog, res)
