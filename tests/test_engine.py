@@ -25,6 +25,17 @@ def die_on_three(i: int) -> int:
     return i * i
 
 
+def whose_pid(_: int) -> int:
+    return os.getpid()
+
+
+def test_inline_false_runs_even_one_job_in_a_worker_process():
+    # the report draws its cards in one worker while its own thread draws the other figures
+    assert {o.result for o in run_map(whose_pid, [0, 1], jobs=1, show_progress=False)} == {os.getpid()}
+    away = [o.result for o in run_map(whose_pid, [0], jobs=1, show_progress=False, inline=False)]
+    assert len(away) == 1 and away[0] != os.getpid()
+
+
 def test_a_killed_worker_costs_only_its_item():
     outcomes = {o.item: o for o in run_map(die_on_three, range(12), jobs=2, show_progress=False)}
     assert sorted(outcomes) == list(range(12))

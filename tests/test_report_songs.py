@@ -31,7 +31,7 @@ def _triad(root_hz: float, minor: bool, seconds: float) -> np.ndarray:
     return y
 
 
-def test_cards_show_the_stored_tempo_and_key(tmp_path: Path):
+def _chart_of_triads(tmp_path: Path) -> Path:
     songs = tmp_path / "songs"
     roots = [(261.63, False), (220.0, True), (392.0, False)]  # C major, A minor, G major
     for i, (root, minor) in enumerate(roots):
@@ -39,6 +39,11 @@ def test_cards_show_the_stored_tempo_and_key(tmp_path: Path):
         write_audio(songs / f"m{i}.wav", (0.8 * y / np.max(np.abs(y))).astype(np.float32), SR, subtype="PCM_16")
     pd.DataFrame({"音乐ID": ["m0", "m1", "m2"], "音乐名": ["do", "la", "sol"], "使用人数": [300, 200, 100],
                   "排名": [1, 2, 3]}).to_csv(songs / "chart.csv", index=False)
+    return songs
+
+
+def test_cards_show_the_stored_tempo_and_key(tmp_path: Path):
+    songs = _chart_of_triads(tmp_path)
     settings = Settings(data_dir=tmp_path / "data", clip_length_s=6.0)
     settings.ensure()
     with Catalog(settings.catalog_path) as cat:
@@ -63,3 +68,36 @@ def test_cards_show_the_stored_tempo_and_key(tmp_path: Path):
     old = before.html.read_text(encoding="utf-8")
     assert len(re.findall(r'<div class="chips">', old)) == 3 and "tempo " not in "".join(
         re.findall(r'<div class="chips">(.*?)</div>', old, flags=re.S))
+
+
+def test_cards_drawn_in_a_worker_beside_the_figures_are_the_inline_ones(tmp_path: Path):
+    """jobs=2 draws the cards in a worker process while the report's thread draws the other
+    figures: the same report, and a card whose clip vanished is a recorded failure, not a crash."""
+    songs = _chart_of_triads(tmp_path)
+    settings = Settings(data_dir=tmp_path / "data", clip_length_s=6.0)
+    settings.ensure()
+    cards = settings.data_dir / "cache" / "report" / "songs"
+    with Catalog(settings.catalog_path) as cat:
+        ingest([songs], cat)
+        prepare(cat, settings, kind="first", jobs=1, show_progress=False)
+        inline = build_report(cat, settings, out_dir=tmp_path / "inline", cards=3, jobs=1)
+        assert len(list(cards.glob("*.png"))) == 3
+        for f in cards.iterdir():  # drawn again, now in the worker
+            f.unlink()
+        beside = build_report(cat, settings, out_dir=tmp_path / "beside", cards=3, jobs=2)
+        assert len(list(cards.glob("*.png"))) == 3
+        assert inline.cards == beside.cards == 3 and not beside.failed
+        assert "waiting for the cards" in beside.timings and "waiting for the cards" not in inline.timings
+        a, b = (r.html.read_text(encoding="utf-8") for r in (inline, beside))
+        card = re.compile(r'<div class="chips">.*?</div>', flags=re.S)
+        assert card.findall(a) == card.findall(b) and len(card.findall(b)) == 3
+        assert a.count("data:audio/ogg;base64,") == b.count("data:audio/ogg;base64,") >= 3
+
+        for f in cards.iterdir():
+            f.unlink()
+        clip = cat.clips().sort_values("rank").iloc[1]
+        (settings.data_dir / clip["path"]).unlink()
+        broken = build_report(cat, settings, out_dir=tmp_path / "broken", cards=3, jobs=2)
+        assert broken.cards == 2 and [t for t, _ in broken.failed] == [clip["title"]]
+        failures = cat.read_frame("failures")
+        assert ((failures["stage"] == "report") & (failures["item"] == clip["track_id"])).any()

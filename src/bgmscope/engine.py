@@ -91,12 +91,15 @@ def run_map(
     show_progress: bool = True,
     engine: str | None = None,
     scheduler: str | None = None,
+    inline: bool | None = None,
 ) -> Iterator[Outcome[T, R]]:
     """Apply ``func`` to every item, yielding outcomes as they finish (order not kept).
 
     ``func`` must be a picklable top-level function. ``jobs=1`` runs inline (no pool).
     ``engine='dask'`` sends the map to a Dask scheduler (``scheduler`` address, else a LocalCluster);
     without ``engine`` the map runs where the enclosing :func:`use` block says (default: local).
+    ``inline=False`` runs even one job or one item in a worker process, so that the calling
+    thread's own work (the report's figures) runs beside it; None: inline when there is no gain.
     """
     items = list(items)
     jobs = jobs or default_jobs()
@@ -109,10 +112,10 @@ def run_map(
             from .dask_engine import dask_map
 
             source = dask_map(func, items, jobs=jobs, scheduler=scheduler, session=session)
-        elif jobs <= 1 or len(items) <= 1:
+        elif inline or (inline is None and (jobs <= 1 or len(items) <= 1)):
             source = ((item, *call_item(func, item)) for item in items)
         else:
-            source = _pool_map(func, items, jobs)
+            source = _pool_map(func, items, max(1, jobs))
         for item, result, error in source:
             bar.advance(task)
             yield Outcome(item, result, error)

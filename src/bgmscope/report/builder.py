@@ -12,6 +12,7 @@ import html as html_lib
 import re
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -102,25 +103,22 @@ def build_report(cat: Catalog, settings: Settings, *, out_dir: Path | None = Non
              for r in clips.head(cards).itertuples()]
     failed: list[tuple[str, str]] = []
     timings: dict[str, float] = {}
+    card_cache = Path(settings.data_dir) / "cache" / "report" / "songs"
     tick = time.perf_counter()
-    results = _card_results(tasks, Path(settings.data_dir) / "cache" / "report" / "songs", jobs, show_progress,
-                            failed, lambda item, err: cat.record_failure(run_id, "report", item, err))
+    results, todo = _cached_cards(tasks, card_cache)
+    # With a second core the cards are drawn in a worker process while this thread draws the
+    # evidence figures and the sections that do not show a card: the two halves take about as
+    # long, and one worker instead of two keeps the process tree's memory down (~0.5 GB each).
+    background = None
+    if todo and jobs >= 2:
+        background = ThreadPoolExecutor(1, thread_name_prefix="report-cards")
+        drawing = background.submit(_draw_cards, todo, card_cache, max(1, min(jobs - 1, len(todo) // 2)),
+                                    show_progress, False)
+    else:
+        drawing = None
+        drawn, card_failures = _draw_cards(todo, card_cache, max(1, min(jobs, len(todo) // 2)), show_progress)
     facts = stored_facts(cat.read_frame("features"))
     songs = _songs_frame(clips, facts)
-    timings["per-song work"] = time.perf_counter() - tick
-
-    card_list = []
-    for i, r in enumerate(clips.head(cards).itertuples()):
-        res = results.get(r.clip_id)
-        if not res:
-            continue
-        tempo = float(facts.at[r.clip_id, "tempo_bpm"]) if r.clip_id in facts.index else float("nan")
-        key = str(facts.at[r.clip_id, "key"]) if r.clip_id in facts.index else ""
-        chips = [(w("user_count"), S.fmt(r.user_count)),
-                 (w("tempo"), S.fmt(round(tempo)) if np.isfinite(tempo) and tempo > 0 else ""), (w("key"), key)]
-        card_list.append(Card(title=str(r.title), author="" if pd.isna(r.author) else str(r.author),
-                              rank="" if pd.isna(r.rank) else str(int(r.rank)), facts=chips, png=res["card_png"],
-                              audio_src=data_uri(res["audio_ogg"], "audio/ogg"), name=f"card_{i + 1:02d}"))
     top_song = None
     if not clips.empty:
         from ..prepare.clips import load_clip
@@ -132,44 +130,80 @@ def build_report(cat: Catalog, settings: Settings, *, out_dir: Path | None = Non
                                                 first["path"], str(first["title"]), False, lang)), y, sr)
         except Exception as exc:  # a vanished clip file costs one figure, not the report
             failed.append((str(first["title"]), f"mfcc figure: {exc}"))
+    timings["per-song work"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    top_card = None
-    if card_list and clips.iloc[0]["clip_id"] in results:
-        top_card = Figure("card_top", results[clips.iloc[0]["clip_id"]]["card_png"])
-    figs = build_figures(cat, w, fc, card=top_card)
+    figs = build_figures(cat, w, fc)
     if not clips.empty:
         ssm = stored_ssm_figure(cat, settings, w, fc, str(clips.iloc[0]["track_id"]), str(clips.iloc[0]["title"]))
         if ssm is not None:
             figs["ssm"] = ssm
     timings["evidence figures"] = time.perf_counter() - tick
 
+    card_list: list[Card] = []
+    plan = [  # (key, stage, needs the cards, make)
+        (None, None, True, lambda: conclusions_section(cat, w, figs)),
+        (None, None, False, lambda: S.summary_section(cat, w, songs, fc)),
+        (None, None, True, lambda: S.cards_section(w, card_list)),
+        (None, None, False, lambda: S.features_section(cat, w, fc, top_song)),
+        ("select", "select", False, lambda: S.select_section(cat, w, fc)),
+        ("cluster", "cluster", False, lambda: S.cluster_section(cat, w, figs)),
+        ("genre", "genre", False, lambda: S.genre_section(cat, w, fc)),
+        ("midi", "transcribe", False, lambda: S.midi_section(cat, w, settings.data_dir, fc, out_dir / "media")),
+        (None, None, False, lambda: S.failures_section(cat, w)),
+        (None, None, False, lambda: appendix_section(cat, w, out_dir)),
+    ]
+    made: dict[int, Section | None] = {}
+
+    def make_sections(with_cards: bool) -> None:
+        for i, (key, _stage, needs_cards, make) in enumerate(plan):
+            if needs_cards != with_cards:
+                continue
+            tick = time.perf_counter()
+            try:
+                made[i] = make()
+            except Exception as exc:  # one unreadable table costs its section, and the reason is shown
+                failed.append((key or "section", f"{type(exc).__name__}: {exc}"))
+                cat.record_failure(run_id, "report", key or "section", f"{type(exc).__name__}: {exc}")
+                made[i] = exc
+                continue
+            sec = made[i]
+            timings[sec.id if sec is not None else (key or f"part{i}")] = time.perf_counter() - tick
+
+    make_sections(with_cards=False)
+    if drawing is not None:
+        tick = time.perf_counter()
+        drawn, card_failures = drawing.result()
+        background.shutdown()
+        timings["waiting for the cards"] = time.perf_counter() - tick
+    results.update(drawn)
+    for track_id, title, err in card_failures:  # recorded here: the catalog is this thread's alone
+        failed.append((title, err))
+        cat.record_failure(run_id, "report", track_id, err)
+
+    for i, r in enumerate(clips.head(cards).itertuples()):
+        res = results.get(r.clip_id)
+        if not res:
+            continue
+        tempo = float(facts.at[r.clip_id, "tempo_bpm"]) if r.clip_id in facts.index else float("nan")
+        key = str(facts.at[r.clip_id, "key"]) if r.clip_id in facts.index else ""
+        chips = [(w("user_count"), S.fmt(r.user_count)),
+                 (w("tempo"), S.fmt(round(tempo)) if np.isfinite(tempo) and tempo > 0 else ""), (w("key"), key)]
+        card_list.append(Card(title=str(r.title), author="" if pd.isna(r.author) else str(r.author),
+                              rank="" if pd.isna(r.rank) else str(int(r.rank)), facts=chips, png=res["card_png"],
+                              audio_src=data_uri(res["audio_ogg"], "audio/ogg"), name=f"card_{i + 1:02d}"))
+    if card_list and clips.iloc[0]["clip_id"] in results:
+        figs["card"] = Figure(name="card_top", png=results[clips.iloc[0]["clip_id"]]["card_png"], caption=w("e_card"))
+    make_sections(with_cards=True)
+
     omitted: list[str] = []
     secs: list[Section] = []
-    plan = [
-        (None, None, lambda: conclusions_section(cat, w, figs)),
-        (None, None, lambda: S.summary_section(cat, w, songs, fc)),
-        (None, None, lambda: S.cards_section(w, card_list)),
-        (None, None, lambda: S.features_section(cat, w, fc, top_song)),
-        ("select", "select", lambda: S.select_section(cat, w, fc)),
-        ("cluster", "cluster", lambda: S.cluster_section(cat, w, figs)),
-        ("genre", "genre", lambda: S.genre_section(cat, w, fc)),
-        ("midi", "transcribe", lambda: S.midi_section(cat, w, settings.data_dir, fc, out_dir / "media")),
-        (None, None, lambda: S.failures_section(cat, w)),
-        (None, None, lambda: appendix_section(cat, w, out_dir)),
-    ]
-    for i, (key, stage, make) in enumerate(plan):
-        tick = time.perf_counter()
-        try:
-            sec = make()
-        except Exception as exc:  # one unreadable table costs its section, and the reason is shown
-            failed.append((key or "section", f"{type(exc).__name__}: {exc}"))
-            cat.record_failure(run_id, "report", key or "section", f"{type(exc).__name__}: {exc}")
-            sec = None
+    for i, (key, stage, _needs_cards, _make) in enumerate(plan):
+        sec = made.get(i)
+        if isinstance(sec, Exception):
             if key:
-                omitted.append(f"{w(key)}: {type(exc).__name__}: {exc}")
-                continue
-        timings[sec.id if sec is not None else (key or f"part{i}")] = time.perf_counter() - tick
+                omitted.append(f"{w(key)}: {type(sec).__name__}: {sec}")
+            continue
         if sec is None:
             if key:
                 omitted.append(w("section_missing", s=w(key), stage=stage))
@@ -185,11 +219,9 @@ def build_report(cat: Catalog, settings: Settings, *, out_dir: Path | None = Non
                         figures_cached=fc.hits, figures_drawn=fc.misses)
 
 
-def _card_results(tasks: list[SongTask], cache: Path, jobs: int, show_progress: bool,
-                  failed: list[tuple[str, str]], record) -> dict[str, dict]:
-    """Card figure and Opus clip per song: read back by the clip's content hash when cached, the
-    rest drawn in a pool of at most one worker per missing card (a pool for one card costs more
-    than it saves)."""
+def _cached_cards(tasks: list[SongTask], cache: Path) -> tuple[dict[str, dict], list[tuple[SongTask, str | None]]]:
+    """Card figure and Opus clip per song read back by the clip's content hash, and the tasks
+    (with their cache keys) whose cards are not cached yet."""
     results: dict[str, dict] = {}
     todo: list[tuple[SongTask, str | None]] = []
     for t in tasks:
@@ -199,14 +231,23 @@ def _card_results(tasks: list[SongTask], cache: Path, jobs: int, show_progress: 
             results[t.clip_id] = {"card_png": png.read_bytes(), "audio_ogg": ogg.read_bytes()}
         else:
             todo.append((t, key))
+    return results, todo
+
+
+def _draw_cards(todo: list[tuple[SongTask, str | None]], cache: Path, jobs: int, show_progress: bool,
+                inline: bool | None = None) -> tuple[dict[str, dict], list[tuple[str, str, str]]]:
+    """Draw the missing cards (``jobs`` workers; ``inline=False``: in a worker even for one job)
+    and cache them for every language asked. Returns the results by clip id and the failures as
+    (track id, title, reason); it touches no catalog, so it may run in a thread of its own."""
+    results: dict[str, dict] = {}
+    failures: list[tuple[str, str, str]] = []
     if not todo:
-        return results
+        return results, failures
     keys = {t.clip_id: k for t, k in todo}
-    n_jobs = max(1, min(jobs, len(todo) // 2))
-    for o in run_map(song_job, [t for t, _ in todo], jobs=n_jobs, desc="report: songs", show_progress=show_progress):
+    for o in run_map(song_job, [t for t, _ in todo], jobs=jobs, desc="report: songs", show_progress=show_progress,
+                     inline=inline):
         if o.error:
-            failed.append((o.item.title, o.error))
-            record(o.item.track_id, o.error)
+            failures.append((o.item.track_id, o.item.title, o.error))
             continue
         results[o.item.clip_id] = o.result
         key = keys.get(o.item.clip_id)
@@ -217,7 +258,7 @@ def _card_results(tasks: list[SongTask], cache: Path, jobs: int, show_progress: 
                 if k:
                     atomic_write_bytes(cache / f"{k}.png", png)
                     atomic_write_bytes(cache / f"{k}.ogg", o.result["audio_ogg"])
-    return results
+    return results, failures
 
 
 def _songs_frame(clips: pd.DataFrame, facts: pd.DataFrame) -> pd.DataFrame:

@@ -82,9 +82,9 @@ def first_clip_features(cat: Catalog) -> pd.DataFrame:
                    on="track_id", how="inner")
 
 
-def build_figures(cat: Catalog, w: Words, fc: FigureCache, *, card: Figure | None = None,
-                  data_dir: Path | None = None) -> dict[str, Figure]:
-    """Every evidence figure the stored tables allow, by name (absent tables: no entry)."""
+def build_figures(cat: Catalog, w: Words, fc: FigureCache, *, data_dir: Path | None = None) -> dict[str, Figure]:
+    """Every evidence figure the stored tables allow, by name (absent tables: no entry). The top
+    song's card ("card") is added by the builder, which draws the cards."""
     from ..viz import corpus as vc
 
     figs: dict[str, Figure] = {}
@@ -104,8 +104,6 @@ def build_figures(cat: Catalog, w: Words, fc: FigureCache, *, card: Figure | Non
         if len(labels) >= 2:
             counts = pd.Series(labels).value_counts().head(10)  # the ten most common keys
             figs["keys"] = fc.figure("keys", counts.to_dict(), lambda: vc.distribution_bars(counts), w("e_key"))
-    if card is not None:
-        figs["card"] = Figure(name="card_top", png=card.png, caption=w("e_card"))
     if not feats.empty and "zcr_per_s" in feats.columns:
         top = feats.dropna(subset=["zcr_per_s"]).sort_values("user_count", ascending=False).head(9)
         if len(top) >= 2:
