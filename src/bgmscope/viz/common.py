@@ -75,17 +75,26 @@ def png_bytes(fig: Figure, dpi: int | None = None, *, palette: bool = True) -> b
     """The figure as PNG bytes (for embedding), and close it.
 
     ``palette`` stores it with a 256-colour palette: about 4x smaller for spectrograms, with no
-    visible change, which keeps a report with dozens of embedded figures light.
+    visible change, which keeps a report with dozens of embedded figures light. The palette image
+    is made from the canvas's pixels directly: a PNG written by matplotlib only to be decoded
+    again cost a quarter to a third of each figure (the bytes are the same).
     """
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", facecolor="white", dpi=dpi)
-    plt.close(fig)
     if not palette:
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", facecolor="white", dpi=dpi)
+        plt.close(fig)
         return buf.getvalue()
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from PIL import Image
 
-    buf.seek(0)
-    img = Image.open(buf).convert("RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE)
+    fig.set_dpi(dpi or plt.rcParams["savefig.dpi"])  # as savefig(dpi=...) would
+    fig.patch.set_facecolor("white")
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    rgb = np.asarray(canvas.buffer_rgba())[..., :3]
+    plt.close(fig)
+    img = Image.fromarray(rgb).quantize(colors=256, method=Image.Quantize.FASTOCTREE)
     out = io.BytesIO()
     img.save(out, format="PNG", optimize=True)
     return out.getvalue()

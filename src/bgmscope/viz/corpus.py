@@ -280,6 +280,13 @@ def popularity_bars(names: Sequence[object], values: Sequence[float], *, ax=None
     return fig
 
 
+def _label_colours(labels: Sequence[object]) -> list[str]:
+    """A palette colour per point, by its label's place in the labels' natural order."""
+    lab = [str(v) for v in labels]
+    place = {v: i for i, v in enumerate(sorted(set(lab), key=_natural))}
+    return [PALETTE[place[v] % len(PALETTE)] for v in lab]
+
+
 def k_sweep_grid(coords: np.ndarray, labels: Mapping[tuple[str, int], Sequence[object]], *,
                  title_text: object = None):
     """The seed's k-sweep panels: one row per algorithm, one column per k, every panel on the same
@@ -300,10 +307,8 @@ def k_sweep_grid(coords: np.ndarray, labels: Mapping[tuple[str, int], Sequence[o
             if lab is None:
                 a.set_visible(False)
                 continue
-            lab = np.asarray(lab)
-            for i, v in enumerate(sorted(set(lab.tolist()), key=lambda s: _natural(str(s)))):
-                m = lab == v
-                a.scatter(coords[m, 0], coords[m, 1], s=7, color=PALETTE[i % len(PALETTE)], linewidth=0)
+            # one collection per panel, coloured point by point: 18 collections, not ~160
+            a.scatter(coords[:, 0], coords[:, 1], s=7, c=_label_colours(lab), linewidth=0)
             a.set_title(f"k = {k}", fontsize=8, loc="left")
             a.tick_params(labelsize=6)
         axes[row, 0].set_ylabel(str(algo), fontsize=8)
