@@ -22,7 +22,7 @@ from ..fsutil import atomic_write_bytes
 from .blocks import Figure
 from .i18n import Words
 
-FIG_VERSION = 1  # bump when a figure's drawing changes, so cached PNGs are redrawn
+FIG_VERSION = 2  # bump when a figure's drawing changes, so cached PNGs are redrawn
 FIG_DPI = 90
 KEY_NAMES = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]
 
