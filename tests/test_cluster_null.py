@@ -148,3 +148,13 @@ def test_the_pipeline_summary_says_structure_or_none(tmp_path):
         out = run_stage(ctx)
         assert out["structure"].startswith("no cluster structure")
         assert out["largest group"] == "none (no cluster structure)"
+
+
+def test_the_null_fits_mapped_over_two_workers_give_the_same_table():
+    """The null data sets are drawn in the caller, in order; only their fits go to the workers."""
+    S, N, _ = planted(n_per=10)
+    sets = {"signal": S, "signal+noise": pd.concat([S, N], axis=1)}
+    one = cluster_candidates(sets, ClusterOptions(**FAST), jobs=1)
+    two = cluster_candidates(sets, ClusterOptions(**FAST), jobs=2)
+    pd.testing.assert_frame_equal(one.test.table, two.test.table)
+    assert one.feature_set == two.feature_set and (one.kmeans == two.kmeans).all()

@@ -31,25 +31,26 @@ def one_line(text: str, limit: int = 500) -> str:
     return " ".join(str(text).split())[:limit]
 
 
-_BLAS = None
+_POOLS = None
 
 
 def single_threaded():
-    """A context limiting BLAS to one thread. A map runs one item per core; OpenBLAS's own threads
-    on the small products of one item only contend with the other workers and spin while they
-    wait: on the prepare stage's song pass they were 28 % of its CPU time (0.69 -> 0.49 s per
-    song), and on a shared machine they can make a 3 ms product take 90 ms."""
-    global _BLAS
-    if _BLAS is None:
+    """A context limiting BLAS and OpenMP to one thread. A map runs one item per core; a library's
+    own threads on the small work of one item only contend with the other workers and spin while
+    they wait: OpenBLAS's were 28 % of the prepare stage's song pass (0.69 -> 0.49 s CPU per song),
+    and scikit-learn's OpenMP threads in KMeans made the cluster null test's fits, mapped over two
+    workers on two cores, take 388 s of wall time instead of 13."""
+    global _POOLS
+    if _POOLS is None:
         from threadpoolctl import ThreadpoolController
 
-        _BLAS = ThreadpoolController()
-    return _BLAS.limit(limits=1, user_api="blas")
+        _POOLS = ThreadpoolController()
+    return _POOLS.limit(limits=1)
 
 
 def call_item(func: Callable[[T], R], item: T) -> tuple[R | None, str | None]:
     """``(func(item), None)``, or ``(None, "Type: message")`` when it raises: the run goes on.
-    The item runs with BLAS on one thread (:func:`single_threaded`): parallelism is across items."""
+    The item runs with BLAS and OpenMP on one thread (:func:`single_threaded`): parallelism is across items."""
     try:
         with single_threaded():
             return func(item), None

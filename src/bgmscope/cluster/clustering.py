@@ -171,13 +171,15 @@ def cluster_songs(X: pd.DataFrame | np.ndarray, options: ClusterOptions | None =
         return _cluster_songs(_prepare(X, opts, feature_names), opts)
 
 
-def cluster_candidates(candidates: dict[str, pd.DataFrame], options: ClusterOptions | None = None) -> ClusterResult:
+def cluster_candidates(candidates: dict[str, pd.DataFrame], options: ClusterOptions | None = None, *,
+                       jobs: int = 1) -> ClusterResult:
     """Cluster on the candidate feature set the structure test prefers (no labels involved).
 
     Every candidate (same songs, same row order) is scaled and projected; one permutation test runs
     over all (set, k) (:func:`bgmscope.cluster.null.structure_test`, family-wise over the grid), its
     choice picks the set and, with ``choose_by='silhouette_gap'``, the k. The result's ``test.table``
-    holds every candidate's row, ``feature_set`` the winner's name.
+    holds every candidate's row, ``feature_set`` the winner's name. ``jobs``: workers for the
+    test's null fits.
     """
     opts = options or ClusterOptions()
     opts.check()
@@ -191,7 +193,8 @@ def cluster_candidates(candidates: dict[str, pd.DataFrame], options: ClusterOpti
         if len(ns) != 1:
             raise ParameterError("candidate feature sets must hold the same songs")
         test = structure_test({name: Candidate(p.Z, p.space) for name, p in preps.items()}, _ks(opts, ns.pop()),
-                              permutations=opts.null_permutations, n_init=opts.null_n_init, seed=opts.seed)
+                              permutations=opts.null_permutations, n_init=opts.null_n_init, seed=opts.seed,
+                              jobs=jobs)
         res = _cluster_songs(preps[test.feature_set], opts, test)
         res.feature_set = test.feature_set
         return res

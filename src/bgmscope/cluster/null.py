@@ -44,7 +44,8 @@ from sklearn.metrics import (
     silhouette_score,
 )
 
-from ..errors import ParameterError
+from ..engine import run_map
+from ..errors import BgmscopeError, ParameterError
 
 STABLE_ARI = 0.8   # seeds ARI a (set, k) needs to be preferred in the choice
 ALPHA = 0.05       # each null's level: structure when the real max z beats both nulls' 95th percentile
@@ -124,8 +125,32 @@ def _null_space(kind: str, c: Candidate, rng: np.random.Generator) -> np.ndarray
     return rng.multivariate_normal(c.space.mean(axis=0), cov, size=len(c.space), method="eigh")
 
 
+@dataclass
+class NullTask:
+    """One null data set: its spaces (one per candidate set) and how to fit them."""
+
+    kind: str
+    index: int
+    spaces: list[np.ndarray]
+    ks: list[int]
+    seed: int
+    n_init: int
+
+
+def null_scores(task: NullTask) -> tuple[np.ndarray, np.ndarray]:
+    """Worker: silhouette and Calinski-Harabasz of every (candidate set, k) fit on one null data set."""
+    sil, ch = [], []
+    for space in task.spaces:
+        dist = pairwise_distances(space)
+        for k in task.ks:
+            a, b = _scores(space, dist, _fit(space, k, task.seed, task.n_init))
+            sil.append(a)
+            ch.append(b)
+    return np.array(sil), np.array(ch)
+
+
 def structure_test(candidates: dict[str, Candidate], ks: list[int], *, permutations: int = 50, n_init: int = 2,
-                   seeds: int = 2, seed: int = 0) -> StructureTest:
+                   seeds: int = 2, seed: int = 0, jobs: int = 1) -> StructureTest:
     """Null test and label-free choice over feature sets (``candidates``) and ``ks``.
 
     Parameters
@@ -139,6 +164,8 @@ def structure_test(candidates: dict[str, Candidate], ks: list[int], *, permutati
         KMeans restarts for every fit of the test (real and null alike, so they compare), and the
         other seeds the real fits are repeated with for ``ari_seeds``.
     seed : int
+    jobs : int
+        Workers for the null fits (the figures are the same for any number).
     """
     if permutations < 19:
         raise ParameterError("the null test needs at least 19 data sets per null")
@@ -155,20 +182,21 @@ def structure_test(candidates: dict[str, Candidate], ks: list[int], *, permutati
                          "ari_seeds": float(np.mean(ari)) if ari else float("nan")})
     table = pd.DataFrame(rows)
     real_sil, real_ch = table["silhouette"].to_numpy(), table["calinski_harabasz"].to_numpy()
-    sil: dict[str, np.ndarray] = {}
-    ch: dict[str, np.ndarray] = {}
+    # The null data sets are drawn here, in order, from each null's own generator; their fits
+    # (every candidate set x k, with seeds fixed per data set) are mapped over ``jobs`` workers,
+    # so the figures do not depend on how many ran them.
+    tasks = []
     for kind in NULLS:
         rng = np.random.default_rng([seed, NULLS.index(kind)])
-        sil[kind] = np.full((permutations, len(table)), np.nan)
-        ch[kind] = np.full_like(sil[kind], np.nan)
         for p in range(permutations):
-            j = 0
-            for c in candidates.values():
-                space = _null_space(kind, c, rng)
-                dist = pairwise_distances(space)
-                for k in ks:
-                    sil[kind][p, j], ch[kind][p, j] = _scores(space, dist, _fit(space, k, seed + 7919 * (p + 1), n_init))
-                    j += 1
+            tasks.append(NullTask(kind, p, [_null_space(kind, c, rng) for c in candidates.values()], list(ks),
+                                  seed + 7919 * (p + 1), n_init))
+    sil = {kind: np.full((permutations, len(table)), np.nan) for kind in NULLS}
+    ch = {kind: np.full_like(sil[kind], np.nan) for kind in NULLS}
+    for o in run_map(null_scores, tasks, jobs=jobs, desc="cluster null", show_progress=False):
+        if o.error:
+            raise BgmscopeError(f"cluster null test, {o.item.kind} data set {o.item.index}: {o.error}")
+        sil[o.item.kind][o.item.index], ch[o.item.kind][o.item.index] = o.result
     max_z, null_p95, p_values, z_of, pct_of = {}, {}, {}, {}, {}
     for kind in NULLS:
         mean, sd = np.nanmean(sil[kind], axis=0), np.nanstd(sil[kind], axis=0)

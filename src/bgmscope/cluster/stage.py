@@ -94,7 +94,7 @@ def candidate_sets(catalog: Catalog, clip_kind: str) -> dict[str, tuple[list[str
     return out
 
 
-def _chosen_matrix(catalog: Catalog, clip_kind: str, opts: ClusterOptions
+def _chosen_matrix(catalog: Catalog, clip_kind: str, opts: ClusterOptions, jobs: int = 1
                    ) -> tuple[ClusterResult, FeatureMatrix, str]:
     """The structure test over every candidate set (on the songs every set keeps), and its choice."""
     cands = candidate_sets(catalog, clip_kind)
@@ -117,7 +117,7 @@ def _chosen_matrix(catalog: Catalog, clip_kind: str, opts: ClusterOptions
     if n < opts.k_min + 1:
         raise CatalogError(f"only {n} songs have usable {clip_kind!r} features; "
                            f"clustering into k >= {opts.k_min} needs at least {opts.k_min + 1}")
-    res = cluster_candidates({name: fm.X for name, fm in fms.items()}, opts)
+    res = cluster_candidates({name: fm.X for name, fm in fms.items()}, opts, jobs=jobs)
     fm = fms[res.feature_set]
     notes = sorted(set().union(*(set(f.notes) for f in fms.values())))
     source = f"chosen: {cands[res.feature_set][1]} of {', '.join(cands)}"
@@ -125,13 +125,14 @@ def _chosen_matrix(catalog: Catalog, clip_kind: str, opts: ClusterOptions
 
 
 def run_cluster(catalog: Catalog, settings: Settings, *, options: ClusterOptions | None = None,
-                clip_kind: str = "first", features: str = "auto"
+                clip_kind: str = "first", features: str = "auto", jobs: int = 1
                 ) -> tuple[ClusterResult, pd.DataFrame, str, list[tuple[str, str]]]:
-    """Cluster the songs and store the results. Returns (result, descriptions, run_id, notes)."""
+    """Cluster the songs and store the results. Returns (result, descriptions, run_id, notes).
+    ``jobs``: workers for the structure test's null fits (``features='choose'``)."""
     opts = options or ClusterOptions(k_min=settings.k_min, k_max=settings.k_max, seed=settings.seed)
     opts.check()
     if features == "choose":
-        res, fm, source = _chosen_matrix(catalog, clip_kind, opts)
+        res, fm, source = _chosen_matrix(catalog, clip_kind, opts, jobs)
     else:
         names, source = choose_features(catalog, features, clip_kind)
         fm = one_clip_matrix(catalog, names, clip_kind)
@@ -250,7 +251,7 @@ def run_stage(ctx, force: bool = False) -> dict:
 
 def _compute(ctx, opts: ClusterOptions) -> dict:
     res, desc, _, notes = run_cluster(ctx.catalog, ctx.settings, options=replace(opts), clip_kind="first",
-                                      features="choose")
+                                      features="choose", jobs=ctx.jobs)
     st = res.stability
     km = desc[(desc["method"] == "kmeans") & (desc["kind"] == "group")]
     summ = res.summary()
