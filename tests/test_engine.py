@@ -50,6 +50,23 @@ def test_a_worker_runs_blas_and_openmp_on_one_thread():
         assert set(o.result.values()) == {1}, o.result
 
 
+def test_a_library_imported_after_the_first_item_is_limited_too():
+    # a fresh interpreter: scikit-learn (and its OpenMP runtime) loads only after the first limit
+    code = textwrap.dedent("""
+        from threadpoolctl import threadpool_info
+        from bgmscope.tasks import single_threaded
+        with single_threaded():
+            pass
+        import sklearn.cluster
+        with single_threaded():
+            print(sorted({i["user_api"]: i["num_threads"] for i in threadpool_info()}.items()))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "OMP_NUM_THREADS": "2"})
+    assert out.returncode == 0, out.stderr
+    assert "('openmp', 1)" in out.stdout and "('blas', 1)" in out.stdout, out.stdout
+
+
 def test_a_killed_worker_costs_only_its_item():
     outcomes = {o.item: o for o in run_map(die_on_three, range(12), jobs=2, show_progress=False)}
     assert sorted(outcomes) == list(range(12))

@@ -115,7 +115,7 @@ def run_map(
         elif inline or (inline is None and (jobs <= 1 or len(items) <= 1)):
             source = ((item, *call_item(func, item)) for item in items)
         else:
-            source = _pool_map(func, items, max(1, jobs))
+            source = _pool_map(func, items, jobs)
         for item, result, error in source:
             bar.advance(task)
             yield Outcome(item, result, error)

@@ -4,6 +4,7 @@ tasks in flight (so a map over millions of clips keeps memory flat)."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -31,7 +32,7 @@ def one_line(text: str, limit: int = 500) -> str:
     return " ".join(str(text).split())[:limit]
 
 
-_POOLS = None
+_POOLS: tuple[int, object] | None = None  # (len(sys.modules) when made, threadpoolctl controller)
 
 
 def single_threaded():
@@ -39,13 +40,18 @@ def single_threaded():
     own threads on the small work of one item only contend with the other workers and spin while
     they wait: OpenBLAS's were 28 % of the prepare stage's song pass (0.69 -> 0.49 s CPU per song),
     and scikit-learn's OpenMP threads in KMeans made the cluster null test's fits, mapped over two
-    workers on two cores, take 388 s of wall time instead of 13."""
+    workers on two cores, take 388 s of wall time instead of 13.
+
+    A controller knows only the libraries loaded when it was made (making one scans them, ~4.5 ms),
+    so it is made again when modules were imported since: a library an item imported lazily is
+    limited from the next item on."""
     global _POOLS
-    if _POOLS is None:
+    if _POOLS is None or _POOLS[0] != len(sys.modules):
         from threadpoolctl import ThreadpoolController
 
-        _POOLS = ThreadpoolController()
-    return _POOLS.limit(limits=1)
+        controller = ThreadpoolController()
+        _POOLS = (len(sys.modules), controller)
+    return _POOLS[1].limit(limits=1)
 
 
 def call_item(func: Callable[[T], R], item: T) -> tuple[R | None, str | None]:

@@ -109,13 +109,13 @@ def build_report(cat: Catalog, settings: Settings, *, out_dir: Path | None = Non
     # With a second core the cards are drawn in a worker process while this thread draws the
     # evidence figures and the sections that do not show a card: the two halves take about as
     # long, and one worker instead of two keeps the process tree's memory down (~0.5 GB each).
-    background = None
+    drawing = None
     if todo and jobs >= 2:
-        background = ThreadPoolExecutor(1, thread_name_prefix="report-cards")
-        drawing = background.submit(_draw_cards, todo, card_cache, max(1, min(jobs - 1, len(todo) // 2)),
-                                    show_progress, False)
+        executor = ThreadPoolExecutor(1, thread_name_prefix="report-cards")
+        drawing = executor.submit(_draw_cards, todo, card_cache, max(1, min(jobs - 1, len(todo) // 2)),
+                                  show_progress, False)
+        executor.shutdown(wait=False)  # its one task still runs; drawing.result() waits for it
     else:
-        drawing = None
         drawn, card_failures = _draw_cards(todo, card_cache, max(1, min(jobs, len(todo) // 2)), show_progress)
     facts = stored_facts(cat.read_frame("features"))
     songs = _songs_frame(clips, facts)
@@ -174,7 +174,6 @@ def build_report(cat: Catalog, settings: Settings, *, out_dir: Path | None = Non
     if drawing is not None:
         tick = time.perf_counter()
         drawn, card_failures = drawing.result()
-        background.shutdown()
         timings["waiting for the cards"] = time.perf_counter() - tick
     results.update(drawn)
     for track_id, title, err in card_failures:  # recorded here: the catalog is this thread's alone
