@@ -11,7 +11,6 @@ import time
 
 import psutil
 import pytest
-import sklearn.cluster  # noqa: F401  (the workers preload this module: scikit-learn's OpenMP runtime is loaded)
 
 from bgmscope.engine import run_map
 
@@ -37,14 +36,10 @@ def test_inline_false_runs_even_one_job_in_a_worker_process():
     assert len(away) == 1 and away[0] != os.getpid()
 
 
-def thread_limits(_: int) -> dict[str, int]:
-    from threadpoolctl import threadpool_info
-
-    return {i["user_api"]: i["num_threads"] for i in threadpool_info()}
-
-
 def test_a_worker_runs_blas_and_openmp_on_one_thread():
     # a library's own threads beside the other workers spin: KMeans's OpenMP made a 13 s map take 388 s
+    from openmp_item import thread_limits
+
     for o in run_map(thread_limits, [0, 1], jobs=2, show_progress=False):
         assert o.error is None and {"blas", "openmp"} <= set(o.result), o.result
         assert set(o.result.values()) == {1}, o.result
