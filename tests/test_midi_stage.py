@@ -145,6 +145,8 @@ def test_reference_midi_scores_the_transcription(catalog_dir: Path, tmp_path: Pa
     with Catalog(settings.catalog_path) as cat:
         audio = cat.audio_files()
         row = audio[audio["path"].str.endswith("歌1.wav")].iloc[0]
+        if len(cat.read_frame("midi_songs")) < 4:  # the module's first test ran on another xdist worker
+            transcribe_catalog(cat, settings, jobs=1, show_progress=False)
         song(1, TEMPI[1]).write(str(tmp_path / f"{row.track_id}.mid"))
         s = transcribe_catalog(cat, settings, track_ids=[row.track_id], jobs=1, show_progress=False,
                                reference_dir=tmp_path, reference_tempi={row.track_id: TEMPI[1]})
