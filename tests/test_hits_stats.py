@@ -184,3 +184,21 @@ def test_batched_permutation_importance_equals_shuffling_the_raw_columns(model, 
         want[j] = np.mean(drops)
     assert want[4] == 0.0 and abs(got[4]) < 1e-12
     assert np.allclose(got, want, rtol=0, atol=1e-12)
+
+
+def test_wilcoxon_p_is_scipys_p_also_where_scipy_enumerates_sign_flips():
+    """The hook-vs-first table's paired test: scipy's number on small samples with ties and zeros
+    (its permutation branch), on tie-free ones (its exact branch) and on large ones (normal)."""
+    from scipy import stats as sps
+
+    from bgmscope.hits.stats import wilcoxon_p
+
+    rng = np.random.default_rng(7)
+    cases = [rng.integers(-3, 4, n).astype(float) for n in (4, 7, 12, 13, 14, 30)]
+    cases += [np.round(rng.standard_normal(n), 1) for n in (5, 11, 13)]
+    cases += [rng.standard_normal(n) for n in (6, 13, 60)]
+    cases += [np.array([0.0, 0.0, 1.0, -1.0, 2.0, 2.0, 2.0, -3.0, 0.5])]
+    for d in cases:
+        if np.any(d != 0):
+            assert wilcoxon_p(d) == pytest.approx(sps.wilcoxon(d, zero_method="wilcox").pvalue, abs=1e-12), d
+    assert wilcoxon_p(np.array([1.0, 2.0, 2.0, 3.0, 3.0, 4.0, 5.0, 5.0])) < 0.05  # all positive: a shift

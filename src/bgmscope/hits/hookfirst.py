@@ -144,7 +144,7 @@ def compare(first: pd.DataFrame, hook: pd.DataFrame, *, source: str) -> pd.DataF
         d = y - x
         if x.size < stats.MIN_SONGS or not np.any(d != 0):
             continue  # too few pairs, or the two clips agree on every song (nothing to test)
-        p = float(sps.wilcoxon(y, x, zero_method="wilcox").pvalue)
+        p = stats.wilcoxon_p(d)
         rows.append({"feature": c, "n": int(x.size), "median_first": float(np.median(x)),
                      "median_hook": float(np.median(y)), "median_diff": float(np.median(d)), "p": p,
                      "rank_biserial": rank_biserial(d)})
