@@ -153,3 +153,25 @@ def test_knn_affinity_is_librosas_recurrence_matrix(n, structured):
     assert (got > 0).sum() > n  # a graph, not an empty matrix
     np.testing.assert_allclose(got, ref, atol=1e-6)
     np.testing.assert_array_equal(got, got.T)
+
+
+@pytest.mark.parametrize("sr", [8000, 16000, 22050])
+def test_fast_spectral_reductions_equal_their_dense_references(sr):
+    """The song pass's sparse band and mel products and its pooled means give what the dense
+    products and librosa.util.sync give (the hook and the version signature are built on them)."""
+    import librosa
+
+    from bgmscope.prepare.hook import _mel_power, _pool_mean
+    from bgmscope.prepare.signature import band_energies, band_matrix
+
+    rng = np.random.default_rng(sr)
+    S = np.abs(rng.standard_normal((1025, 2500))).astype(np.float32)
+    W = band_matrix(sr)
+    dense = np.concatenate([W @ S[:, i: i + 1000].astype(np.float64) ** 2 for i in range(0, 2500, 1000)], axis=1)
+    np.testing.assert_allclose(band_energies(W, S, block=1000), dense, rtol=1e-12)
+    P = S**2
+    np.testing.assert_allclose(_mel_power(P, sr), librosa.feature.melspectrogram(S=P, sr=sr), rtol=1e-5, atol=1e-9)
+    for per in (1, 16, 2499, 4000):  # the last span is short, or the only one
+        idx = np.arange(0, S.shape[1], per)
+        np.testing.assert_allclose(_pool_mean(S[:12], idx), librosa.util.sync(S[:12], idx, aggregate=np.mean),
+                                   rtol=1e-5)
