@@ -7,8 +7,11 @@ lead instrument, a bass line and chords guessed bar by bar, and an optional drum
 
 from __future__ import annotations
 
+import json
+import os
 import random
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import pretty_midi
@@ -46,7 +49,20 @@ def corpus_paths(source: str) -> list[str]:
 
 def load_piece(path: str, number: int | None = None) -> Piece:
     """One score: ``number`` picks a tune (ABC X: number) from a multi-tune file such as the Essen
-    collection's ``essenFolksong/han1``; parsing just that tune keeps it fast."""
+    collection's ``essenFolksong/han1``; parsing just that tune keeps it fast.
+
+    music21's parse and key analysis cost ~0.25 s a score (the demo's 156 scores: ~40 s of a
+    12-song demo), so the parsed :class:`Piece` is kept in the user's cache folder
+    (:func:`scores_cache_dir`), keyed by the score, music21's version and :data:`PIECE_VERSION`."""
+    cached = _read_cached(path, number)
+    if cached is not None:
+        return cached
+    piece = _parse_piece(path, number)
+    _write_cached(piece, path, number)
+    return piece
+
+
+def _parse_piece(path: str, number: int | None) -> Piece:
     from music21 import corpus, stream
 
     score = corpus.parse(path, number=number) if number is not None else corpus.parse(path)
@@ -72,6 +88,47 @@ def load_piece(path: str, number: int | None = None) -> Piece:
     title = score.metadata.title if score.metadata and score.metadata.title else ""
     title = title.strip() or path.rsplit("/", 1)[-1].upper().replace("BWV", "BWV ")
     return Piece(path, index, title, tuple(sorted(notes)), bpb, tonic, mode)
+
+
+PIECE_VERSION = 1  # bump when _parse_piece reads a score differently (cached pieces are redone)
+
+
+def scores_cache_dir() -> Path:
+    """``$BGMSCOPE_CACHE_DIR/scores``, else ``$XDG_CACHE_HOME/bgmscope/scores`` (``~/.cache``): parsed
+    scores are the same for every data folder, so they live beside numba's cache, not in one."""
+    base = os.environ.get("BGMSCOPE_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "bgmscope")
+    return Path(base) / "scores"
+
+
+def _cache_file(path: str, number: int | None) -> Path:
+    import music21
+
+    from .fsutil import short_hash
+
+    return scores_cache_dir() / f"{short_hash(path, number, music21.__version__, PIECE_VERSION, n=20)}.json"
+
+
+def _read_cached(path: str, number: int | None) -> Piece | None:
+    try:
+        d = json.loads(_cache_file(path, number).read_text(encoding="utf-8"))
+        if d["source"] != path or d["number"] != (number or 0):
+            return None  # a hash collision: parse instead
+        return Piece(d["source"], int(d["number"]), d["title"], tuple((float(a), float(b), int(p), int(i))
+                     for a, b, p, i in d["notes"]), float(d["beats_per_bar"]), int(d["tonic_pc"]), d["mode"])
+    except (OSError, ValueError, KeyError, TypeError):  # none yet, or torn / from elsewhere: parse again
+        return None
+
+
+def _write_cached(piece: Piece, path: str, number: int | None) -> None:
+    from .fsutil import atomic_path
+
+    try:
+        final = _cache_file(path, number)
+        with atomic_path(final, durable=False) as tmp:  # a regenerable cache
+            tmp.write_text(json.dumps(asdict(piece), ensure_ascii=False), encoding="utf-8")
+    except OSError:
+        pass  # an unwritable cache folder costs the next run a parse, nothing else
 
 
 def _chord_for(pcs: list[int], tonic: int, mode: str) -> list[int]:
