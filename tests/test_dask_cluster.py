@@ -138,6 +138,14 @@ def test_a_cluster_run_gives_the_local_run_s_tables(cluster, songs, tmp_path):
     ga, gb = (sorted(map(sorted, df.groupby("group_id")["track_id"].apply(list))) for df in
               (local["versions"], remote["versions"]))
     assert ga == gb
+    # every pooled stage ran on the cluster, the versions alignments included (they once ran on a
+    # local pool whatever --scheduler said)
+    from distributed import Client
+
+    with Client(cluster, timeout="10s") as c:
+        ran = set(c.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.task_prefixes)))
+    assert {"prepare_one", "extract_task", "align_batch"} <= ran, sorted(ran)
+    assert any(p.startswith("transcribe") for p in ran), sorted(ran)
 
 
 def test_a_parcel_carries_bytes_not_the_client_s_paths(songs, tmp_path):

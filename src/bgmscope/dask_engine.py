@@ -21,6 +21,7 @@ import logging
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -246,10 +247,13 @@ def dask_map(func: Callable, items: list, *, jobs: int, scheduler: str | None = 
         roots: dict[Any, list[str]] = {}
 
         def submit(x):
+            # keys named for the stage's function (prepare_song-<id>, align_batch-<id>): the dashboard
+            # and the scheduler's task prefixes say which stage ran where
+            key = f"{func.__name__}-{uuid.uuid4().hex}"
             if not session.ship:
-                return client.submit(call_item, func, x, pure=False)
+                return client.submit(call_item, func, x, key=key)
             parcel, r = pack(x)
-            fut = client.submit(call_parcel, func, parcel, pure=False)
+            fut = client.submit(call_parcel, func, parcel, key=key)
             roots[fut.key] = r
             return fut
 

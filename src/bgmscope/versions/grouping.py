@@ -62,7 +62,7 @@ def align_batch(batch: PairBatch) -> dict:
 
 
 def _align_all(pairs: list[tuple[str, str]], sigs: dict[str, Signature], *, min_overlap_s: float,
-               max_stretch: float, jobs: int, engine: str, scheduler: str | None,
+               max_stretch: float, jobs: int, engine: str | None, scheduler: str | None,
                failures: list[tuple[str, str]], cpu: list[float]) -> dict[tuple[str, str], Alignment]:
     from ..engine import run_map
 
@@ -173,7 +173,7 @@ def find_versions(
     min_overlap_s: float = MIN_OVERLAP_S,
     max_stretch: float = MAX_STRETCH,
     jobs: int = 1,
-    engine: str = "local",
+    engine: str | None = None,
     scheduler: str | None = None,
     with_stats: bool = False,
 ):
@@ -186,6 +186,9 @@ def find_versions(
         ``source``: 'index' or 'group check'). ``groups``: one row per song (:data:`GROUP_COLUMNS`).
         ``stats``: candidates, group_checks, index_s, threshold, failures, unchecked components,
         align_cpu_s (summed over the workers), main_cpu_s (this process: index, grouping, pickling).
+
+    The alignments run where ``engine`` says; None: where the enclosing :func:`bgmscope.engine.use`
+    block says (a ``--scheduler`` cluster included), as every pooled stage's map.
     """
     if not 0 < threshold <= 1:
         raise ParameterError(f"threshold must be in (0, 1], got {threshold}")
