@@ -15,41 +15,9 @@ import scipy.fft
 import scipy.signal
 
 from ..errors import ParameterError
-from ..tasks import single_threaded  # noqa: F401 (re-exported: the features and midi code import it here)
 
-# glibc's allocator hands arrays above its mmap threshold (128 KiB, adapting up to the size of
-# the last freed one) fresh pages from the kernel and trims freed heap back to it; every new page
-# then costs a fault on first touch. A clip's STFT makes ~15 MB of such arrays: on the dev VM
-# 3,800 faults, ~8 ms of system CPU per 15 s clip (a third of the clip's CPU). Keeping freed
-# memory in the heap (below these limits) makes the next clip reuse the same pages.
-MALLOC_MMAP_THRESHOLD = 32 * 2**20  # glibc's maximum (HEAP_MAX_SIZE / 2 on 64-bit)
-MALLOC_TRIM_THRESHOLD = 64 * 2**20  # at most this much free heap is kept by the process
-_MALLOC_SET = False
-
-
-def keep_freed_memory() -> bool:
-    """Once per process, tell glibc's allocator to keep freed arrays for reuse (mallopt's
-    ``M_MMAP_THRESHOLD`` and ``M_TRIM_THRESHOLD``) unless the user set them in the environment
-    (``MALLOC_MMAP_THRESHOLD_`` / ``MALLOC_TRIM_THRESHOLD_``). Returns whether both took effect;
-    a no-op (False) off glibc."""
-    global _MALLOC_SET
-    if _MALLOC_SET:
-        return True
-    import os
-
-    if any(k in os.environ for k in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")):
-        _MALLOC_SET = True  # the user's choice stands
-        return True
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6")
-        ok = libc.mallopt(-3, MALLOC_MMAP_THRESHOLD) == 1 and libc.mallopt(-1, MALLOC_TRIM_THRESHOLD) == 1
-    except (OSError, AttributeError):
-        ok = False
-    _MALLOC_SET = True
-    return ok
-
+# re-exported: the features and midi code import them here
+from ..tasks import keep_freed_memory, single_threaded  # noqa: F401
 
 N_FFT = 2048
 HOP_LENGTH = 512
