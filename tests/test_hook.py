@@ -157,11 +157,12 @@ def test_knn_affinity_is_librosas_recurrence_matrix(n, structured):
 
 @pytest.mark.parametrize("sr", [8000, 16000, 22050])
 def test_fast_spectral_reductions_equal_their_dense_references(sr):
-    """The song pass's sparse band and mel products and its pooled means give what the dense
-    products and librosa.util.sync give (the hook and the version signature are built on them)."""
+    """The song pass's sparse band and mel products, its RMS from the power spectrogram and its pooled
+    means give what the dense products, librosa.feature.rms and librosa.util.sync give (the hook and
+    the version signature are built on them)."""
     import librosa
 
-    from bgmscope.prepare.hook import _mel_power, _pool_mean
+    from bgmscope.prepare.hook import _mel_power, _pool_mean, _rms_from_power
     from bgmscope.prepare.signature import band_energies, band_matrix
 
     rng = np.random.default_rng(sr)
@@ -171,6 +172,7 @@ def test_fast_spectral_reductions_equal_their_dense_references(sr):
     np.testing.assert_allclose(band_energies(W, S, block=1000), dense, rtol=1e-12)
     P = S**2
     np.testing.assert_allclose(_mel_power(P, sr), librosa.feature.melspectrogram(S=P, sr=sr), rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(_rms_from_power(P), librosa.feature.rms(S=S, frame_length=2048)[0], rtol=1e-5)
     for per in (1, 16, 2499, 4000):  # the last span is short, or the only one
         idx = np.arange(0, S.shape[1], per)
         np.testing.assert_allclose(_pool_mean(S[:12], idx), librosa.util.sync(S[:12], idx, aggregate=np.mean),
