@@ -94,9 +94,10 @@ def estimate_tuning(P: np.ndarray, sr: int, block: int = 256, stride: int = 4) -
     """``librosa.estimate_tuning(S=P[:, ::stride], sr=sr, bins_per_octave=12)`` (what ``chroma_stft``
     does when not given a tuning), with the pitch tracking a block of frames at a time: ``piptrack``
     works frame by frame, so the result is the same, without its full-size float arrays (~350 MB for
-    a 6-min song at 16 kHz; ~20 MB a block of 256 sampled frames). A song's tuning is one number for all its frames, so every ``stride``-th
-    frame (one per 128 ms at 16 kHz) is enough: on 12 songs the estimate moved by 0.01 semitone on
-    one, at a quarter of the cost (0.25 -> 0.06 s CPU for a 3-min song)."""
+    a 6-min song at 16 kHz; a few MB for a block of 256 sampled frames). A song's tuning is one
+    number for all its frames, so every ``stride``-th frame (one per 128 ms at 16 kHz) is enough: on
+    12 songs the estimate moved by 0.01 semitone on one, at a quarter of the cost (0.25 -> 0.06 s
+    CPU for a 3-min song)."""
     import librosa
 
     pitch, mag = [], []
