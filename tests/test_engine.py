@@ -156,3 +156,19 @@ def test_a_use_block_sends_maps_without_an_engine_to_it_and_restores_the_default
         assert [o.result for o in engine.run_map(abs, [-3], engine="local", show_progress=False)] == [3]
     assert engine.current_engine() == "local"
     assert len(seen) == 1 and seen[0] is not None and seen[0].client is None  # never opened: nothing ran on it
+
+
+def test_a_dask_map_takes_a_partial_and_names_its_tasks():
+    """Task keys carry the mapped function's name (the scheduler tells the stages apart); a callable
+    without one (functools.partial) still runs."""
+    import functools
+
+    from bgmscope import engine
+
+    with engine.use("dask", jobs=1):
+        got = sorted(o.result for o in run_map(functools.partial(pow, 2), [3, 4], show_progress=False))
+        named = [o.result for o in run_map(whose_pid, [0], show_progress=False)]
+        client = engine._choice.session.client
+        prefixes = set(client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.task_prefixes)))
+    assert got == [8, 16] and named[0] != os.getpid()
+    assert {"partial", "whose_pid"} <= prefixes, prefixes

@@ -245,11 +245,12 @@ def dask_map(func: Callable, items: list, *, jobs: int, scheduler: str | None = 
         client.run(warm_up)  # remote workers: each machine's first worker compiles, under its lock
         client.run(importlib.import_module, func.__module__)  # as the local pool's preload: imports before timing
         roots: dict[Any, list[str]] = {}
+        name = getattr(func, "__name__", type(func).__name__)  # a functools.partial has none
 
         def submit(x):
             # keys named for the stage's function (prepare_song-<id>, align_batch-<id>): the dashboard
             # and the scheduler's task prefixes say which stage ran where
-            key = f"{func.__name__}-{uuid.uuid4().hex}"
+            key = f"{name}-{uuid.uuid4().hex}"
             if not session.ship:
                 return client.submit(call_item, func, x, key=key)
             parcel, r = pack(x)
