@@ -18,7 +18,7 @@ recordings in /work/shared/data, ``--real``) and on the rendered clips. Every ti
 (``time.process_time``, user + system) of a process limited to one thread, so "per core" holds on a
 loaded machine.
 
-bgmscope's extract_clip tells glibc to keep freed arrays for reuse (``spectrum.keep_freed_memory``),
+bgmscope's extract_clip tells glibc to keep freed arrays for reuse (``tasks.keep_freed_memory``),
 which spares it the page faults of fresh allocations (on the dev VM they are a third of a clip's
 CPU). librosa as users call it does not, so (b') is measured both ways: as is (the issue's
 baseline) and (b'') in a process given the same allocator setting (the compute-only comparison).
@@ -109,7 +109,7 @@ def _mode_func(mode: str):
     if mode == "librosa-shared":
         return lambda y: librosa_shared(y, SR)
     if mode == "librosa-shared-kept":  # the same allocator setting as bgmscope's extract_clip
-        from bgmscope.features.spectrum import keep_freed_memory
+        from bgmscope.tasks import keep_freed_memory
 
         keep_freed_memory()
         return lambda y: librosa_shared(y, SR)

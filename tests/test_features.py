@@ -321,7 +321,7 @@ def test_a_clip_after_the_first_reuses_freed_memory():
 
     if any(k in os.environ for k in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")):
         pytest.skip("the user's allocator setting stands")
-    from bgmscope.features.spectrum import keep_freed_memory
+    from bgmscope.tasks import keep_freed_memory
 
     y = (harmonic([220.0, 330.0], 15.0) + noise(15.0, amp=0.02)).astype(np.float32)
     extract_clip(y, SR)

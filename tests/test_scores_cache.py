@@ -21,11 +21,9 @@ def test_a_cached_piece_is_the_parsed_one(cache_dir, monkeypatch):
     first = scores.load_piece("essenFolksong/han1", 2)
     files = list(cache_dir.glob("*.json"))
     assert len(files) == 1 and first.notes and first.number == 2
-    # the second load reads the file: parsing would fail now
-    monkeypatch.setattr(scores, "_parse_piece", lambda *a: pytest.fail("parsed again"))
-    assert scores.load_piece("essenFolksong/han1", 2) == first
-    monkeypatch.undo()
-    monkeypatch.setenv("BGMSCOPE_CACHE_DIR", str(cache_dir.parent))
+    with monkeypatch.context() as m:  # the second load reads the file: parsing would fail now
+        m.setattr(scores, "_parse_piece", lambda *a: pytest.fail("parsed again"))
+        assert scores.load_piece("essenFolksong/han1", 2) == first
     assert scores._parse_piece("essenFolksong/han1", 2) == first
     chorale = scores.load_piece("bach/bwv66.6")  # no tune number: several parts
     assert chorale.number == 0 and len({p for *_, p in chorale.notes}) >= 4

@@ -22,8 +22,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..tasks import keep_freed_memory
 from . import loudness, pitch, rhythm, spectral, studypitch, temporal, tonal
-from .spectrum import check_signal, keep_freed_memory, single_threaded, stft
+from .spectrum import check_signal, single_threaded, stft
 from .stats42 import STAT42_NAMES, stats42
 
 FEATURE_VERSION = 6  # 2: tempo by pulse trains, Temperley keys, LUFS from spectrum; 3: f0 hop 24 ms;

@@ -15,9 +15,7 @@ import scipy.fft
 import scipy.signal
 
 from ..errors import ParameterError
-
-# re-exported: the features and midi code import them here
-from ..tasks import keep_freed_memory, single_threaded  # noqa: F401
+from ..tasks import single_threaded  # noqa: F401 (re-exported: the features and midi code import it here)
 
 N_FFT = 2048
 HOP_LENGTH = 512

@@ -119,7 +119,8 @@ def version_signature(y: np.ndarray, sr: int, *, S: np.ndarray | None = None) ->
         raise ParameterError("the signal holds NaN or infinite samples")
     hop = stft_hop(sr)
     S = check_stft(S, y, sr) if S is not None else np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=hop))
-    E = band_energies(band_matrix(sr), S)                          # (bands, stft frames)
+    W = band_matrix(sr)
+    E = band_energies(W, S)                                        # (bands, stft frames)
     size = max(1, int(round(SMOOTH_S * sr / hop)))
     E = scipy.ndimage.uniform_filter1d(E, size=size, axis=1, mode="nearest")
     duration = y.size / sr
@@ -130,7 +131,7 @@ def version_signature(y: np.ndarray, sr: int, *, S: np.ndarray | None = None) ->
     if peak <= 0:
         raise ParameterError("the audio is silent: nothing to compare")
     frames = 10.0 * np.log10(np.maximum(E, peak * 10 ** (FLOOR_DB / 10))).T     # (n, bands)
-    empty = ~band_matrix(sr).any(axis=1)
+    empty = ~W.any(axis=1)
     frames[:, empty] = 10.0 * np.log10(peak) + FLOOR_DB                         # constant: no variance
     total = E.sum(axis=0)
     loud = np.flatnonzero(total >= total.max() * 10 ** (SILENCE_DB / 10))
