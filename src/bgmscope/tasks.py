@@ -66,7 +66,8 @@ _MALLOC_SET = False
 
 def _dask_default_trim() -> bool:
     """Whether ``MALLOC_TRIM_THRESHOLD_`` is the value a Dask nanny sets in every worker it spawns
-    (its ``pre-spawn-environ`` default), not one the user chose. Setting the variable also turns
+    (its ``pre-spawn-environ`` default; it also leaves it in ``os.environ`` of the process that
+    started a LocalCluster), not one the user chose. Setting the variable also turns
     glibc's adaptive mmap threshold off, so under it a song pass took 1.6x the CPU in a Dask worker."""
     if "distributed" not in sys.modules:
         return False
